@@ -1,0 +1,183 @@
+"""What every inference route does the same way: check texts against the limits, await the
+scheduler while watching for a client that left or a timeout, and build truncation warnings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+from litestar import Request
+
+from app.api.schemas import ApiWarning, TruncationDetails, WarningTarget
+from app.errors import InvalidInput, LimitExceeded, RequestTimeout
+from app.models.base import EmbeddingBackend, TokenizedPair, TokenizedText
+from app.runtime import Runtime
+
+T = TypeVar("T")
+
+
+class ClientGone(Exception):
+    """The client disconnected; nobody is left to answer."""
+
+
+def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def check_texts(
+    texts: Sequence[str],
+    field: str,
+    *,
+    max_items: int,
+    max_chars: int,
+    max_total_chars: int,
+) -> None:
+    """Empty → 400; over a count or size limit → 422; each message names the field."""
+    if not texts:
+        raise InvalidInput(f"{field} must contain at least one text", param=field)
+    if len(texts) > max_items:
+        raise LimitExceeded(
+            f"{field} has {len(texts)} items; at most {max_items} are allowed", param=field
+        )
+    total = 0
+    for i, text in enumerate(texts):
+        check_text(text, f"{field}[{i}]", max_chars=max_chars)
+        total += len(text)
+    if total > max_total_chars:
+        raise LimitExceeded(
+            f"{field} has {total} characters in all; at most {max_total_chars} are allowed",
+            param=field,
+        )
+
+
+def check_text(text: str, field: str, *, max_chars: int) -> None:
+    if not text or not text.strip():
+        raise InvalidInput(f"{field} is empty", param=field)
+    if len(text) > max_chars:
+        raise LimitExceeded(f"{field} exceeds {max_chars} characters", param=field)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            f"{field} is not valid Unicode (it contains a lone surrogate)", param=field
+        ) from None
+
+
+async def await_or_abandon(
+    request: Request[Any, Any, Any], work: Awaitable[T], timeout: float
+) -> T:
+    """Await ``work``; cancel it (so its queued items never run) if the client disconnects
+    or ``timeout`` passes first."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait(
+            {task, watcher}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    if watcher in done:
+        raise ClientGone
+    raise RequestTimeout(f"the request did not finish within {timeout:g}s")
+
+
+async def _disconnected(request: Request[Any, Any, Any]) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def input_warnings(
+    tokenized: Sequence[tuple[EmbeddingBackend, Sequence[TokenizedText]]],
+    field: str,
+) -> list[ApiWarning]:
+    warnings: list[ApiWarning] = []
+    for backend, texts in tokenized:
+        for i, text in enumerate(texts):
+            if text.truncated:
+                cut = text.original_tokens - len(text.ids)
+                warnings.append(
+                    ApiWarning(
+                        code="input_truncated",
+                        message=(
+                            f"{field}[{i}] has {text.original_tokens} tokens; {backend.name} "
+                            f"takes {backend.max_length}, so the last {cut} were dropped"
+                        ),
+                        target=WarningTarget(field=field, index=i, pointer=f"/{field}/{i}"),
+                        details=TruncationDetails(
+                            model=backend.name,
+                            max_tokens=backend.max_length,
+                            original_tokens=text.original_tokens,
+                            truncated_tokens=cut,
+                            truncation_side=backend.truncation_side,
+                        ),
+                    )
+                )
+    return warnings
+
+
+def pair_warnings(
+    pairs: Sequence[TokenizedPair],
+    *,
+    model: str,
+    max_tokens: int,
+    query_field: str,
+    passage_field: str,
+) -> list[ApiWarning]:
+    warnings: list[ApiWarning] = []
+    query_cut = max(
+        (p for p in pairs if p.query_kept < p.query_tokens),
+        key=lambda p: p.query_tokens - p.query_kept,
+        default=None,
+    )
+    if query_cut is not None:
+        cut = query_cut.query_tokens - query_cut.query_kept
+        warnings.append(
+            ApiWarning(
+                code="query_truncated",
+                message=(
+                    f"{query_field} has {query_cut.query_tokens} tokens; to fit {model}'s "
+                    f"{max_tokens}-token pairs up to {cut} were dropped from its end"
+                ),
+                target=WarningTarget(field=query_field, pointer=f"/{query_field}"),
+                details=TruncationDetails(
+                    model=model,
+                    max_tokens=max_tokens,
+                    original_tokens=query_cut.query_tokens,
+                    truncated_tokens=cut,
+                    truncation_side="right",
+                ),
+            )
+        )
+    for i, pair in enumerate(pairs):
+        if pair.passage_kept < pair.passage_tokens:
+            cut = pair.passage_tokens - pair.passage_kept
+            warnings.append(
+                ApiWarning(
+                    code="passage_truncated",
+                    message=(
+                        f"{passage_field}[{i}] has {pair.passage_tokens} tokens; the last {cut} "
+                        f"were dropped to fit {model}'s {max_tokens}-token pairs"
+                    ),
+                    target=WarningTarget(
+                        field=passage_field, index=i, pointer=f"/{passage_field}/{i}"
+                    ),
+                    details=TruncationDetails(
+                        model=model,
+                        max_tokens=max_tokens,
+                        original_tokens=pair.passage_tokens,
+                        truncated_tokens=cut,
+                        truncation_side="right",
+                    ),
+                )
+            )
+    return warnings

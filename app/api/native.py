@@ -1,0 +1,160 @@
+"""The original service's API: ``POST /embeddings/`` and ``POST /rerank`` (SPEC §1.1)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from litestar import Controller, Request, Response, post
+
+from app.api.encoding import respond
+from app.api.inference import (
+    await_or_abandon,
+    check_text,
+    check_texts,
+    input_warnings,
+    pair_warnings,
+    runtime_of,
+)
+from app.api.schemas import (
+    EmbeddingItem,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    Embeddings,
+    RerankRequest,
+    RerankResponse,
+    RerankResult,
+    SparseIndices,
+)
+from app.errors import InvalidInput
+from app.models.base import Head, ItemEmbedding
+
+EMBED_ENDPOINT = "embeddings"
+RERANK_ENDPOINT = "rerank"
+
+
+def requested_heads(data: EmbeddingRequest) -> frozenset[Head]:
+    heads = {
+        head
+        for head, wanted in (
+            (Head.DENSE, data.return_dense),
+            (Head.SPARSE, data.return_sparse),
+            (Head.COLBERT, data.return_colbert),
+        )
+        if wanted
+    }
+    if not heads:
+        raise InvalidInput(
+            "nothing to compute: return_dense, return_sparse and return_colbert are all false"
+        )
+    return frozenset(heads)
+
+
+def l2_normalized(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def to_embeddings(item: ItemEmbedding, data: EmbeddingRequest) -> Embeddings:
+    out = Embeddings()
+    if data.return_dense and item.dense is not None:
+        dense = l2_normalized(item.dense) if data.normalize_dense else item.dense
+        out.dense = dense.tolist()
+    if data.return_sparse and item.sparse is not None:
+        indices, values = item.sparse.indices.tolist(), item.sparse.values.tolist()
+        if data.sparse_as_indices:
+            out.sparse = SparseIndices(indices=indices, values=values)
+        else:
+            out.sparse = dict(zip(map(str, indices), values, strict=True))
+    if data.return_colbert and item.colbert is not None:
+        out.colbert = item.colbert.tolist()
+    return out
+
+
+class NativeController(Controller):
+    tags = ["native"]
+
+    @post(["/embeddings", "/embeddings/"], status_code=200, summary="Dense, sparse and ColBERT")
+    async def embeddings(
+        self, request: Request[Any, Any, Any], data: EmbeddingRequest
+    ) -> Response[bytes]:
+        started = time.perf_counter()
+        runtime = runtime_of(request)
+        settings = runtime.settings
+        check_texts(
+            data.sentences,
+            "sentences",
+            max_items=settings.max_sentences_per_request,
+            max_chars=settings.max_sentence_chars,
+            max_total_chars=settings.max_total_chars_per_request,
+        )
+        heads = requested_heads(data)
+        scheduler = runtime.require_scheduler()
+        outcome = await await_or_abandon(
+            request,
+            scheduler.embed(data.sentences, heads, data.input_type),
+            settings.request_timeout,
+        )
+        models = scheduler.models
+        body = EmbeddingResponse(
+            data=[
+                EmbeddingItem(id=i, text=text, embeddings=to_embeddings(item, data))
+                for i, (text, item) in enumerate(zip(data.sentences, outcome.items, strict=True))
+            ],
+            model_name=models.name_for(Head.DENSE),
+            dense_model_name=models.name_for(Head.DENSE),
+            sparse_model_name=models.name_for(Head.SPARSE),
+            colbert_model_name=models.name_for(Head.COLBERT),
+            processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
+            warnings=input_warnings(outcome.tokenized, "sentences"),
+        )
+        runtime.recorder.request_done(
+            EMBED_ENDPOINT, 200, time.perf_counter() - started, len(data.sentences)
+        )
+        return respond(request, body)
+
+    @post("/rerank", status_code=200, summary="Score passages against a query")
+    async def rerank(self, request: Request[Any, Any, Any], data: RerankRequest) -> Response[bytes]:
+        started = time.perf_counter()
+        runtime = runtime_of(request)
+        settings = runtime.settings
+        check_text(data.query, "query", max_chars=settings.max_rerank_text_chars)
+        check_texts(
+            data.passages,
+            "passages",
+            max_items=settings.max_rerank_passages,
+            max_chars=settings.max_rerank_text_chars,
+            max_total_chars=settings.max_rerank_total_chars,
+        )
+        if data.top_n is not None and data.top_n < 1:
+            raise InvalidInput("top_n must be at least 1", param="top_n")
+        scheduler = runtime.require_scheduler()
+        outcome = await await_or_abandon(
+            request, scheduler.rerank(data.query, data.passages), settings.request_timeout
+        )
+        reranker = scheduler.models.reranker
+        assert reranker is not None  # scheduler.rerank raised otherwise
+        scores = reranker.normalize(outcome.scores, data.normalize)
+        order = np.argsort(-scores, kind="stable")
+        if data.top_n is not None:
+            order = order[: data.top_n]
+        body = RerankResponse(
+            results=[
+                RerankResult(index=int(i), passage=data.passages[i], score=float(scores[i]))
+                for i in order
+            ],
+            model_name=reranker.name,
+            processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
+            warnings=pair_warnings(
+                outcome.pairs,
+                model=reranker.name,
+                max_tokens=reranker.max_length,
+                query_field="query",
+                passage_field="passages",
+            ),
+        )
+        runtime.recorder.request_done(
+            RERANK_ENDPOINT, 200, time.perf_counter() - started, len(data.passages)
+        )
+        return respond(request, body)

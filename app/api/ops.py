@@ -1,0 +1,131 @@
+"""Operations routes (SPEC §1.3): never behind the token, never rate-limited."""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+
+from app import __version__
+from app.api.inference import runtime_of
+from app.api.schemas import (
+    BatchSettings,
+    HealthStatus,
+    LiveStatus,
+    ModelDescription,
+    ReadyStatus,
+    StatsBody,
+    StatsTotals,
+)
+from app.models.base import Head
+
+OPERATIONS_PATHS = ("/health", "/livez", "/readyz", "/stats", "/metrics", "/docs", "/openapi.json")
+
+
+class OpsController(Controller):
+    tags = ["operations"]
+    include_in_schema = True
+
+    @get("/livez", summary="The process is alive")
+    async def livez(self) -> LiveStatus:
+        return LiveStatus(status="alive")
+
+    @get("/readyz", summary="200 once every model is loaded and warm; 503 otherwise")
+    async def readyz(self, request: Request[Any, Any, Any]) -> Response[ReadyStatus]:
+        runtime = runtime_of(request)
+        if runtime.ready:
+            return Response(ReadyStatus(status="ready"), status_code=200)
+        phase = runtime.phase
+        if phase == "ready":  # the worker died under us
+            body = ReadyStatus(status="unhealthy", detail="the inference worker stopped")
+        else:
+            body = ReadyStatus(status=phase, detail=runtime.load_error)
+        return Response(body, status_code=503, headers={"Retry-After": "5"})
+
+    @get("/health", summary="Status, version, device, models and batch settings")
+    async def health(self, request: Request[Any, Any, Any]) -> HealthStatus:
+        runtime = runtime_of(request)
+        models = runtime.models
+        described: dict[str, ModelDescription] = {}
+        if models is not None:
+            roles: list[tuple[str, Any]] = [(h.value, b) for h, b in models.by_head.items()]
+            if models.reranker is not None:
+                roles.append(("rerank", models.reranker))
+            for role, backend in roles:
+                described[role] = ModelDescription(
+                    name=backend.name,
+                    kind=backend.info.kind,
+                    max_length=backend.max_length,
+                    dimension=backend.info.dimension,
+                )
+        scheduler = runtime.scheduler
+        settings = runtime.settings
+        return HealthStatus(
+            status="healthy" if runtime.ready else runtime.phase,
+            version=__version__,
+            device=runtime.device,
+            gpu=runtime.gpu,
+            models_loaded=runtime.models is not None,
+            dense_model=models.name_for(Head.DENSE) if models else None,
+            sparse_model=models.name_for(Head.SPARSE) if models else None,
+            colbert_model=models.name_for(Head.COLBERT) if models else None,
+            reranker_model=models.reranker.name if models and models.reranker else None,
+            models=described,
+            batch=BatchSettings(
+                max_batch_tokens=scheduler.limits.max_tokens,
+                max_batch_requests=scheduler.limits.max_items,
+                max_queue_size=settings.max_queue_size,
+                rerank_max_queue=settings.rerank_max_queue,
+                cross_request_batching=settings.cross_request_batching,
+            )
+            if scheduler
+            else None,
+            uptime_seconds=round(time.time() - runtime.started_at, 3),
+        )
+
+    @get("/stats", summary="Uptime, totals, rejections and hardware")
+    async def stats(self, request: Request[Any, Any, Any]) -> StatsBody:
+        runtime = runtime_of(request)
+        stats = runtime.recorder.stats
+        rejected: dict[str, dict[str, int]] = {}
+        for (endpoint, reason), count in stats.rejected.items():
+            rejected.setdefault(endpoint, {})[reason] = count
+        scheduler = runtime.scheduler
+        return StatsBody(
+            uptime_seconds=round(time.time() - stats.started_at, 3),
+            totals=StatsTotals(
+                requests=sum(stats.requests.values()),
+                errors=sum(stats.errors.values()),
+                sentences=stats.sentences,
+                rerank_pairs=stats.pairs,
+                batches=stats.batches,
+                batch_items=stats.batch_items,
+                batch_tokens=stats.batch_tokens,
+                padded_tokens=stats.padded_tokens,
+                rejected_requests=sum(stats.rejected.values()),
+            ),
+            requests_by_endpoint=dict(stats.requests),
+            rejected_by_endpoint=rejected,
+            queue={
+                "embed_pending": scheduler.pending("embed") if scheduler else 0,
+                "rerank_pending": scheduler.pending("rerank") if scheduler else 0,
+            },
+            hardware={
+                "device": runtime.device,
+                "gpu": str(runtime.gpu.get("name")) if runtime.gpu else None,
+                "cpu_count": _cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+            },
+        )
+
+
+def _cpu_count() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

@@ -1,0 +1,174 @@
+"""msgspec Structs for every native request and response body (SPEC §1.1, §1.3).
+
+Field names and defaults are the original service's: its clients must work unchanged.
+Fields a request did not ask for are left out of the response (``omit_defaults``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+InputTypeField = Literal["query", "document"]
+
+
+# --- warnings (both endpoints) ---
+class WarningTarget(Struct, kw_only=True):
+    field: str
+    index: int | None = None
+    pointer: str
+
+
+class TruncationDetails(Struct, kw_only=True):
+    model: str
+    max_tokens: int
+    original_tokens: int
+    truncated_tokens: int
+    truncation_side: str
+
+
+class ApiWarning(Struct, kw_only=True):
+    code: Literal["input_truncated", "query_truncated", "passage_truncated"]
+    severity: Literal["warning"] = "warning"
+    message: str
+    target: WarningTarget
+    details: TruncationDetails
+
+
+# --- /embeddings ---
+class EmbeddingRequest(Struct, kw_only=True):
+    sentences: Annotated[list[str], Meta(description="Texts, 1..MAX_SENTENCES_PER_REQUEST")]
+    return_dense: bool = True
+    return_sparse: bool = True
+    return_colbert: bool = True
+    normalize_dense: bool = False
+    sparse_as_indices: bool = False
+    input_type: InputTypeField = "document"
+
+
+class SparseIndices(Struct, kw_only=True):
+    """Qdrant's ``SparseVector`` shape."""
+
+    indices: list[int]
+    values: list[float]
+
+
+class Embeddings(Struct, kw_only=True, omit_defaults=True):
+    dense: list[float] | None = None
+    sparse: dict[str, float] | SparseIndices | None = None
+    colbert: list[list[float]] | None = None
+
+
+class EmbeddingItem(Struct, kw_only=True):
+    id: int
+    text: str
+    embeddings: Embeddings
+
+
+class EmbeddingResponse(Struct, kw_only=True):
+    data: list[EmbeddingItem]
+    model_name: str | None
+    dense_model_name: str | None
+    sparse_model_name: str | None
+    colbert_model_name: str | None
+    processing_time_ms: float
+    warnings: list[ApiWarning]
+
+
+# --- /rerank ---
+class RerankRequest(Struct, kw_only=True):
+    query: str
+    passages: Annotated[list[str], Meta(description="Passages to score, 1..MAX_RERANK_PASSAGES")]
+    normalize: bool = False
+    top_n: int | None = None
+
+
+class RerankResult(Struct, kw_only=True):
+    index: int
+    passage: str
+    score: float
+
+
+class RerankResponse(Struct, kw_only=True):
+    results: list[RerankResult]
+    model_name: str
+    processing_time_ms: float
+    warnings: list[ApiWarning]
+
+
+# --- errors ---
+class ErrorInfo(Struct, kw_only=True):
+    message: str
+    type: str
+    param: str | None = None
+    code: int
+
+
+class ErrorBody(Struct, kw_only=True):
+    """Every error: ``detail`` for the original's clients, ``error`` in OpenAI's shape."""
+
+    status_code: int
+    detail: str
+    error: ErrorInfo
+
+
+# --- operations ---
+class LiveStatus(Struct, kw_only=True):
+    status: str
+
+
+class ReadyStatus(Struct, kw_only=True):
+    status: Literal["ready", "loading", "draining", "failed", "unhealthy"]
+    detail: str | None = None
+
+
+class ModelDescription(Struct, kw_only=True):
+    name: str
+    kind: str
+    max_length: int
+    dimension: int | None = None
+
+
+class BatchSettings(Struct, kw_only=True):
+    max_batch_tokens: int
+    max_batch_requests: int
+    max_queue_size: int
+    rerank_max_queue: int
+    cross_request_batching: bool
+
+
+class HealthStatus(Struct, kw_only=True):
+    status: str
+    version: str
+    device: str
+    gpu: dict[str, str | int | float | None] | None
+    models_loaded: bool
+    dense_model: str | None
+    sparse_model: str | None
+    colbert_model: str | None
+    reranker_model: str | None
+    models: dict[str, ModelDescription]
+    batch: BatchSettings | None
+    uptime_seconds: float
+
+
+class StatsTotals(Struct, kw_only=True):
+    requests: int
+    errors: int
+    sentences: int
+    rerank_pairs: int
+    batches: int
+    batch_items: int
+    batch_tokens: int
+    padded_tokens: int
+    rejected_requests: int
+
+
+class StatsBody(Struct, kw_only=True):
+    uptime_seconds: float
+    totals: StatsTotals
+    requests_by_endpoint: dict[str, int]
+    rejected_by_endpoint: dict[str, dict[str, int]]
+    queue: dict[str, int]
+    hardware: dict[str, str | int | float | None]

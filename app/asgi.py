@@ -1,0 +1,68 @@
+"""The app factory: ``create_app(settings) -> Litestar``.
+
+Resources (models, worker, scheduler) belong to a ``Runtime`` created here and started by the
+lifespan; routes reach it through ``app.state.runtime``. Tests build the app with their own
+settings (and may hand in already-loaded models) instead of patching the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from app import __version__
+from app.api.errors import EXCEPTION_HANDLERS
+from app.api.native import NativeController
+from app.api.ops import OpsController
+from app.models.catalog import ModelSet
+from app.runtime import Runtime
+from app.settings import Settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    models: ModelSet | None = None,
+    on_fatal: Callable[[str], None] | None = None,
+) -> Litestar:
+    settings = settings or Settings.from_env()
+    runtime = Runtime(settings=settings, on_fatal=on_fatal)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Models load in the background so /livez and /readyz answer (503) meanwhile.
+        loading = asyncio.create_task(runtime.start(preloaded=models), name="model-loading")
+        try:
+            yield
+        finally:
+            if not loading.done():
+                loading.cancel()
+                with suppress(asyncio.CancelledError):
+                    await loading
+            await runtime.shutdown()
+
+    return Litestar(
+        route_handlers=[NativeController, OpsController],
+        lifespan=[lifespan],
+        state=State({"runtime": runtime}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_request_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="smart-embedder",
+            version=__version__,
+            description=(
+                "Dense, sparse and ColBERT embeddings (bge-m3, Qwen3) and reranking, "
+                "with the original smart-embedder API and OpenAI / Cohere compatible routes."
+            ),
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+        ),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,75 @@
+"""Domain errors. Each one knows its HTTP status; the API layer turns them into JSON bodies.
+
+Nothing here imports the web framework, so the scheduler and model backends can raise them.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status_code: int = 500
+    error_type: str = "server_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.retry_after = retry_after
+
+
+class InvalidInput(ServiceError):
+    """The request is well-formed but asks for something impossible (empty list, bad option)."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class LimitExceeded(ServiceError):
+    """A count or size limit of SPEC §4 was exceeded."""
+
+    status_code = 422
+    error_type = "invalid_request_error"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    error_type = "authentication_error"
+
+
+class RateLimited(ServiceError):
+    status_code = 429
+    error_type = "rate_limit_error"
+
+
+class Overloaded(ServiceError):
+    """The queue is full, or the server is draining: come back later."""
+
+    status_code = 503
+    error_type = "overloaded_error"
+
+
+class NotReady(ServiceError):
+    status_code = 503
+    error_type = "not_ready_error"
+
+
+class RequestTimeout(ServiceError):
+    status_code = 504
+    error_type = "timeout_error"
+
+
+class InferenceFailed(ServiceError):
+    """The forward pass of this request's batch raised; other batches are unaffected."""
+
+    status_code = 500
+    error_type = "inference_error"
+
+
+class ModelLoadError(Exception):
+    """A configured model is missing or unsupported; the message is one line for the operator."""

@@ -1,0 +1,139 @@
+"""BAAI/bge-m3: one XLM-RoBERTa pass, then only the heads a batch asked for.
+
+Dense is the CLS hidden state; sparse is ReLU(sparse_linear(h)) per token, max-pooled over
+repeated ids with special tokens dropped; ColBERT is colbert_linear(h) for every token after
+CLS, padding masked, each row L2-normalised. The same definitions as FlagEmbedding's
+``BGEM3FlagModel`` (tests/models check parity), written here for control over batching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from app.models.base import (
+    EmbeddingBackend,
+    Head,
+    InputType,
+    ItemEmbedding,
+    ModelInfo,
+    SparseVector,
+    TokenizedText,
+)
+from app.models.runtime import pad_batch
+from app.models.source import ModelDir
+from app.models.tokenization import TextTokenizer
+from app.settings import Settings
+
+#: XLM-R position ids start after the padding index, so two positions are never usable.
+_XLMR_POSITION_OFFSET = 2
+
+
+class BgeM3Backend(EmbeddingBackend):
+    kind = "bge-m3"
+    heads: ClassVar[frozenset[Head]] = frozenset(Head)
+
+    @classmethod
+    def matches(cls, model_dir: ModelDir) -> bool:
+        return model_dir.model_type == "xlm-roberta" and model_dir.has("sparse_linear.pt")
+
+    def __init__(
+        self,
+        model_dir: ModelDir,
+        *,
+        name: str,
+        device: torch.device,
+        dtype: torch.dtype,
+        settings: Settings,
+    ) -> None:
+        max_length = settings.bge_embed_max_length
+        self.device = device
+        self.encoder = AutoModel.from_pretrained(
+            model_dir.path, torch_dtype=dtype, add_pooling_layer=False
+        )
+        self.encoder.to(device).eval()
+        hidden = int(self.encoder.config.hidden_size)
+        self.sparse_linear = _load_linear(model_dir, "sparse_linear.pt", hidden, 1, device, dtype)
+        self.colbert_linear = _load_linear(
+            model_dir, "colbert_linear.pt", hidden, None, device, dtype
+        )
+        tokenizer = AutoTokenizer.from_pretrained(model_dir.path)
+        model_limit = int(self.encoder.config.max_position_embeddings) - _XLMR_POSITION_OFFSET
+        limit = min(max_length, model_limit)
+        self.tokenizer = TextTokenizer(tokenizer, limit)
+        self._unused_ids = np.array(
+            sorted(
+                {
+                    int(i)
+                    for i in (
+                        tokenizer.cls_token_id,
+                        tokenizer.eos_token_id,
+                        tokenizer.pad_token_id,
+                        tokenizer.unk_token_id,
+                    )
+                    if i is not None
+                }
+            ),
+            dtype=np.int64,
+        )
+        self.info = ModelInfo(
+            name=name,
+            kind=self.kind,
+            source=str(model_dir.path),
+            max_length=limit,
+            dimension=hidden,
+            extra={"colbert_dim": int(self.colbert_linear.out_features)},
+        )
+
+    def tokenize(self, texts: Sequence[str], input_type: InputType) -> list[TokenizedText]:
+        return self.tokenizer.encode(texts)
+
+    @torch.inference_mode()
+    def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
+        ids, mask = pad_batch([t.ids for t in batch], self.tokenizer.pad_id, self.device)
+        hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        lengths = [len(t.ids) for t in batch]
+        out = [ItemEmbedding() for _ in batch]
+        if Head.DENSE in heads:
+            dense = hidden[:, 0].float().cpu().numpy()
+            for row, item in enumerate(out):
+                item.dense = dense[row]
+        if Head.SPARSE in heads:
+            weights = torch.relu(self.sparse_linear(hidden)).squeeze(-1).float().cpu().numpy()
+            id_rows = ids.cpu().numpy()
+            for row, item in enumerate(out):
+                n = lengths[row]
+                item.sparse = self._lexical_weights(id_rows[row, :n], weights[row, :n])
+        if Head.COLBERT in heads:
+            vectors = self.colbert_linear(hidden[:, 1:]) * mask[:, 1:, None].to(hidden.dtype)
+            vectors = torch.nn.functional.normalize(vectors.float(), dim=-1).cpu().numpy()
+            for row, item in enumerate(out):
+                item.colbert = vectors[row, : lengths[row] - 1]
+        return out
+
+    def _lexical_weights(self, token_ids: np.ndarray, weights: np.ndarray) -> SparseVector:
+        keep = (weights > 0) & ~np.isin(token_ids, self._unused_ids)
+        token_ids, weights = token_ids[keep], weights[keep]
+        unique, inverse = np.unique(token_ids, return_inverse=True)
+        best = np.zeros(len(unique), dtype=np.float32)
+        np.maximum.at(best, inverse, weights)
+        return SparseVector(indices=unique, values=best)
+
+
+def _load_linear(
+    model_dir: ModelDir,
+    filename: str,
+    hidden: int,
+    out_features: int | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.nn.Linear:
+    state = torch.load(model_dir.path / filename, map_location="cpu", weights_only=True)
+    out = int(state["weight"].shape[0]) if out_features is None else out_features
+    layer = torch.nn.Linear(hidden, out)
+    layer.load_state_dict(state)
+    return layer.to(device=device, dtype=dtype).eval()

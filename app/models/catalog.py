@@ -1,0 +1,156 @@
+"""The set of models a server runs, built from settings: which backend gives each vector
+type, and the reranker. One instance per distinct model, so bge-m3 serving dense, sparse
+and ColBERT is loaded once and runs once per batch."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.errors import ModelLoadError
+from app.models.base import EmbeddingBackend, Head, RerankBackend
+from app.models.presets import ModelChoice, offline_choice
+from app.models.registry import Role, embedding_backend_for, rerank_backend_for
+from app.models.source import ModelDir, locate
+from app.settings import Settings
+
+log = logging.getLogger("smart_embedder.models")
+
+
+@dataclass
+class ModelSet:
+    by_head: dict[Head, EmbeddingBackend] = field(default_factory=dict)
+    reranker: RerankBackend | None = None
+
+    def embedding_backends(self) -> list[EmbeddingBackend]:
+        unique: dict[int, EmbeddingBackend] = {}
+        for backend in self.by_head.values():
+            unique.setdefault(id(backend), backend)
+        return list(unique.values())
+
+    def name_for(self, head: Head) -> str | None:
+        backend = self.by_head.get(head)
+        return backend.name if backend else None
+
+
+def model_choice(settings: Settings) -> ModelChoice:
+    if settings.preset == "offline":
+        return offline_choice()
+    return ModelChoice(
+        bge_m3=settings.bge_m3_model,
+        dense=settings.dense_embedding_model,
+        sparse=settings.sparse_embedding_model,
+        reranker=settings.reranker_model,
+    )
+
+
+def planned_roles(choice: ModelChoice) -> list[tuple[Role, str]]:
+    """(role, ref) for every vector type and the reranker, in loading order."""
+    plan: list[tuple[Role, str]] = []
+    for role, ref in (
+        ("dense", choice.dense or choice.bge_m3),
+        ("sparse", choice.sparse or choice.bge_m3),
+        ("colbert", choice.bge_m3),
+        ("rerank", choice.reranker),
+    ):
+        if ref:
+            plan.append((role, ref))  # type: ignore[arg-type]
+    if not plan:
+        raise ModelLoadError("no model configured: set BGE_M3_MODEL or DENSE_EMBEDDING_MODEL")
+    return plan
+
+
+def preflight(settings: Settings) -> list[str]:
+    """Check every model that is already on disk (local dirs, cached snapshots) before serving.
+
+    Catches a missing directory or an unsupported model in a second, with one clear line;
+    hub models not yet cached are checked after their download, while the server runs.
+    Returns the refs that still need a download.
+    """
+    choice = model_choice(settings)
+    pending: list[str] = []
+    for role, ref in planned_roles(choice):
+        try:
+            model_dir = locate(
+                ref,
+                revision=settings.model_revision,
+                cache_dir=settings.model_cache_dir,
+                download=False,
+            )
+        except ModelLoadError:
+            if _is_local_ref(ref):
+                raise
+            pending.append(ref)
+            continue
+        _backend_class(model_dir, role)
+    return pending
+
+
+def _is_local_ref(ref: str) -> bool:
+    from app.models.source import looks_like_path
+
+    return looks_like_path(ref)
+
+
+def _backend_class(model_dir: ModelDir, role: Role) -> type[EmbeddingBackend] | type[RerankBackend]:
+    if role == "rerank":
+        return rerank_backend_for(model_dir)
+    return embedding_backend_for(model_dir, role)
+
+
+def load_models(
+    settings: Settings,
+    *,
+    on_progress: Callable[[str], None] | None = None,
+) -> ModelSet:
+    import torch
+
+    from app.models.runtime import configure_cpu_threads, resolve_device, resolve_dtype
+
+    device = resolve_device(settings.device)
+    dtype = resolve_dtype(settings.dtype, device)
+    if device.type == "cpu":
+        configure_cpu_threads()
+    torch.set_grad_enabled(False)
+    choice = model_choice(settings)
+    models = ModelSet()
+    loaded: dict[str, object] = {}
+    for role, ref in planned_roles(choice):
+        if ref not in loaded:
+            started = time.perf_counter()
+            log.info("model %s (%s): locating", ref, role)
+            model_dir = locate(
+                ref, revision=settings.model_revision, cache_dir=settings.model_cache_dir
+            )
+            backend_class = _backend_class(model_dir, role)
+            log.info(
+                "model %s: loading %s from %s on %s (%s)",
+                ref,
+                backend_class.kind,
+                model_dir.path,
+                device,
+                str(dtype).removeprefix("torch."),
+            )
+            loaded[ref] = backend_class(  # type: ignore[call-arg]
+                model_dir,
+                name=choice.served_name(ref),
+                device=device,
+                dtype=dtype,
+                settings=settings,
+            )
+            elapsed = time.perf_counter() - started
+            log.info("model %s: loaded in %.1fs", ref, elapsed)
+            if on_progress:
+                on_progress(f"{ref} loaded in {elapsed:.1f}s")
+        backend = loaded[ref]
+        if role == "rerank":
+            if not isinstance(backend, RerankBackend):
+                raise ModelLoadError(f"model {ref} cannot rerank")
+            models.reranker = backend
+        else:
+            if not isinstance(backend, EmbeddingBackend) or Head(role) not in backend.heads:
+                raise ModelLoadError(f"model {ref} cannot give {role} vectors")
+            models.by_head[Head(role)] = backend
+    return models

@@ -1,0 +1,63 @@
+"""Cross-encoder rerankers (bge-reranker-v2-m3 and any *ForSequenceClassification with one
+label): the relevance score is the single classification logit of the (query, passage) pair."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from app.models.base import ModelInfo, RerankBackend, TokenizedPair
+from app.models.runtime import pad_batch, pad_type_ids
+from app.models.source import ModelDir
+from app.settings import Settings
+
+
+class CrossEncoderBackend(RerankBackend):
+    kind = "cross-encoder"
+
+    @classmethod
+    def matches(cls, model_dir: ModelDir) -> bool:
+        return any(a.endswith("ForSequenceClassification") for a in model_dir.architectures)
+
+    def __init__(
+        self,
+        model_dir: ModelDir,
+        *,
+        name: str,
+        device: torch.device,
+        dtype: torch.dtype,
+        settings: Settings,
+    ) -> None:
+        max_length = settings.bge_rerank_max_length
+        from app.models.tokenization import TextTokenizer
+
+        self.device = device
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir.path, torch_dtype=dtype
+        )
+        self.model.to(device).eval()
+        config = self.model.config
+        offset = 2 if config.model_type in ("xlm-roberta", "roberta") else 0
+        limit = min(max_length, int(config.max_position_embeddings) - offset)
+        uses_type_ids = int(getattr(config, "type_vocab_size", 1) or 1) > 1
+        tokenizer = AutoTokenizer.from_pretrained(model_dir.path)
+        self.tokenizer = TextTokenizer(tokenizer, limit, with_type_ids=uses_type_ids)
+        self.info = ModelInfo(
+            name=name, kind=self.kind, source=str(model_dir.path), max_length=limit
+        )
+
+    def tokenize_pairs(self, query: str, passages: Sequence[str]) -> list[TokenizedPair]:
+        return self.tokenizer.encode_pairs(query, passages)
+
+    @torch.inference_mode()
+    def score(self, batch: Sequence[TokenizedPair]) -> np.ndarray:
+        ids, mask = pad_batch([p.ids for p in batch], self.tokenizer.pad_id, self.device)
+        kwargs = {"input_ids": ids, "attention_mask": mask}
+        type_ids = pad_type_ids([p.type_ids for p in batch], self.device)
+        if type_ids is not None:
+            kwargs["token_type_ids"] = type_ids
+        logits = self.model(**kwargs).logits
+        return logits[:, 0].float().cpu().numpy()

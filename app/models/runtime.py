@@ -1,0 +1,75 @@
+"""Device, dtype and batch-tensor helpers shared by the torch backends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+
+def resolve_device(setting: str) -> torch.device:
+    if setting == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+    return torch.device(setting)
+
+
+def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
+    if setting != "auto":
+        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[
+            setting
+        ]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def pad_batch(
+    sequences: Sequence[Sequence[int]],
+    pad_id: int,
+    device: torch.device,
+    *,
+    left: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad token id lists into ``(input_ids, attention_mask)`` on ``device``."""
+    longest = max(len(s) for s in sequences)
+    ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), longest), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        if left:
+            ids[row, longest - len(seq) :] = seq
+            mask[row, longest - len(seq) :] = 1
+        else:
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+    return (
+        torch.from_numpy(ids).to(device, non_blocking=True),
+        torch.from_numpy(mask).to(device, non_blocking=True),
+    )
+
+
+def pad_type_ids(
+    sequences: Sequence[Sequence[int] | None], device: torch.device
+) -> torch.Tensor | None:
+    if any(s is None for s in sequences):
+        return None
+    longest = max(len(s) for s in sequences if s is not None)
+    out = np.zeros((len(sequences), longest), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        assert seq is not None
+        out[row, : len(seq)] = seq
+    return torch.from_numpy(out).to(device, non_blocking=True)
+
+
+def configure_cpu_threads(threads: int | None = None) -> None:
+    """Give torch every core we were granted (cgroup-aware), unless told otherwise."""
+    import os
+
+    if threads is None:
+        try:
+            threads = len(os.sched_getaffinity(0))
+        except AttributeError:
+            threads = os.cpu_count() or 1
+    torch.set_num_threads(max(1, threads))

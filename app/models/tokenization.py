@@ -1,0 +1,103 @@
+"""Tokenization with exact truncation accounting, on the Rust tokenizer directly.
+
+Texts are encoded without a length limit first, so the original token count is known and
+the truncation warnings report it exactly; only over-long texts are cut and re-assembled
+with the model's special tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tokenizers import Encoding, Tokenizer
+from transformers import PreTrainedTokenizerBase
+
+from app.models.base import TokenizedPair, TokenizedText
+
+
+class TextTokenizer:
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        max_length: int,
+        *,
+        truncation_side: str = "right",
+        with_type_ids: bool = False,
+    ) -> None:
+        backend: Tokenizer = tokenizer.backend_tokenizer  # type: ignore[attr-defined]
+        # A private copy: the transformers wrapper toggles truncation/padding on its own one.
+        self._tok = Tokenizer.from_str(backend.to_str())
+        self._tok.no_truncation()
+        self._tok.no_padding()
+        self.max_length = max_length
+        self.truncation_side = truncation_side
+        self.with_type_ids = with_type_ids
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        self.specials_single = self._tok.num_special_tokens_to_add(False)
+        self.specials_pair = self._tok.num_special_tokens_to_add(True)
+
+    def encode(self, texts: Sequence[str]) -> list[TokenizedText]:
+        encodings = self._tok.encode_batch(list(texts), add_special_tokens=True)
+        out: list[TokenizedText] = []
+        for text, enc in zip(texts, encodings, strict=True):
+            original = len(enc.ids)
+            if original > self.max_length:
+                enc = self._truncated(text, original)
+            out.append(
+                TokenizedText(
+                    ids=enc.ids,
+                    original_tokens=original,
+                    type_ids=enc.type_ids if self.with_type_ids else None,
+                )
+            )
+        return out
+
+    def _truncated(self, text: str, original: int) -> Encoding:
+        bare = self._tok.encode(text, add_special_tokens=False)
+        bare.truncate(self.max_length - self.specials_single, direction=self.truncation_side)
+        return self._tok.post_process(bare, None, True)
+
+    def encode_pairs(self, query: str, passages: Sequence[str]) -> list[TokenizedPair]:
+        q = self._tok.encode(query, add_special_tokens=False)
+        bare = self._tok.encode_batch(list(passages), add_special_tokens=False)
+        budget = max(2, self.max_length - self.specials_pair)
+        out: list[TokenizedPair] = []
+        for p in bare:
+            q_len, p_len = len(q.ids), len(p.ids)
+            q_keep, p_keep = split_pair_budget(q_len, p_len, budget)
+            q_enc = q
+            if q_keep < q_len:
+                q_enc = self._tok.encode(query, add_special_tokens=False)
+                q_enc.truncate(q_keep, direction="right")
+            if p_keep < p_len:
+                p.truncate(p_keep, direction="right")
+            enc = self._tok.post_process(q_enc, p, True)
+            out.append(
+                TokenizedPair(
+                    ids=enc.ids,
+                    query_tokens=q_len,
+                    query_kept=q_keep,
+                    passage_tokens=p_len,
+                    passage_kept=p_keep,
+                    type_ids=enc.type_ids if self.with_type_ids else None,
+                )
+            )
+        return out
+
+    def count(self, text: str) -> int:
+        return len(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def encode_bare(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]
+
+
+def split_pair_budget(query_len: int, passage_len: int, budget: int) -> tuple[int, int]:
+    """How many query and passage tokens a pair keeps within ``budget``.
+
+    The query stays whole unless it would leave the passage less than half the budget;
+    the passage is cut from its end.
+    """
+    if query_len + passage_len <= budget:
+        return query_len, passage_len
+    query_keep = min(query_len, max(budget - passage_len, budget // 2))
+    return query_keep, min(passage_len, budget - query_keep)

@@ -1,0 +1,74 @@
+"""A Job is one request's work on one model; its WorkItems are the texts (or query-passage
+pairs) that the batcher packs, possibly together with other jobs' items, and possibly split
+over several batches. Results come back per item and are reassembled in input order."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from app.models.base import Head
+
+P = TypeVar("P")  # what the model consumes: TokenizedText or TokenizedPair
+
+
+class Job(Generic[P]):
+    __slots__ = ("cancelled", "future", "heads", "items", "remaining", "results")
+
+    def __init__(
+        self,
+        payloads: Sequence[P],
+        loop: asyncio.AbstractEventLoop,
+        heads: frozenset[Head] = frozenset(),
+    ) -> None:
+        now = time.perf_counter()
+        self.heads = heads
+        self.items = [WorkItem(self, i, p, _cost(p), now) for i, p in enumerate(payloads)]
+        self.results: list[Any] = [None] * len(self.items)
+        self.remaining = len(self.items)
+        self.future: asyncio.Future[list[Any]] = loop.create_future()
+        self.cancelled = False
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
+
+    def deliver(self, index: int, result: Any) -> None:
+        if self.future.done():
+            return
+        self.results[index] = result
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.future.set_result(self.results)
+
+    def fail(self, error: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+    def cancel(self) -> None:
+        """The client went away or timed out: its items are skipped, never run."""
+        self.cancelled = True
+        if not self.future.done():
+            self.future.cancel()
+
+
+@dataclass(slots=True, eq=False)
+class WorkItem(Generic[P]):
+    job: Job[P]
+    index: int
+    payload: P
+    cost: int
+    enqueued_at: float
+    started: bool = field(default=False)
+
+    @property
+    def live(self) -> bool:
+        return not self.job.cancelled and not self.job.done
+
+
+def _cost(payload: object) -> int:
+    ids = getattr(payload, "ids", None)
+    return len(ids) if ids is not None else 1

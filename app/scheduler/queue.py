@@ -1,0 +1,58 @@
+"""One model's queue of waiting work items, oldest first, with lazy removal of items whose
+request was cancelled (client gone, timed out) so they never reach the device."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from app.scheduler.batcher import cut_batch
+from app.scheduler.jobs import Job, WorkItem
+
+
+class ModelQueue:
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        run: Callable[[list[Any], frozenset[Any]], Any],
+        *,
+        max_tokens: int,
+        max_items: int,
+        lookahead: int = 4096,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.run = run
+        self.max_tokens = max_tokens
+        self.max_items = max_items
+        self.lookahead = lookahead
+        self._items: deque[WorkItem[Any]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def push(self, job: Job[Any]) -> None:
+        self._items.extend(job.items)
+
+    def oldest(self) -> float | None:
+        """Enqueue time of the oldest live item (dead items at the head are dropped)."""
+        while self._items and not self._items[0].live:
+            self._items.popleft()
+        return self._items[0].enqueued_at if self._items else None
+
+    def take_batch(self, *, same_job_only: bool = False) -> list[WorkItem[Any]]:
+        if self.oldest() is None:
+            return []
+        head = [self._items.popleft() for _ in range(min(self.lookahead, len(self._items)))]
+        live = [item for item in head if item.live]
+        window = live
+        if same_job_only:
+            window = [item for item in live if item.job is live[0].job]
+        chosen_positions = cut_batch(window, max_tokens=self.max_tokens, max_items=self.max_items)
+        chosen = [window[i] for i in chosen_positions]
+        chosen_ids = {id(item) for item in chosen}
+        rest = [item for item in live if id(item) not in chosen_ids]
+        self._items.extendleft(reversed(rest))
+        return chosen

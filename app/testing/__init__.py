@@ -1,0 +1,1 @@
+"""Helpers for tests, benchmarks and demos that need models without a hub download."""
