@@ -1,0 +1,1 @@
+"""The benchmark: `python -m app.bench` (SPEC §8)."""

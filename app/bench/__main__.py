@@ -1,0 +1,126 @@
+"""``python -m app.bench``: load-test a server and compare it with the model's raw forward
+throughput on the same inputs and device (SPEC §8).
+
+Examples:
+  python -m app.bench --preset offline --scenario embed_dense --raw --compare-unbatched
+  python -m app.bench --tiny --scenario embed_full --concurrency 32
+  python -m app.bench --url http://127.0.0.1:8000 --scenario rerank
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from app.bench.load import LoadResult, run_load
+from app.bench.raw import RawResult, raw_throughput
+from app.bench.report import append_markdown, summary
+from app.bench.workload import SCENARIOS, Workload
+from app.settings import Settings
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--scenario", choices=SCENARIOS, default="embed_dense")
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--requests", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=4, help="texts (or passages) per request")
+    p.add_argument("--warmup", type=int, default=16, help="requests sent before timing")
+    p.add_argument("--url", help="benchmark this running server instead of starting one")
+    models = p.add_argument_group("models (when the benchmark starts the server)")
+    models.add_argument("--preset", choices=["default", "offline"])
+    models.add_argument("--tiny", action="store_true", help="tiny random bge-m3 + reranker")
+    models.add_argument("--bge-m3-model")
+    models.add_argument("--dense-model")
+    models.add_argument("--sparse-model")
+    models.add_argument("--reranker-model")
+    models.add_argument("--env", action="append", default=[], help="extra NAME=VALUE for it")
+    p.add_argument("--raw", action="store_true", help="also time raw forward passes")
+    p.add_argument(
+        "--compare-unbatched",
+        action="store_true",
+        help="also run a server with CROSS_REQUEST_BATCHING=false (one request per pass)",
+    )
+    p.add_argument("--output", type=Path, help="append the results to this markdown file")
+    return p.parse_args(argv)
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    env: dict[str, str] = {}
+    if args.tiny:
+        from app.testing.tiny_models import build_all
+
+        root = Path(tempfile.gettempdir()) / "smart-embedder-tiny-models"
+        built = build_all(root)
+        env.update(BGE_M3_MODEL=str(built["bge-m3"]), RERANKER_MODEL=str(built["bge-reranker"]))
+    for name, value in (
+        ("PRESET", args.preset),
+        ("BGE_M3_MODEL", args.bge_m3_model),
+        ("DENSE_EMBEDDING_MODEL", args.dense_model),
+        ("SPARSE_EMBEDDING_MODEL", args.sparse_model),
+        ("RERANKER_MODEL", args.reranker_model),
+    ):
+        if value is not None:
+            env[name] = value
+    for pair in args.env:
+        name, _, value = pair.partition("=")
+        env[name] = value
+    env.setdefault("RATE_LIMIT_REQUESTS_PER_MINUTE", "0")
+    env.setdefault("LOG_LEVEL", "warning")
+    return env
+
+
+def batch_limits(url: str) -> tuple[int, int]:
+    with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
+        batch = json.load(response)["batch"]
+    return int(batch["max_batch_tokens"]), int(batch["max_batch_requests"])
+
+
+def measure(url: str, workload: Workload, args: argparse.Namespace) -> LoadResult:
+    bodies = workload.bodies()
+    return run_load(url, workload.path, bodies, args.concurrency, args.warmup)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.testing.server import ServerProcess
+
+    args = parse_args(argv)
+    workload = Workload(args.scenario, args.batch_size, args.requests + args.warmup)
+    env = server_env(args)
+    unit = "pairs" if args.scenario == "rerank" else "texts"
+    raw: RawResult | None = None
+    unbatched: LoadResult | None = None
+    if args.url:
+        batched = measure(args.url, workload, args)
+        limits = batch_limits(args.url)
+    else:
+        with ServerProcess(env) as server:
+            server.wait_ready()
+            batched = measure(server.url, workload, args)
+            limits = batch_limits(server.url)
+        if args.compare_unbatched:
+            with ServerProcess({**env, "CROSS_REQUEST_BATCHING": "false"}) as server:
+                server.wait_ready()
+                unbatched = measure(server.url, workload, args)
+    if args.raw:
+        settings = Settings.from_env({**env, "DEVICE": "auto"})
+        raw = raw_throughput(
+            settings, workload.bodies()[args.warmup :], max_tokens=limits[0], max_items=limits[1]
+        )
+    title = (
+        f"{args.scenario}, concurrency {args.concurrency}, {args.requests} requests of "
+        f"{args.batch_size}, models: {', '.join(f'{k}={v}' for k, v in env.items() if 'MODEL' in k or k == 'PRESET') or 'default'}"
+    )
+    lines = summary(title=title, batched=batched, unit=unit, raw=raw, unbatched=unbatched)
+    print("\n".join(lines))
+    if args.output:
+        append_markdown(args.output, lines)
+    return 0 if batched.errors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The load generator: a fixed number of requests at a fixed concurrency, one aiohttp
+session, latencies per request. Bounded in count and time; loopback only in practice."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+    units: int
+
+    @property
+    def req_per_s(self) -> float:
+        return (self.requests - self.errors) / self.seconds
+
+    @property
+    def units_per_s(self) -> float:
+        return self.units / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+    @property
+    def mean_ms(self) -> float:
+        return statistics.fmean(self.latencies_ms) if self.latencies_ms else float("nan")
+
+
+async def _drive(
+    url: str, bodies: list[dict[str, Any]], concurrency: int, units_per_body: list[int]
+) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    units = 0
+    next_index = 0
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def client() -> None:
+            nonlocal next_index, errors, units
+            while next_index < len(bodies):
+                i = next_index
+                next_index += 1
+                started = time.perf_counter()
+                async with session.post(url, json=bodies[i]) as response:
+                    await response.read()
+                    ok = response.status == 200
+                latencies.append((time.perf_counter() - started) * 1000)
+                if ok:
+                    units += units_per_body[i]
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    return LoadResult(len(bodies), errors, seconds, latencies, units)
+
+
+def run_load(
+    base_url: str, path: str, bodies: list[dict[str, Any]], concurrency: int, warmup: int
+) -> LoadResult:
+    def units(body: dict[str, Any]) -> int:
+        return len(body.get("sentences") or body.get("passages") or [])
+
+    url = base_url.rstrip("/") + path
+    if warmup:
+        warm = bodies[:warmup]
+        asyncio.run(_drive(url, warm, min(concurrency, len(warm)), [units(b) for b in warm]))
+    return asyncio.run(_drive(url, bodies, concurrency, [units(b) for b in bodies]))

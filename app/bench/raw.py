@@ -1,0 +1,88 @@
+"""The ceiling: the model's own forward passes on the benchmark's texts, same device, with
+ideal batches (all texts sorted by length, cut by the server's token budget), no HTTP."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from app.models.base import Head
+from app.models.catalog import load_models
+from app.scheduler.batcher import padded_cost
+from app.settings import Settings
+
+
+@dataclass
+class RawResult:
+    units: int
+    seconds: float
+
+    @property
+    def units_per_s(self) -> float:
+        return self.units / self.seconds
+
+
+def ideal_batches(items: list[Any], max_tokens: int, max_items: int) -> list[list[Any]]:
+    ordered = sorted(items, key=lambda t: len(t.ids))
+    batches: list[list[Any]] = [[]]
+    for item in ordered:
+        candidate = [*batches[-1], item]
+        costs = [len(t.ids) for t in candidate]
+        if batches[-1] and (len(candidate) > max_items or padded_cost(costs) > max_tokens):
+            batches.append([item])
+        else:
+            batches[-1] = candidate
+    return batches
+
+
+def raw_throughput(
+    settings: Settings,
+    bodies: list[dict[str, Any]],
+    *,
+    max_tokens: int,
+    max_items: int,
+    repeats: int = 2,
+) -> RawResult:
+    """Best of ``repeats`` timed passes (the most favourable ceiling for the comparison)."""
+    models = load_models(settings)
+    if "query" in bodies[0]:
+        reranker = models.reranker
+        assert reranker is not None, "rerank scenario needs a reranker"
+        pairs = [p for b in bodies for p in reranker.tokenize_pairs(b["query"], b["passages"])]
+        batches = ideal_batches(pairs, max_tokens, max_items)
+
+        def run() -> None:
+            for batch in batches:
+                reranker.score(batch)
+
+        units = len(pairs)
+    else:
+        heads = frozenset({Head.DENSE})
+        if bodies[0].get("return_sparse"):
+            heads |= {Head.SPARSE}
+        if bodies[0].get("return_colbert"):
+            heads |= {Head.COLBERT}
+        plan: dict[int, tuple[Any, set[Head]]] = {}
+        for head in heads:
+            backend = models.by_head[head]
+            plan.setdefault(id(backend), (backend, set()))[1].add(head)
+        texts = [t for b in bodies for t in b["sentences"]]
+        work = [
+            (backend, frozenset(hs), ideal_batches(backend.tokenize(texts, "document"),
+                                                   max_tokens, max_items))
+            for backend, hs in plan.values()
+        ]
+
+        def run() -> None:
+            for backend, hs, batches in work:
+                for batch in batches:
+                    backend.embed(batch, hs)
+
+        units = len(texts)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return RawResult(units=units, seconds=best)

@@ -1,0 +1,82 @@
+"""Printing results and appending them, with the hardware, to BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from app.bench.load import LoadResult
+from app.bench.raw import RawResult
+
+
+def hardware() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    parts = [f"{cores} cores of {cpu}"]
+    try:
+        import torch
+
+        parts.append(f"torch {torch.__version__}")
+        if torch.cuda.is_available():
+            parts.append(f"GPU {torch.cuda.get_device_name(0)}")
+        else:
+            parts.append("no GPU")
+    except ImportError:
+        pass
+    parts.append(f"Python {platform.python_version()}")
+    return ", ".join(parts)
+
+
+def load_lines(label: str, result: LoadResult, unit: str) -> list[str]:
+    return [
+        f"{label}: {result.req_per_s:.1f} req/s, {result.units_per_s:.1f} {unit}/s, "
+        f"latency ms avg {result.mean_ms:.1f} p50 {result.percentile(50):.1f} "
+        f"p95 {result.percentile(95):.1f} p99 {result.percentile(99):.1f}, "
+        f"errors {result.errors}/{result.requests}"
+    ]
+
+
+def summary(
+    *,
+    title: str,
+    batched: LoadResult,
+    unit: str,
+    raw: RawResult | None,
+    unbatched: LoadResult | None,
+) -> list[str]:
+    lines = load_lines("server", batched, unit)
+    if raw is not None:
+        lines.append(f"raw forward: {raw.units_per_s:.1f} {unit}/s (ideal batches, no HTTP)")
+        lines.append(f"server / raw = {batched.units_per_s / raw.units_per_s:.3f}")
+    if unbatched is not None:
+        lines += load_lines("server, no cross-request batching", unbatched, unit)
+        lines.append(
+            f"batched / unbatched = {batched.units_per_s / unbatched.units_per_s:.2f}x"
+        )
+    return [title, *lines]
+
+
+def append_markdown(path: Path, lines: list[str]) -> None:
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    command = "python -m app.bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    block = [
+        f"### {lines[0]} ({stamp})",
+        "",
+        f"- hardware: {hardware()}",
+        f"- command: `{command}`",
+        *[f"- {line}" for line in lines[1:]],
+        "",
+    ]
+    with path.open("a") as out:
+        out.write("\n".join(block) + "\n")

@@ -1,0 +1,55 @@
+"""Deterministic benchmark inputs: texts of mixed lengths and the request bodies of each
+scenario (the original's ``embed_dense``, ``embed_full`` and ``rerank``)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Scenario = Literal["embed_dense", "embed_full", "rerank"]
+SCENARIOS: tuple[Scenario, ...] = ("embed_dense", "embed_full", "rerank")
+
+_WORDS = (
+    "search retrieval vector index query document passage embedding dense sparse token "
+    "model server batch latency throughput cluster replica request answer context ranking "
+    "hybrid lexical semantic neural network cosine similarity memory device graph node "
+    "language multilingual sentence paragraph chapter library archive question knowledge"
+).split()
+
+
+def mixed_texts(count: int, *, seed: int, min_words: int = 4, max_words: int = 128) -> list[str]:
+    """``count`` texts whose lengths spread evenly on a log scale between the bounds, so a
+    batch mixes short queries with long passages (the case padding hurts most)."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        words = round(min_words * (max_words / min_words) ** rng.random())
+        texts.append(" ".join(rng.choice(_WORDS) for _ in range(words)).capitalize() + ".")
+    return texts
+
+
+@dataclass(frozen=True)
+class Workload:
+    scenario: Scenario
+    batch_size: int
+    requests: int
+    seed: int = 7
+
+    def bodies(self) -> list[dict[str, Any]]:
+        texts = mixed_texts(self.requests * self.batch_size, seed=self.seed)
+        chunks = [
+            texts[i * self.batch_size : (i + 1) * self.batch_size] for i in range(self.requests)
+        ]
+        if self.scenario == "rerank":
+            queries = mixed_texts(self.requests, seed=self.seed + 1, max_words=16)
+            return [{"query": q, "passages": c} for q, c in zip(queries, chunks, strict=True)]
+        full = self.scenario == "embed_full"
+        return [
+            {"sentences": c, "return_dense": True, "return_sparse": full, "return_colbert": full}
+            for c in chunks
+        ]
+
+    @property
+    def path(self) -> str:
+        return "/rerank" if self.scenario == "rerank" else "/embeddings/"

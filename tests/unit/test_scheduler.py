@@ -1,0 +1,291 @@
+"""The scheduler with the real worker thread and queues, on a small numpy backend whose
+batches the tests can hold, inspect and break: order, splitting, cross-request batching,
+budget, cancellation, overload and error isolation (SPEC §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from app.errors import InferenceFailed, Overloaded
+from app.models.base import (
+    EmbeddingBackend,
+    Head,
+    InputType,
+    ItemEmbedding,
+    ModelInfo,
+    TokenizedText,
+)
+from app.models.catalog import ModelSet
+from app.scheduler.batcher import padded_cost
+from app.scheduler.scheduler import BatchLimits, Scheduler
+from app.scheduler.worker import InferenceWorker, WorkerStopped
+
+
+class CountingBackend(EmbeddingBackend):
+    """One token per word; the 'embedding' of a text is (word count, its first token id).
+
+    ``gate`` holds the worker inside a batch until the test opens it; a text containing
+    ``boom`` makes its whole batch raise.
+    """
+
+    kind = "counting"
+    heads: ClassVar[frozenset[Head]] = frozenset({Head.DENSE})
+
+    def __init__(self) -> None:
+        self.info = ModelInfo(name="counting", kind=self.kind, source="-", max_length=1000)
+        self.batches: list[list[int]] = []  # the token ids' first elements, per batch
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+
+    def tokenize(self, texts: Sequence[str], input_type: InputType) -> list[TokenizedText]:
+        return [
+            TokenizedText(ids=[len(t.split()), *range(1, len(t.split()))], original_tokens=0)
+            for t in texts
+        ]
+
+    def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
+        self.entered.set()
+        self.gate.wait(10)
+        self.batches.append([len(t.ids) for t in batch])
+        if any(len(t.ids) == 13 for t in batch):  # "boom" texts have 13 words
+            raise RuntimeError("device fault")
+        return [ItemEmbedding(dense=np.array([len(t.ids), t.ids[0]], dtype=np.float32))
+                for t in batch]
+
+
+BOOM = " ".join(["boom"] * 13)
+
+
+def text(words: int) -> str:
+    return " ".join(["w"] * words)
+
+
+@pytest.fixture
+async def setup():  # type: ignore[no-untyped-def]
+    backend = CountingBackend()
+    worker = InferenceWorker()
+    worker.start()
+
+    def build(**kw: object) -> Scheduler:
+        limits = kw.pop("limits", BatchLimits(max_tokens=10_000, max_items=64))
+        scheduler = Scheduler(
+            ModelSet(by_head={Head.DENSE: backend}),
+            worker,
+            limits=limits,  # type: ignore[arg-type]
+            max_queue={"embed": int(kw.pop("max_queue", 100)), "rerank": 1},  # type: ignore[call-overload]
+            cross_request_batching=bool(kw.pop("cross", True)),
+        )
+        scheduler.start()
+        return scheduler
+
+    yield backend, build
+    backend.gate.set()
+    worker.stop()
+
+
+async def embed(scheduler: Scheduler, texts: list[str]) -> list[float]:
+    outcome = await scheduler.embed(texts, frozenset({Head.DENSE}))
+    return [float(item.dense[0]) for item in outcome.items]  # type: ignore[index]
+
+
+async def test_results_come_back_in_input_order_across_split_batches(setup) -> None:  # type: ignore[no-untyped-def]
+    backend, build = setup
+    scheduler = build(limits=BatchLimits(max_tokens=10_000, max_items=3))
+    sizes = [5, 1, 9, 2, 7, 3, 8, 4, 6, 10]
+    assert await embed(scheduler, [text(n) for n in sizes]) == sizes
+    assert [len(b) for b in backend.batches] == [3, 3, 3, 1]
+    await scheduler.stop()
+
+
+async def test_token_budget_bounds_every_batch(setup) -> None:  # type: ignore[no-untyped-def]
+    backend, build = setup
+    scheduler = build(limits=BatchLimits(max_tokens=40, max_items=64))
+    sizes = [3, 20, 4, 18, 5, 2, 19, 6, 1, 17]
+    assert await embed(scheduler, [text(n) for n in sizes]) == sizes
+    assert all(padded_cost(b) <= 40 for b in backend.batches)
+    assert sorted(n for b in backend.batches for n in b) == sorted(sizes)
+    await scheduler.stop()
+
+
+async def test_requests_are_batched_together(setup) -> None:  # type: ignore[no-untyped-def]
+    backend, build = setup
+    scheduler = build()
+    backend.gate.clear()
+    first = asyncio.create_task(embed(scheduler, [text(2)]))
+    await asyncio.to_thread(backend.entered.wait, 5)  # the worker is now held in batch 1
+    others = [asyncio.create_task(embed(scheduler, [text(3), text(4)])) for _ in range(5)]
+    await asyncio.sleep(0.05)
+    backend.gate.set()
+    assert await first == [2.0]
+    assert [await o for o in others] == [[3.0, 4.0]] * 5
+    # Five requests that queued while batch 1 ran share at most two batches (one is cut
+    # as soon as a slot frees, the rest fill the next), so requests were mixed in a batch.
+    assert len(backend.batches) <= 3
+    assert max(len(b) for b in backend.batches) >= 4
+    await scheduler.stop()
+
+
+async def test_without_cross_request_batching_each_batch_is_one_request(setup) -> None:  # type: ignore[no-untyped-def]
+    backend, build = setup
+    scheduler = build(cross=False)
+    backend.gate.clear()
+    tasks = [asyncio.create_task(embed(scheduler, [text(3), text(4)])) for _ in range(4)]
+    await asyncio.sleep(0.05)
+    backend.gate.set()
+    await asyncio.gather(*tasks)
+    assert [len(b) for b in backend.batches] == [2, 2, 2, 2]
+    await scheduler.stop()
+
+
+async def test_a_cancelled_request_never_reaches_the_model(setup) -> None:  # type: ignore[no-untyped-def]
+    backend, build = setup
+    scheduler = build()
+    backend.gate.clear()
+    running = asyncio.create_task(embed(scheduler, [text(2)]))
+    await asyncio.to_thread(backend.entered.wait, 5)
+    second = asyncio.create_task(embed(scheduler, [text(3)]))  # cut as batch 2 at once
+    await asyncio.sleep(0.02)
+    abandoned = asyncio.create_task(embed(scheduler, [text(77)]))
+    await asyncio.sleep(0.02)
+    abandoned.cancel()
+    backend.gate.set()
+    await running
+    await second
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    await asyncio.sleep(0.05)
+    assert 77 not in [n for b in backend.batches for n in b]
+    assert scheduler.pending("embed") == 0
+    await scheduler.stop()
+
+
+async def test_full_queue_rejects_at_once_and_recovers(setup) -> None:  # type: ignore[no-untyped-def]
+    backend, build = setup
+    scheduler = build(max_queue=2)
+    backend.gate.clear()
+    admitted = [asyncio.create_task(embed(scheduler, [text(2)])) for _ in range(2)]
+    await asyncio.sleep(0.02)
+    with pytest.raises(Overloaded) as refused:
+        await embed(scheduler, [text(2)])
+    assert refused.value.retry_after == 1 and "queue is full" in refused.value.message
+    backend.gate.set()
+    assert [await a for a in admitted] == [[2.0], [2.0]]
+    assert await embed(scheduler, [text(5)]) == [5.0]
+    await scheduler.stop()
+
+
+async def test_a_failing_batch_fails_only_its_own_requests(setup) -> None:  # type: ignore[no-untyped-def]
+    backend, build = setup
+    scheduler = build(cross=False)
+    backend.gate.clear()
+    good_before = asyncio.create_task(embed(scheduler, [text(2)]))
+    await asyncio.to_thread(backend.entered.wait, 5)
+    bad = asyncio.create_task(embed(scheduler, [BOOM, text(4)]))
+    good_after = asyncio.create_task(embed(scheduler, [text(6)]))
+    await asyncio.sleep(0.02)
+    backend.gate.set()
+    assert await good_before == [2.0]
+    with pytest.raises(InferenceFailed, match="device fault"):
+        await bad
+    assert await good_after == [6.0]
+    assert await embed(scheduler, [text(8)]) == [8.0]  # the worker lives on
+    await scheduler.stop()
+
+
+async def test_drain_finishes_admitted_work_and_refuses_new(setup) -> None:  # type: ignore[no-untyped-def]
+    backend, build = setup
+    scheduler = build()
+    backend.gate.clear()
+    admitted = asyncio.create_task(embed(scheduler, [text(3)]))
+    await asyncio.sleep(0.02)
+    draining = asyncio.create_task(scheduler.drain(timeout=5))
+    await asyncio.sleep(0.02)
+    with pytest.raises(Overloaded, match="shutting down"):
+        await embed(scheduler, [text(2)])
+    backend.gate.set()
+    assert await admitted == [3.0]
+    assert await draining is True
+    await scheduler.stop()
+
+
+async def test_a_fatal_error_stops_the_worker_and_clears_health() -> None:
+    worker = InferenceWorker()
+    worker.start()
+
+    def fatal() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(WorkerStopped):
+        await worker.submit(fatal)
+    assert worker.healthy is False
+    with pytest.raises(WorkerStopped):
+        await worker.submit(lambda: 1)
+
+
+class _LeavingClient:
+    """What a Litestar request shows ``await_or_abandon``: an ASGI receive that reports the
+    client's disconnect after ``after`` seconds."""
+
+    def __init__(self, after: float) -> None:
+        self.after = after
+
+    async def receive(self) -> dict[str, str]:
+        await asyncio.sleep(self.after)
+        return {"type": "http.disconnect"}
+
+
+async def test_a_client_that_leaves_is_dropped_before_its_batch_runs(setup) -> None:  # type: ignore[no-untyped-def]
+    from app.api.inference import ClientGone, await_or_abandon
+
+    backend, build = setup
+    scheduler = build()
+    backend.gate.clear()
+    busy = asyncio.create_task(embed(scheduler, [text(2)]))
+    await asyncio.to_thread(backend.entered.wait, 5)
+    queued = asyncio.create_task(embed(scheduler, [text(3)]))  # takes the second slot
+    await asyncio.sleep(0.02)
+    with pytest.raises(ClientGone):
+        await await_or_abandon(
+            _LeavingClient(0.05),  # type: ignore[arg-type]
+            scheduler.embed([text(55)], frozenset({Head.DENSE})),
+            timeout=5,
+        )
+    backend.gate.set()
+    await busy
+    await queued
+    await asyncio.sleep(0.05)
+    assert 55 not in [n for b in backend.batches for n in b]
+    await scheduler.stop()
+
+
+async def test_a_request_over_its_timeout_is_dropped_with_504(setup) -> None:  # type: ignore[no-untyped-def]
+    from app.api.inference import await_or_abandon
+    from app.errors import RequestTimeout
+
+    backend, build = setup
+    scheduler = build()
+    backend.gate.clear()
+    busy = asyncio.create_task(embed(scheduler, [text(2)]))
+    await asyncio.to_thread(backend.entered.wait, 5)
+    queued = asyncio.create_task(embed(scheduler, [text(3)]))
+    await asyncio.sleep(0.02)
+    with pytest.raises(RequestTimeout) as late:
+        await await_or_abandon(
+            _LeavingClient(60),  # type: ignore[arg-type]
+            scheduler.embed([text(66)], frozenset({Head.DENSE})),
+            timeout=0.05,
+        )
+    assert late.value.status_code == 504
+    backend.gate.set()
+    await busy
+    await queued
+    await asyncio.sleep(0.05)
+    assert 66 not in [n for b in backend.batches for n in b]
+    await scheduler.stop()
