@@ -19,10 +19,16 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from app import __version__
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.native import NativeController
+from app.api.openai import OpenAIController
+from app.api.operations import operations_layer
 from app.api.ops import OpsController
+from app.api.rerank_compat import RerankCompatController
 from app.models.catalog import ModelSet
 from app.runtime import Runtime
 from app.settings import Settings
+from app.telemetry.recorder import Recorder
+from app.telemetry.runtime_gauges import watch_runtime
+from app.telemetry.tracing import Tracing
 
 
 def create_app(
@@ -32,7 +38,10 @@ def create_app(
     on_fatal: Callable[[str], None] | None = None,
 ) -> Litestar:
     settings = settings or Settings.from_env()
-    runtime = Runtime(settings=settings, on_fatal=on_fatal)
+    recorder = Recorder(tracing=Tracing.from_endpoint(settings.otel_exporter_otlp_endpoint))
+    runtime = Runtime(settings=settings, on_fatal=on_fatal, recorder=recorder)
+    watch_runtime(recorder.metrics.sources, runtime)
+    operations = operations_layer(runtime)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -46,9 +55,20 @@ def create_app(
                 with suppress(asyncio.CancelledError):
                     await loading
             await runtime.shutdown()
+            recorder.close()
 
     return Litestar(
-        route_handlers=[NativeController, OpsController],
+        route_handlers=[
+            NativeController,
+            OpsController,
+            OpenAIController,
+            RerankCompatController,
+            *operations.route_handlers,
+        ],
+        middleware=operations.middleware,
+        guards=operations.guards,
+        plugins=operations.plugins,
+        on_startup=operations.on_startup,
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
         exception_handlers=EXCEPTION_HANDLERS,

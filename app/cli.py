@@ -21,19 +21,43 @@ EXIT_CONFIG = 2
 EXIT_LOAD = 3
 
 
-def _serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _serve_parser(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="start the HTTP server")
     serve.add_argument("--host", help="bind address (HOST)")
     serve.add_argument("--port", type=int, help="port (PORT)")
-    serve.add_argument("--preset", choices=["default", "offline"], help="model set (PRESET)")
-    serve.add_argument("--bge-m3-model", help="bge-m3 hub id or directory (BGE_M3_MODEL)")
-    serve.add_argument("--dense-model", dest="dense_embedding_model", help="DENSE_EMBEDDING_MODEL")
-    serve.add_argument(
-        "--sparse-model", dest="sparse_embedding_model", help="SPARSE_EMBEDDING_MODEL"
-    )
-    serve.add_argument("--reranker-model", help="reranker hub id or directory (RERANKER_MODEL)")
+    _model_options(serve)
     serve.add_argument("--device", help="auto, cpu or cuda[:N] (DEVICE)")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", choices=["default", "offline"], help="model set (PRESET)")
+    parser.add_argument("--bge-m3-model", help="bge-m3 hub id or directory (BGE_M3_MODEL)")
+    parser.add_argument("--dense-model", dest="dense_embedding_model", help="DENSE_EMBEDDING_MODEL")
+    parser.add_argument(
+        "--sparse-model", dest="sparse_embedding_model", help="SPARSE_EMBEDDING_MODEL"
+    )
+    parser.add_argument("--reranker-model", help="reranker hub id or directory (RERANKER_MODEL)")
+
+
+def _download_parser(sub: argparse._SubParsersAction) -> None:
+    download = sub.add_parser(
+        "download",
+        help="fetch the configured (or named) models into the cache and verify they load",
+    )
+    download.add_argument(
+        "models", nargs="*", metavar="MODEL[@REVISION]", help="models to fetch instead"
+    )
+    _model_options(download)
+    download.add_argument("--revision", dest="model_revision", help="MODEL_REVISION")
+    download.add_argument("--cache-dir", dest="model_cache_dir", help="MODEL_CACHE_DIR")
+    download.add_argument(
+        "--verify",
+        choices=["load", "config", "none"],
+        default="load",
+        help="load: build each backend on CPU (default); config: config, tokenizer and "
+        "weight headers only; none: fetch only",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -47,6 +71,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             "dense_embedding_model",
             "sparse_embedding_model",
             "reranker_model",
+            "model_revision",
+            "model_cache_dir",
             "device",
             "log_level",
         )
@@ -59,14 +85,10 @@ def serve(settings: Settings) -> int:
 
     from app.asgi import create_app
     from app.models.catalog import preflight
+    from app.server import DrainingServer
+    from app.telemetry.logging import configure_logging
 
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("transformers", "huggingface_hub", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    configure_logging(settings.log_level)
     try:
         pending = preflight(settings)
     except ModelLoadError as exc:
@@ -92,10 +114,25 @@ def serve(settings: Settings) -> int:
         access_log=settings.log_level == "debug",
         timeout_graceful_shutdown=int(settings.shutdown_drain_seconds) + 5,
         lifespan="on",
+        log_config=None,  # app.telemetry.logging formats every logger
+        # X-Forwarded-For is believed only from TRUSTED_PROXIES, by the app (app.api.operations);
+        # uvicorn's default would trust it from loopback.
+        proxy_headers=False,
     )
-    uvicorn.Server(config).run()
+    DrainingServer(config, app.state.runtime).run()
     if failure:
         print(f"smart-embedder: {failure[0]}", file=sys.stderr)
+        return EXIT_LOAD
+    return 0
+
+
+def download(settings: Settings, models: Sequence[str], verify: str) -> int:
+    from app.download import run
+
+    try:
+        run(settings, specs=models, verify=verify)  # type: ignore[arg-type]
+    except ModelLoadError as exc:
+        print(f"smart-embedder: {exc}", file=sys.stderr)
         return EXIT_LOAD
     return 0
 
@@ -104,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="smart-embedder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
+    _download_parser(sub)
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)
@@ -112,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "serve":
         return serve(settings)
+    if args.command == "download":
+        return download(settings, args.models, args.verify)
     parser.error(f"unknown command {args.command}")
     return EXIT_CONFIG
 

@@ -37,6 +37,7 @@ class Runtime:
     gpu: dict[str, str | int | float | None] | None = None
     #: called once when loading fails, so the process can exit non-zero
     on_fatal: Callable[[str], None] | None = None
+    _drained: asyncio.Future[bool] | None = field(default=None, init=False, repr=False)
 
     @property
     def ready(self) -> bool:
@@ -59,7 +60,11 @@ class Runtime:
         """Load models (off the loop), warm them up on the worker, then turn ready."""
         try:
             loop = asyncio.get_running_loop()
-            models = preloaded or await loop.run_in_executor(None, load_models, self.settings)
+            models = (
+                preloaded
+                if preloaded is not None
+                else await loop.run_in_executor(None, load_models, self.settings)
+            )
             self.models = models
             self._describe_device()
             worker = InferenceWorker()
@@ -98,17 +103,35 @@ class Runtime:
         if self.on_fatal is not None:
             self.on_fatal(message)
 
+    def begin_draining(self) -> None:
+        """Turn ``/readyz`` 503 and refuse new inference requests, at once (first SIGTERM)."""
+        if self.phase in ("loading", "ready"):
+            self.phase = "draining"
+            log.info("draining: no new requests; finishing the admitted ones")
+
+    async def drain(self) -> bool:
+        """Begin draining and wait for admitted requests to finish, up to
+        SHUTDOWN_DRAIN_SECONDS in all however often it is called; True if they all did."""
+        self.begin_draining()
+        if self._drained is None:
+            self._drained = asyncio.ensure_future(self._wait_for_admitted())
+        return await asyncio.shield(self._drained)
+
+    async def _wait_for_admitted(self) -> bool:
+        if self.scheduler is None:
+            return True
+        timeout = self.settings.shutdown_drain_seconds
+        drained = await self.scheduler.drain(timeout)
+        if drained:
+            log.info("drained: every admitted request has been answered")
+        else:
+            log.warning("drain timed out after %.0fs with requests still open", timeout)
+        return drained
+
     async def shutdown(self) -> None:
         """Stop taking work, let admitted requests finish (bounded), then stop the worker."""
-        if self.phase != "failed":
-            self.phase = "draining"
+        await self.drain()
         if self.scheduler is not None:
-            drained = await self.scheduler.drain(self.settings.shutdown_drain_seconds)
-            if not drained:
-                log.warning(
-                    "drain timed out after %.0fs with requests still open",
-                    self.settings.shutdown_drain_seconds,
-                )
             await self.scheduler.stop()
         if self.worker is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.worker.stop)

@@ -26,7 +26,9 @@ def _doc(text: str) -> Meta:
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- server ---
     host: Annotated[str, _doc("Address uvicorn binds.")] = "0.0.0.0"
-    port: Annotated[int, _doc("Port uvicorn listens on."), Meta(ge=1, le=65535)] = 8000
+    port: Annotated[
+        int, _doc("Port uvicorn listens on (0: any free port)."), Meta(ge=0, le=65535)
+    ] = 8000
     log_level: Annotated[
         Literal["debug", "info", "warning", "error"],
         _doc("Log level; request texts only at debug."),
@@ -151,5 +153,5 @@ def _name_the_variable(message: str) -> str:
     if "`$." in message:
         head, _, path = message.partition("`$.")
         field = path.rstrip("`").split("[")[0].split(".")[0]
-        return f"{field.upper()}: {head.rstrip(' -')}"
+        return f"{field.upper()}: {head.removesuffix(' - at ').strip()}"
     return message

@@ -8,10 +8,11 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
+from app.api.accounting import endpoint_for
 from app.api.schemas import ErrorBody, ErrorInfo
-from app.errors import ServiceError
+from app.errors import NotReady, Overloaded, RateLimited, ServiceError, Unauthorized
 
 log = logging.getLogger("smart_embedder.api")
 
@@ -55,12 +56,31 @@ def error_response(
     )
 
 
-def _service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[bytes]:
-    headers = None
+#: the refusals SPEC §4 counts per endpoint and reason (each 429 / 503 a client sees)
+_REJECTION_REASONS: tuple[tuple[type[ServiceError], str], ...] = (
+    (RateLimited, "rate_limit"),
+    (Overloaded, "backpressure"),
+    (NotReady, "not_ready"),
+)
+
+
+def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[bytes]:
+    headers: dict[str, str] = {}
     if exc.retry_after is not None:
-        headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    endpoint = endpoint_for(request.scope["path"])
+    for error_class, reason in _REJECTION_REASONS:
+        if isinstance(exc, error_class) and endpoint is not None:
+            request.app.state.runtime.recorder.rejected(endpoint, reason)
+            break
     return error_response(
-        exc.status_code, exc.message, error_type=exc.error_type, param=exc.param, headers=headers
+        exc.status_code,
+        exc.message,
+        error_type=exc.error_type,
+        param=exc.param,
+        headers=headers or None,
     )
 
 
@@ -87,9 +107,15 @@ def describe_validation(exc: ValidationException) -> tuple[str, str | None]:
     return f"invalid request body: {exc.detail}", None
 
 
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     headers = dict(exc.headers or {})
-    return error_response(exc.status_code, str(exc.detail), headers=headers or None)
+    message = str(exc.detail)
+    if isinstance(exc.__cause__, SerializationException):
+        message = f"invalid request body: not valid JSON ({message})"
+    elif exc.status_code == 413:
+        limit = request.app.request_max_body_size
+        message = f"request body is larger than {limit} bytes (MAX_REQUEST_BODY_BYTES)"
+    return error_response(exc.status_code, message, headers=headers or None)
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -97,7 +123,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
     return error_response(500, f"internal error: {type(exc).__name__}")
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     ServiceError: _service_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,

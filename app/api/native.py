@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 from litestar import Controller, Request, Response, post
+from msgspec import UNSET
 
 from app.api.encoding import respond
 from app.api.inference import (
@@ -34,16 +36,15 @@ EMBED_ENDPOINT = "embeddings"
 RERANK_ENDPOINT = "rerank"
 
 
-def requested_heads(data: EmbeddingRequest) -> frozenset[Head]:
-    heads = {
-        head
-        for head, wanted in (
-            (Head.DENSE, data.return_dense),
-            (Head.SPARSE, data.return_sparse),
-            (Head.COLBERT, data.return_colbert),
-        )
-        if wanted
-    }
+def requested_heads(data: EmbeddingRequest, available: Collection[Head]) -> frozenset[Head]:
+    heads = set()
+    for head, wanted in (
+        (Head.DENSE, data.return_dense),
+        (Head.SPARSE, data.return_sparse),
+        (Head.COLBERT, data.return_colbert),
+    ):
+        if wanted is True or (wanted is UNSET and head in available):
+            heads.add(head)
     if not heads:
         raise InvalidInput(
             "nothing to compute: return_dense, return_sparse and return_colbert are all false"
@@ -58,16 +59,16 @@ def l2_normalized(vector: np.ndarray) -> np.ndarray:
 
 def to_embeddings(item: ItemEmbedding, data: EmbeddingRequest) -> Embeddings:
     out = Embeddings()
-    if data.return_dense and item.dense is not None:
+    if item.dense is not None:
         dense = l2_normalized(item.dense) if data.normalize_dense else item.dense
         out.dense = dense.tolist()
-    if data.return_sparse and item.sparse is not None:
+    if item.sparse is not None:
         indices, values = item.sparse.indices.tolist(), item.sparse.values.tolist()
         if data.sparse_as_indices:
             out.sparse = SparseIndices(indices=indices, values=values)
         else:
             out.sparse = dict(zip(map(str, indices), values, strict=True))
-    if data.return_colbert and item.colbert is not None:
+    if item.colbert is not None:
         out.colbert = item.colbert.tolist()
     return out
 
@@ -89,8 +90,8 @@ class NativeController(Controller):
             max_chars=settings.max_sentence_chars,
             max_total_chars=settings.max_total_chars_per_request,
         )
-        heads = requested_heads(data)
         scheduler = runtime.require_scheduler()
+        heads = requested_heads(data, scheduler.models.by_head.keys())
         outcome = await await_or_abandon(
             request,
             scheduler.embed(data.sentences, heads, data.input_type),

@@ -44,6 +44,11 @@ class OpsController(Controller):
             body = ReadyStatus(status=phase, detail=runtime.load_error)
         return Response(body, status_code=503, headers={"Retry-After": "5"})
 
+    @get("/openapi.json", include_in_schema=False, summary="The OpenAPI document")
+    async def openapi(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        schema: dict[str, Any] = request.app.openapi_schema.to_schema()
+        return schema
+
     @get("/health", summary="Status, version, device, models and batch settings")
     async def health(self, request: Request[Any, Any, Any]) -> HealthStatus:
         runtime = runtime_of(request)

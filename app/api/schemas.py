@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 InputTypeField = Literal["query", "document"]
 
@@ -39,9 +39,11 @@ class ApiWarning(Struct, kw_only=True):
 # --- /embeddings ---
 class EmbeddingRequest(Struct, kw_only=True):
     sentences: Annotated[list[str], Meta(description="Texts, 1..MAX_SENTENCES_PER_REQUEST")]
-    return_dense: bool = True
-    return_sparse: bool = True
-    return_colbert: bool = True
+    # Unset means "yes, if a configured model gives it"; an explicit true for a vector type
+    # no model gives is a 400 (SPEC §2).
+    return_dense: bool | UnsetType = UNSET
+    return_sparse: bool | UnsetType = UNSET
+    return_colbert: bool | UnsetType = UNSET
     normalize_dense: bool = False
     sparse_as_indices: bool = False
     input_type: InputTypeField = "document"

@@ -69,8 +69,11 @@ def raw_throughput(
             plan.setdefault(id(backend), (backend, set()))[1].add(head)
         texts = [t for b in bodies for t in b["sentences"]]
         work = [
-            (backend, frozenset(hs), ideal_batches(backend.tokenize(texts, "document"),
-                                                   max_tokens, max_items))
+            (
+                backend,
+                frozenset(hs),
+                ideal_batches(backend.tokenize(texts, "document"), max_tokens, max_items),
+            )
             for backend, hs in plan.values()
         ]
 

@@ -61,9 +61,7 @@ def summary(
         lines.append(f"server / raw = {batched.units_per_s / raw.units_per_s:.3f}")
     if unbatched is not None:
         lines += load_lines("server, no cross-request batching", unbatched, unit)
-        lines.append(
-            f"batched / unbatched = {batched.units_per_s / unbatched.units_per_s:.2f}x"
-        )
+        lines.append(f"batched / unbatched = {batched.units_per_s / unbatched.units_per_s:.2f}x")
     return [title, *lines]
 
 

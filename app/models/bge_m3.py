@@ -53,7 +53,7 @@ class BgeM3Backend(EmbeddingBackend):
         max_length = settings.bge_embed_max_length
         self.device = device
         self.encoder = AutoModel.from_pretrained(
-            model_dir.path, torch_dtype=dtype, add_pooling_layer=False
+            model_dir.path, dtype=dtype, add_pooling_layer=False
         )
         self.encoder.to(device).eval()
         hidden = int(self.encoder.config.hidden_size)

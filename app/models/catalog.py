@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from app.errors import ModelLoadError
 from app.models.base import EmbeddingBackend, Head, RerankBackend
@@ -117,19 +118,30 @@ def load_models(
     choice = model_choice(settings)
     models = ModelSet()
     loaded: dict[str, object] = {}
-    for role, ref in planned_roles(choice):
+    plan = planned_roles(choice)
+    for role, ref in plan:
         if ref not in loaded:
             started = time.perf_counter()
-            log.info("model %s (%s): locating", ref, role)
+            # Say where the files come from before a download that may take minutes.
+            log.info(
+                "model %s for %s: %s",
+                ref,
+                ", ".join(r for r, other in plan if other == ref),
+                "local directory"
+                if Path(ref).expanduser().is_dir()
+                else f"from the hub, cache {settings.model_cache_dir or 'default'} "
+                "(downloads what is missing)",
+            )
             model_dir = locate(
                 ref, revision=settings.model_revision, cache_dir=settings.model_cache_dir
             )
             backend_class = _backend_class(model_dir, role)
             log.info(
-                "model %s: loading %s from %s on %s (%s)",
+                "model %s: files ready in %.1fs at %s; loading the %s backend on %s (%s)",
                 ref,
-                backend_class.kind,
+                time.perf_counter() - started,
                 model_dir.path,
+                backend_class.kind,
                 device,
                 str(dtype).removeprefix("torch."),
             )

@@ -35,9 +35,7 @@ class CrossEncoderBackend(RerankBackend):
         from app.models.tokenization import TextTokenizer
 
         self.device = device
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            model_dir.path, torch_dtype=dtype
-        )
+        self.model = AutoModelForSequenceClassification.from_pretrained(model_dir.path, dtype=dtype)
         self.model.to(device).eval()
         config = self.model.config
         offset = 2 if config.model_type in ("xlm-roberta", "roberta") else 0

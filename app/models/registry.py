@@ -12,7 +12,11 @@ from app.errors import ModelLoadError
 from app.models.base import EmbeddingBackend, Head, RerankBackend
 from app.models.bge_m3 import BgeM3Backend
 from app.models.cross_encoder import CrossEncoderBackend
+from app.models.qwen3_embedding import Qwen3EmbeddingBackend
+from app.models.qwen3_reranker import Qwen3RerankerBackend
+from app.models.sentence_transformer import SentenceTransformerBackend
 from app.models.source import ModelDir
+from app.models.splade import SpladeBackend
 
 Role = Literal["dense", "sparse", "colbert", "rerank"]
 
@@ -24,8 +28,15 @@ class _Matcher(Protocol):
     def matches(cls, model_dir: ModelDir) -> bool: ...
 
 
-EMBEDDING_BACKENDS: list[type[EmbeddingBackend]] = [BgeM3Backend]
-RERANK_BACKENDS: list[type[RerankBackend]] = [CrossEncoderBackend]
+# Qwen3-Embedding ships modules.json too, so it comes before the generic sentence-transformers
+# backend; SPLADE gives only sparse vectors, so it is asked only for the sparse role.
+EMBEDDING_BACKENDS: list[type[EmbeddingBackend]] = [
+    BgeM3Backend,
+    Qwen3EmbeddingBackend,
+    SentenceTransformerBackend,
+    SpladeBackend,
+]
+RERANK_BACKENDS: list[type[RerankBackend]] = [CrossEncoderBackend, Qwen3RerankerBackend]
 
 
 def embedding_backend_for(model_dir: ModelDir, role: Role) -> type[EmbeddingBackend]:

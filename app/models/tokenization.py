@@ -24,7 +24,7 @@ class TextTokenizer:
         truncation_side: str = "right",
         with_type_ids: bool = False,
     ) -> None:
-        backend: Tokenizer = tokenizer.backend_tokenizer  # type: ignore[attr-defined]
+        backend: Tokenizer = tokenizer.backend_tokenizer
         # A private copy: the transformers wrapper toggles truncation/padding on its own one.
         self._tok = Tokenizer.from_str(backend.to_str())
         self._tok.no_truncation()

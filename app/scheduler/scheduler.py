@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -228,7 +229,7 @@ class Scheduler:
             for item in items:
                 self.recorder.queue_wait(queue.kind, now - item.enqueued_at)
             future = self.worker.submit(_timed(queue.run, payloads, heads))
-            future.add_done_callback(lambda f, q=queue, i=items: self._finish(q, i, f))
+            future.add_done_callback(functools.partial(self._finish, queue, items))
 
     def _next_batch(self) -> tuple[ModelQueue, list[WorkItem[Any]]] | None:
         ready = [(q.oldest(), q) for q in self._queues.values()]
@@ -248,6 +249,7 @@ class Scheduler:
         error = future.exception()
         if error is not None:
             log.error("batch on %s failed: %s: %s", queue.name, type(error).__name__, error)
+            self.recorder.batch_failed(queue.kind, queue.name, len(items), error)
             failure = InferenceFailed(f"inference failed for this batch: {error}")
             for item in items:
                 item.job.fail(failure)

@@ -1,5 +1,14 @@
-"""The one place the app reports what happened; ``/stats`` and ``/metrics`` read from here,
-so the two always agree (a rejection is counted once, in both)."""
+"""The one place the app reports what happened. Each event is counted once, into both
+``ServiceStats`` (what ``/stats`` shows) and the OpenTelemetry instruments (what ``/metrics``
+shows), so the two always agree.
+
+Who calls what:
+- the request-accounting middleware: ``request_started`` / ``request_finished`` for every
+  inference request, whatever its status (the one place statuses are counted);
+- route handlers: ``request_done`` when a request produced results (its sentences / pairs);
+- the exception handler: ``rejected`` for each 429 / 503 it sends;
+- the scheduler: ``queue_wait``, ``batch_done`` and ``batch_failed``.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +16,66 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from app.telemetry.metrics import Metrics, family_of
+from app.telemetry.tracing import Tracing
+
 
 @dataclass
 class ServiceStats:
     started_at: float = field(default_factory=time.time)
     requests: Counter[str] = field(default_factory=Counter)  # by endpoint
     errors: Counter[str] = field(default_factory=Counter)  # by endpoint
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)  # (endpoint, status)
     rejected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (endpoint, reason)
     sentences: int = 0
     pairs: int = 0
     batches: int = 0
+    failed_batches: int = 0
     batch_items: int = 0
     batch_tokens: int = 0
     padded_tokens: int = 0
 
 
 class Recorder:
-    """Counts into ``ServiceStats``; ``app.telemetry.metrics`` extends it with OpenTelemetry."""
-
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None, tracing: Tracing | None = None) -> None:
         self.stats = ServiceStats()
+        self.metrics = metrics or Metrics()
+        self.tracing = tracing or Tracing.disabled()
 
-    def request_done(self, endpoint: str, status: int, seconds: float, units: int) -> None:
+    # --- requests ---
+    def request_started(self, endpoint: str) -> None:
+        self.metrics.active[family_of(endpoint)].add(1)
+
+    def request_finished(self, endpoint: str, status: int, seconds: float) -> None:
+        """Every inference request, once, with the status its client got."""
+        family = family_of(endpoint)
         self.stats.requests[endpoint] += 1
+        self.stats.statuses[(endpoint, status)] += 1
         if status >= 400:
             self.stats.errors[endpoint] += 1
-        elif endpoint.startswith("rerank") or "rerank" in endpoint:
+        self.metrics.active[family].add(-1)
+        self.metrics.requests[family].add(1, {"endpoint": endpoint, "status": str(status)})
+        self.metrics.durations[family].record(seconds, {"endpoint": endpoint})
+
+    def request_done(self, endpoint: str, status: int, seconds: float, units: int) -> None:
+        """A request produced results: count its texts or pairs. (Its status and duration
+        are counted by ``request_finished``, which sees every request, failed ones too.)"""
+        if status >= 400:
+            return
+        if family_of(endpoint) == "rerank":
             self.stats.pairs += units
+            self.metrics.pairs.add(units)
         else:
             self.stats.sentences += units
+            self.metrics.sentences.add(units)
 
     def rejected(self, endpoint: str, reason: str) -> None:
         self.stats.rejected[(endpoint, reason)] += 1
+        self.metrics.rejected[family_of(endpoint)].add(1, {"endpoint": endpoint, "reason": reason})
+
+    # --- the scheduler ---
+    def queue_wait(self, kind: str, seconds: float) -> None:
+        self.metrics.queue_wait.record(seconds, {"queue": kind})
 
     def batch_done(
         self, kind: str, model: str, size: int, tokens: int, padded_tokens: int, seconds: float
@@ -47,6 +84,21 @@ class Recorder:
         self.stats.batch_items += size
         self.stats.batch_tokens += tokens
         self.stats.padded_tokens += padded_tokens
+        queue = {"queue": kind}
+        self.metrics.batch_tokens.record(padded_tokens, queue)
+        if padded_tokens:
+            self.metrics.padding_ratio.record(1 - tokens / padded_tokens, queue)
+        self.metrics.inference_seconds[kind].record(seconds, {"model": model})
+        if kind == "embed":
+            self.metrics.batch_size.record(size, {"model": model})
+        self.tracing.batch_span(
+            kind, model, seconds, size=size, tokens=tokens, padded_tokens=padded_tokens
+        )
 
-    def queue_wait(self, kind: str, seconds: float) -> None:
-        pass
+    def batch_failed(self, kind: str, model: str, size: int, error: BaseException) -> None:
+        self.stats.failed_batches += 1
+        self.tracing.batch_span(kind, model, 0.0, size=size, error=error)
+
+    def close(self) -> None:
+        self.metrics.shutdown()
+        self.tracing.shutdown()

@@ -1,0 +1,223 @@
+"""OpenAI-compatible routes (SPEC §1.2): ``POST /v1/embeddings`` and ``GET /v1/models``.
+
+The official ``openai`` client pointed at ``base_url=…/v1`` works unchanged. Dense vectors
+leave L2-normalised, as OpenAI's do (cosine similarity = dot product); the native API keeps
+the original service's unnormalised default. ``dimensions`` truncates a Matryoshka model's
+vector and renormalises it; other models refuse it with a 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from litestar import Controller, Request, Response, get, post
+
+from app.api.encoding import respond
+from app.api.inference import (
+    await_or_abandon,
+    check_text,
+    check_texts,
+    input_warnings,
+    runtime_of,
+)
+from app.api.schemas_compat import (
+    OpenAIEmbedding,
+    OpenAIEmbeddingRequest,
+    OpenAIEmbeddingResponse,
+    OpenAIModel,
+    OpenAIModelList,
+    OpenAIUsage,
+)
+from app.errors import InvalidInput, NotReady, ServiceError
+from app.models.base import EmbeddingBackend, Head, RerankBackend
+from app.models.catalog import ModelSet
+from app.runtime import Runtime
+
+OPENAI_EMBED_ENDPOINT = "openai_embeddings"
+_ROLE_ORDER = ("dense", "sparse", "colbert", "rerank")
+
+
+class ModelNotFound(ServiceError):
+    """The request names a model this server does not serve (OpenAI answers 404)."""
+
+    status_code = 404
+    error_type = "invalid_request_error"
+
+
+def served_roles(models: ModelSet) -> dict[str, tuple[list[str], EmbeddingBackend | RerankBackend]]:
+    """Every served model name → (its roles here, its backend), in role order."""
+    served: dict[str, tuple[list[str], EmbeddingBackend | RerankBackend]] = {}
+    pairs: list[tuple[str, EmbeddingBackend | RerankBackend]] = [
+        (head.value, backend) for head, backend in models.by_head.items()
+    ]
+    if models.reranker is not None:
+        pairs.append(("rerank", models.reranker))
+    for role, backend in sorted(pairs, key=lambda p: _ROLE_ORDER.index(p[0])):
+        served.setdefault(backend.name, ([], backend))[0].append(role)
+    return served
+
+
+def check_model_name(models: ModelSet, requested: str | None, *, role: str, serving: str) -> None:
+    """``requested`` must be absent or ``serving``, the model that has ``role`` here.
+
+    Unknown names are a 404 (OpenAI's and Cohere's answer); a served model that cannot do
+    this route's job is a 400 that says which model can.
+    """
+    if requested is None or requested == serving:
+        return
+    served = served_roles(models)
+    if requested not in served:
+        names = ", ".join(sorted(served))
+        raise ModelNotFound(
+            f"model '{requested}' is not served here; served models: {names}", param="model"
+        )
+    roles = ", ".join(served[requested][0])
+    raise InvalidInput(
+        f"model '{requested}' serves {roles} here, not {role}; use '{serving}' or leave model out",
+        param="model",
+    )
+
+
+def requested_texts(data: OpenAIEmbeddingRequest, runtime: Runtime) -> list[str]:
+    """The texts of ``input``, checked against the limits; token-id arrays are refused."""
+    settings = runtime.settings
+    raw = data.input
+    if isinstance(raw, str):
+        check_text(raw, "input", max_chars=settings.max_sentence_chars)
+        return [raw]
+    for i, item in enumerate(raw):
+        if not isinstance(item, str):
+            where = "input" if isinstance(item, int) else f"input[{i}]"
+            raise InvalidInput(
+                f"{where} is a token-id array; this server embeds text: send a string "
+                "or a list of strings",
+                param=where,
+            )
+    texts: list[str] = raw  # type: ignore[assignment]  # every item was checked above
+    check_texts(
+        texts,
+        "input",
+        max_items=settings.max_sentences_per_request,
+        max_chars=settings.max_sentence_chars,
+        max_total_chars=settings.max_total_chars_per_request,
+    )
+    return texts
+
+
+def output_dimensions(backend: EmbeddingBackend, dimensions: int | None) -> int | None:
+    """How many leading dimensions to keep, or None for the model's full vector."""
+    if dimensions is None:
+        return None
+    if not backend.supports_dimensions:
+        raise InvalidInput(
+            f"model '{backend.name}' does not support dimensions (it was not trained for "
+            "Matryoshka truncation); leave dimensions out",
+            param="dimensions",
+        )
+    full = backend.info.dimension
+    if full is not None and dimensions > full:
+        raise InvalidInput(
+            f"dimensions must be at most {full} for model '{backend.name}'", param="dimensions"
+        )
+    return dimensions
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def encode_vector(vector: np.ndarray, encoding_format: str) -> list[float] | str:
+    if encoding_format == "base64":
+        return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+    values: list[float] = vector.tolist()
+    return values
+
+
+def prompt_tokens(tokenized: Sequence[tuple[EmbeddingBackend, Sequence[Any]]]) -> int:
+    """Tokens the model actually ran on (special tokens included, after truncation)."""
+    return sum(len(text.ids) for _, texts in tokenized for text in texts)
+
+
+class OpenAIController(Controller):
+    path = "/v1"
+    tags = ["openai"]
+
+    @post("/embeddings", status_code=200, summary="Dense embeddings, OpenAI shape")
+    async def create_embeddings(
+        self, request: Request[Any, Any, Any], data: OpenAIEmbeddingRequest
+    ) -> Response[bytes]:
+        started = time.perf_counter()
+        runtime = runtime_of(request)
+        texts = requested_texts(data, runtime)
+        scheduler = runtime.require_scheduler()
+        backend = scheduler.models.by_head.get(Head.DENSE)
+        if backend is None:
+            raise InvalidInput("dense vectors are not available: no configured model gives them")
+        check_model_name(scheduler.models, data.model, role="dense", serving=backend.name)
+        keep = output_dimensions(backend, data.dimensions)
+        outcome = await await_or_abandon(
+            request,
+            scheduler.embed(texts, frozenset({Head.DENSE}), data.input_type),
+            runtime.settings.request_timeout,
+        )
+        dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
+        vectors = unit_rows(dense[:, :keep] if keep is not None else dense)
+        tokens = prompt_tokens(outcome.tokenized)
+        warnings = input_warnings(outcome.tokenized, "input")
+        body = OpenAIEmbeddingResponse(
+            data=[
+                OpenAIEmbedding(index=i, embedding=encode_vector(row, data.encoding_format))
+                for i, row in enumerate(vectors)
+            ],
+            model=backend.name,
+            usage=OpenAIUsage(prompt_tokens=tokens, total_tokens=tokens),
+        )
+        if warnings:
+            body.warnings = warnings
+        runtime.recorder.request_done(
+            OPENAI_EMBED_ENDPOINT, 200, time.perf_counter() - started, len(texts)
+        )
+        return respond(request, body)
+
+    @get("/models", summary="Served models, OpenAI list shape")
+    async def list_models(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        runtime = runtime_of(request)
+        return respond(request, OpenAIModelList(data=describe_models(runtime)))
+
+    @get("/models/{model_id:path}", summary="One served model")
+    async def retrieve_model(
+        self, request: Request[Any, Any, Any], model_id: str
+    ) -> Response[bytes]:
+        runtime = runtime_of(request)
+        wanted = model_id.lstrip("/")
+        for model in describe_models(runtime):
+            # a path param keeps its leading slash; local-directory names start with one too
+            if model.id.lstrip("/") == wanted:
+                return respond(request, model)
+        raise ModelNotFound(f"model '{wanted}' is not served here", param="model")
+
+
+def describe_models(runtime: Runtime) -> list[OpenAIModel]:
+    models = runtime.models
+    if models is None:
+        raise NotReady("models are still loading; retry shortly", retry_after=5)
+    described = []
+    for name, (roles, backend) in served_roles(models).items():
+        described.append(
+            OpenAIModel(
+                id=name,
+                created=int(runtime.started_at),
+                owned_by="smart-embedder",
+                roles=roles,
+                kind=backend.info.kind,
+                max_length=backend.max_length,
+                dimension=backend.info.dimension,
+                supports_dimensions=bool(getattr(backend, "supports_dimensions", False)),
+            )
+        )
+    return described

@@ -1,0 +1,99 @@
+"""What the operations issue adds around every route, built from the settings in one place:
+request accounting, trusted-proxy client addresses, rate limiting, bearer auth, request spans,
+``GET /metrics`` and the bearer scheme in the OpenAPI document. ``app.asgi`` passes each
+field to ``Litestar``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Litestar
+from litestar.middleware import DefineMiddleware
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins import PluginProtocol
+from litestar.types import ControllerRouterHandler, Guard, Middleware
+
+from app.api.accounting import RequestAccounting
+from app.api.metrics import MetricsController
+from app.api.ops import OPERATIONS_PATHS
+from app.runtime import Runtime
+from app.security.auth import BEARER_SCHEME, bearer_token_guard
+from app.security.paths import is_operations_path
+from app.security.ratelimit import rate_limit_guard
+from app.security.shedding import ShedWhenFull
+
+
+@dataclass
+class OperationsLayer:
+    route_handlers: list[ControllerRouterHandler] = field(default_factory=list)
+    middleware: list[Middleware] = field(default_factory=list)
+    guards: list[Guard] = field(default_factory=list)
+    plugins: list[PluginProtocol] = field(default_factory=list)
+    on_startup: list[Any] = field(default_factory=list)
+
+
+def operations_layer(runtime: Runtime) -> OperationsLayer:
+    settings = runtime.settings
+    layer = OperationsLayer(route_handlers=[MetricsController])
+    if settings.trusted_proxies.strip():
+        # X-Forwarded-For is believed only from these peers; uvicorn's own copy of this
+        # middleware is switched off in app.cli so that loopback is not trusted by default.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        layer.middleware.append(
+            DefineMiddleware(
+                ProxyHeadersMiddleware,  # type: ignore[arg-type]  # uvicorn types its own ASGI
+                trusted_hosts=settings.trusted_proxies,
+            )
+        )
+    layer.middleware.append(DefineMiddleware(RequestAccounting, recorder=runtime.recorder))
+    # Guards run in order, after routing and before the body is read: a client over its
+    # rate is refused before its token is even looked at.
+    limiter = rate_limit_guard(
+        settings.rate_limit_requests_per_minute, settings.rate_limit_burst_size
+    )
+    if limiter is not None:
+        layer.guards.append(limiter)
+    if settings.api_token:
+        layer.guards.append(bearer_token_guard(settings.api_token))
+        layer.on_startup.append(document_bearer_auth)
+    layer.guards.append(ShedWhenFull(runtime))
+    tracing = runtime.recorder.tracing
+    if tracing.enabled:
+        from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+        from opentelemetry.metrics import NoOpMeterProvider
+
+        layer.plugins.append(
+            OpenTelemetryPlugin(
+                OpenTelemetryConfig(
+                    tracer_provider=tracing.provider,
+                    # request metrics are ours (app.telemetry.metrics), not the plugin's
+                    meter_provider=NoOpMeterProvider(),
+                    exclude=[f"^{p}" for p in sorted(OPERATIONS_PATHS)],
+                    exclude_spans=["receive", "send"],
+                )
+            )
+        )
+    return layer
+
+
+def document_bearer_auth(app: Litestar) -> None:
+    """Show the bearer scheme on every protected operation of the OpenAPI document (and on no
+    operations route). Litestar adds handler-level security from every layer, with no way for
+    a route to opt out, so the generated document is amended once, at start-up."""
+    schema = app.openapi_schema
+    if schema.components is None:
+        schema.components = Components()
+    schemes = dict(schema.components.security_schemes or {})
+    schemes[BEARER_SCHEME] = SecurityScheme(
+        type="http", scheme="bearer", description="API_TOKEN, as `Authorization: Bearer <token>`"
+    )
+    schema.components.security_schemes = schemes
+    for path, item in (schema.paths or {}).items():
+        if is_operations_path(path):
+            continue
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            if operation is not None:
+                operation.security = [{BEARER_SCHEME: []}]

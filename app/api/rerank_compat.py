@@ -1,0 +1,107 @@
+"""Cohere/Jina-compatible reranking (SPEC §1.2): ``POST /v1/rerank`` and ``POST /v2/rerank``.
+
+``relevance_score`` is in [0, 1] as these APIs promise: the sigmoid of a bge reranker's
+logit, or a Qwen reranker's yes-probability as it is. Results are sorted by descending
+score and keep each document's input ``index``. Cohere's ``meta`` (api version, billed units,
+warnings) is filled in because its clients read it; ``usage`` is Jina's.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+from litestar import Controller, Request, Response, post
+
+from app.api.encoding import respond
+from app.api.inference import (
+    await_or_abandon,
+    check_text,
+    check_texts,
+    pair_warnings,
+    runtime_of,
+)
+from app.api.openai import check_model_name
+from app.api.schemas_compat import (
+    ApiVersion,
+    BilledUnits,
+    CompatRerankRequest,
+    CompatRerankResponse,
+    CompatRerankResult,
+    CompatRerankUsage,
+    RerankDocument,
+    RerankMeta,
+)
+from app.errors import InvalidInput
+
+RERANK_COMPAT_ENDPOINT = "rerank_compat"
+
+
+class RerankCompatController(Controller):
+    tags = ["cohere"]
+
+    @post(["/v1/rerank", "/v2/rerank"], status_code=200, summary="Rerank, Cohere/Jina shape")
+    async def rerank(
+        self, request: Request[Any, Any, Any], data: CompatRerankRequest
+    ) -> Response[bytes]:
+        started = time.perf_counter()
+        runtime = runtime_of(request)
+        settings = runtime.settings
+        texts = [d if isinstance(d, str) else d.text for d in data.documents]
+        check_text(data.query, "query", max_chars=settings.max_rerank_text_chars)
+        check_texts(
+            texts,
+            "documents",
+            max_items=settings.max_rerank_passages,
+            max_chars=settings.max_rerank_text_chars,
+            max_total_chars=settings.max_rerank_total_chars,
+        )
+        scheduler = runtime.require_scheduler()
+        reranker = scheduler.models.reranker
+        if reranker is None:
+            raise InvalidInput(
+                "reranking is not available: no reranker model is configured", param="model"
+            )
+        check_model_name(scheduler.models, data.model, role="rerank", serving=reranker.name)
+        outcome = await await_or_abandon(
+            request, scheduler.rerank(data.query, texts), settings.request_timeout
+        )
+        scores = reranker.normalize(outcome.scores, True)
+        order = np.argsort(-scores, kind="stable")[: data.top_n]
+        tokens = sum(len(pair.ids) for pair in outcome.pairs)
+        warnings = pair_warnings(
+            outcome.pairs,
+            model=reranker.name,
+            max_tokens=reranker.max_length,
+            query_field="query",
+            passage_field="documents",
+        )
+        meta = RerankMeta(
+            api_version=ApiVersion(version="2" if request.url.path.startswith("/v2") else "1"),
+            # Cohere bills one search unit per query of up to 100 documents.
+            billed_units=BilledUnits(search_units=-(-len(texts) // 100), input_tokens=tokens),
+        )
+        if warnings:
+            meta.warnings = [w.message for w in warnings]
+        body = CompatRerankResponse(
+            id=str(uuid.uuid4()),
+            model=reranker.name,
+            results=[
+                _result(int(i), float(scores[i]), texts, data.return_documents) for i in order
+            ],
+            usage=CompatRerankUsage(total_tokens=tokens),
+            meta=meta,
+        )
+        runtime.recorder.request_done(
+            RERANK_COMPAT_ENDPOINT, 200, time.perf_counter() - started, len(texts)
+        )
+        return respond(request, body)
+
+
+def _result(index: int, score: float, texts: list[str], with_document: bool) -> CompatRerankResult:
+    result = CompatRerankResult(index=index, relevance_score=score)
+    if with_document:
+        result.document = RerankDocument(text=texts[index])
+    return result

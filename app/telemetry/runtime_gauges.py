@@ -1,0 +1,52 @@
+"""Point the scrape-time gauges at a runtime: queue depth, server info, GPU memory."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app import __version__
+from app.models.base import Head
+from app.telemetry.metrics import GaugeSources
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
+
+def watch_runtime(sources: GaugeSources, runtime: Runtime) -> None:
+    def pending(queue: str) -> int:
+        scheduler = runtime.scheduler
+        return scheduler.pending(queue) if scheduler is not None else 0  # type: ignore[arg-type]
+
+    def queued_items(queue: str) -> int:
+        scheduler = runtime.scheduler
+        return scheduler.queued_items(queue) if scheduler is not None else 0  # type: ignore[arg-type]
+
+    def server_info() -> dict[str, str]:
+        models = runtime.models
+        return {
+            "version": __version__,
+            "device": runtime.device,
+            "dense_model": (models.name_for(Head.DENSE) if models else None) or "",
+            "sparse_model": (models.name_for(Head.SPARSE) if models else None) or "",
+            "colbert_model": (models.name_for(Head.COLBERT) if models else None) or "",
+            "reranker_model": models.reranker.name if models and models.reranker else "",
+        }
+
+    def gpu_memory() -> dict[str, int]:
+        if not runtime.gpu or not runtime.device.startswith("cuda"):
+            return {}
+        import torch
+
+        device = torch.device(runtime.device)
+        free, total = torch.cuda.mem_get_info(device)
+        return {
+            "allocated": int(torch.cuda.memory_allocated(device)),
+            "reserved": int(torch.cuda.memory_reserved(device)),
+            "free": int(free),
+            "total": int(total),
+        }
+
+    sources.pending = pending
+    sources.queued_items = queued_items
+    sources.server_info = server_info
+    sources.gpu_memory = gpu_memory
