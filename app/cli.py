@@ -89,6 +89,9 @@ def serve(settings: Settings) -> int:
     from app.telemetry.logging import configure_logging
 
     configure_logging(settings.log_level)
+    # The inference thread holds the GIL between torch kernels; a short switch interval lets
+    # the event loop answer (and refuse) requests in ~1 ms instead of ~5 ms slices meanwhile.
+    sys.setswitchinterval(0.001)
     try:
         pending = preflight(settings)
     except ModelLoadError as exc:

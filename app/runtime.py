@@ -67,7 +67,9 @@ class Runtime:
             )
             self.models = models
             self._describe_device()
-            worker = InferenceWorker()
+            worker = InferenceWorker(
+                niceness=self.settings.worker_niceness if self.device == "cpu" else 0
+            )
             worker.start()
             self.worker = worker
             if self.settings.warmup:

@@ -91,6 +91,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     request_timeout: Annotated[
         float, _doc("Seconds a request may wait before 504."), Meta(gt=0)
     ] = 60.0
+    worker_niceness: Annotated[
+        int,
+        _doc(
+            "Niceness of the inference thread on CPU (0-19): above 0 the event loop keeps "
+            "answering at once while inference uses every idle core."
+        ),
+        Meta(ge=0, le=19),
+    ] = 10
     cross_request_batching: Annotated[
         bool, _doc("Batch texts of different requests together (off: one request per pass).")
     ] = True

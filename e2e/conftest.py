@@ -123,15 +123,8 @@ def image(kubeconfig: Path) -> str:
     return tag
 
 
-@pytest.fixture(scope="session")
-def model_values() -> dict[str, Any]:
-    """Chart values for the models: tiny ones from the host folder, or the hub's."""
-    if os.environ.get("E2E_MODELS", "tiny") == "hub":
-        return {"probes": {"startup": {"failureThreshold": 180}}}
-    if not (HOST_MODELS / "bge-m3" / "sparse_linear.pt").is_file():
-        _run("python", "-m", "app.testing.tiny_models", str(HOST_MODELS), cwd=ROOT)
-    for path in HOST_MODELS.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+def tiny_model_values() -> dict[str, Any]:
+    """Chart values for the tiny models mounted from the nodes' NODE_MODELS."""
     return {
         "models": {"bgeM3": "/models/bge-m3", "reranker": "/models/bge-reranker"},
         "modelCache": {
@@ -139,6 +132,32 @@ def model_values() -> dict[str, Any]:
             "prefilled": {"volume": {"hostPath": {"path": NODE_MODELS, "type": "Directory"}}},
         },
     }
+
+
+def chart_values(image: str, model_values: dict[str, Any]) -> dict[str, Any]:
+    """What the e2e release installs (test_values_render.py renders it offline)."""
+    repo, _, tag = image.rpartition(":")
+    return {
+        "image": {"repository": repo, "tag": tag, "pullPolicy": "Never"},
+        "replicaCount": 2,
+        "service": {"type": "NodePort", "nodePort": NODE_PORT},
+        "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "3Gi"}},
+        "shutdown": {"drainSeconds": 20, "preStopSleepSeconds": 5},
+        "env": {"RATE_LIMIT_REQUESTS_PER_MINUTE": "0"},
+        **model_values,
+    }
+
+
+@pytest.fixture(scope="session")
+def model_values() -> dict[str, Any]:
+    """Chart values for the models: tiny ones from the host folder, or the hub's."""
+    if os.environ.get("E2E_MODELS", "tiny") == "hub":
+        return {}
+    if not (HOST_MODELS / "bge-m3" / "sparse_linear.pt").is_file():
+        _run("python", "-m", "app.testing.tiny_models", str(HOST_MODELS), cwd=ROOT)
+    for path in HOST_MODELS.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return tiny_model_values()
 
 
 @pytest.fixture(scope="session")
@@ -154,16 +173,7 @@ def release(
 
     namespace = f"se-e2e-{uuid.uuid4().hex[:6]}"
     kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
-    repo, _, tag = image.rpartition(":")
-    values = {
-        "image": {"repository": repo, "tag": tag, "pullPolicy": "Never"},
-        "replicaCount": 2,
-        "service": {"type": "NodePort", "nodePort": NODE_PORT},
-        "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "3Gi"}},
-        "shutdown": {"drainSeconds": 20, "preStopSleepSeconds": 5},
-        "env": {"RATE_LIMIT_REQUESTS_PER_MINUTE": "0"},
-        **model_values,
-    }
+    values = chart_values(image, model_values)
     config = helm.Config(kubeconfig_path=str(kubeconfig), namespace=namespace)
     name = "se"
     started = time.monotonic()

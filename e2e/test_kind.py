@@ -37,6 +37,23 @@ def call(method: str, path: str, body: Any = None, timeout: float = 60) -> tuple
         conn.close()
 
 
+def get_raw(api_client: Any, path: str) -> Any:
+    """GET an API path (an aggregated API the typed client does not cover) as JSON."""
+    if hasattr(api_client, "param_serialize"):  # kubernetes >= 31 (openapi-generator 7)
+        method, url, headers, body, post = api_client.param_serialize(
+            "GET", path, auth_settings=["BearerToken"]
+        )
+        response = api_client.call_api(method, url, headers, body, post)
+        assert response.status == 200, response.status
+        return json.loads(response.read())
+    data, status, _ = api_client.call_api(
+        path, "GET", auth_settings=["BearerToken"], response_type="object",
+        _return_http_data_only=False,
+    )  # fmt: skip
+    assert status == 200, status
+    return data
+
+
 def wait_rollout(kube: Any, namespace: str, name: str, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -192,11 +209,7 @@ def test_hpa_reads_queue_depth_metric(release: dict[str, Any], kube: Any) -> Non
     else:
         raise AssertionError(f"HPA never read {metric}: {last}")
     assert hpa.spec.scale_target_ref.name == name
-    data, status, _ = kube.api.call_api(
-        raw_path, "GET", response_type="object", auth_settings=["BearerToken"],
-        _return_http_data_only=False,
-    )  # fmt: skip
-    assert status == 200
+    data = get_raw(kube.api, raw_path)
     pods = {item["describedObject"]["name"] for item in data["items"]}
     running = {
         p.metadata.name

@@ -3,14 +3,20 @@ what was wrong and where, never a stack trace. One table maps exceptions to resp
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any
+import re
+from typing import Any, Literal, get_args, get_origin
 
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from app.api.accounting import endpoint_for
+from app.api.inference import ClientGone
 from app.api.schemas import ErrorBody, ErrorInfo
 from app.errors import NotReady, Overloaded, RateLimited, ServiceError, Unauthorized
 
@@ -26,8 +32,40 @@ _TYPES_BY_STATUS = {
     415: "invalid_request_error",
     422: "invalid_request_error",
     429: "rate_limit_error",
+    499: "client_closed_request",
     503: "overloaded_error",
 }
+
+#: what the OpenAPI document says each error status means
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON, a wrong type, an empty text or an impossible option; names the field",
+    401: "Missing or wrong bearer token (only when API_TOKEN is set)",
+    404: "The model named is not served here",
+    413: "The request body is larger than MAX_REQUEST_BODY_BYTES",
+    415: "The body is not sent as JSON (Content-Type: application/json)",
+    422: "Over a count or size limit (MAX_SENTENCES_PER_REQUEST etc.); names the field",
+    429: "Rate limit exceeded; see Retry-After",
+    500: "The forward pass of this request's batch failed",
+    503: "Queue full, models still loading, or shutting down; see Retry-After",
+    504: "The request did not finish within REQUEST_TIMEOUT",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI ``responses`` for these error statuses, each documented as ``ErrorBody``."""
+    return {
+        status: ResponseSpec(
+            data_container=ErrorBody,
+            description=_ERROR_DESCRIPTIONS[status],
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+#: the errors every inference route can answer with (the ecosystem routes add 404, for a
+#: ``model`` not served here)
+INFERENCE_ERRORS = error_responses(400, 401, 413, 415, 422, 429, 500, 503, 504)
 
 
 def error_response(
@@ -84,13 +122,29 @@ def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respon
     )
 
 
-def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
-    message, param = describe_validation(exc)
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    if _missing_body(request, exc):
+        return error_response(400, "invalid request body: expected a JSON object, got nothing")
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    message, param = describe_validation(exc, data.annotation if data is not None else None)
     return error_response(400, message, param=param)
 
 
-def describe_validation(exc: ValidationException) -> tuple[str, str | None]:
-    """Litestar reports msgspec's decode error in ``extra``; turn it into one clear sentence."""
+def _missing_body(request: Request[Any, Any, Any], exc: ValidationException) -> bool:
+    """An empty body, or a literal ``null``: Litestar reports the handler's ``data`` missing."""
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    if not extra or not isinstance(extra[0], dict) or extra[0].get("key") != "data":
+        return False
+    return _cached_body(request).strip() in (b"", b"null")
+
+
+_MISSING_FIELD = re.compile(r"Object missing required field `(.+)`")
+
+
+def describe_validation(exc: ValidationException, body_type: Any = None) -> tuple[str, str | None]:
+    """Litestar reports msgspec's decode error in ``extra``; turn it into one clear sentence
+    that names the field (``sentences[3]``, ``documents[0].text``). ``body_type``, the
+    request Struct, lets an unknown enum value list the known ones."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     if extra and isinstance(extra[0], dict):
         first = extra[0]
@@ -100,22 +154,136 @@ def describe_validation(exc: ValidationException) -> tuple[str, str | None]:
         if " - at `$" in text:
             text, _, at = text.partition(" - at `$")
             location = at.rstrip("`").lstrip(".")
-        param = location or (str(key) if key else None)
+        # Litestar names the whole body after the handler's ``data`` argument
+        param = location or (str(key) if key and key != "data" else None)
+        if missing := _MISSING_FIELD.fullmatch(text):
+            # param stays the object that lacks the field (``documents[1]``), or the field
+            field = f"{param}.{missing[1]}" if param else missing[1]
+            return f"invalid request body: {field} is required", param or field
+        if text.startswith("Invalid enum value") and param:
+            allowed = _literal_values(body_type, param)
+            if allowed:
+                text += f"; expected one of {', '.join(map(repr, allowed))}"
         if param:
             return f"invalid request body: {param}: {text}", param
         return f"invalid request body: {text}", None
     return f"invalid request body: {exc.detail}", None
 
 
+def _literal_values(body_type: Any, field: str) -> list[Any]:
+    """The values a top-level ``Literal[...]`` (or ``Literal[...] | None``) field allows."""
+    if not (isinstance(body_type, type) and issubclass(body_type, msgspec.Struct)):
+        return []
+    for info in msgspec.structs.fields(body_type):
+        if info.encode_name == field:
+            options = (info.type,) if get_origin(info.type) is Literal else get_args(info.type)
+            return [
+                v for option in options if get_origin(option) is Literal for v in get_args(option)
+            ]
+    return []
+
+
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     headers = dict(exc.headers or {})
     message = str(exc.detail)
+    param = None
     if isinstance(exc.__cause__, SerializationException):
-        message = f"invalid request body: not valid JSON ({message})"
+        message, param = describe_bad_json(request, message)
     elif exc.status_code == 413:
         limit = request.app.request_max_body_size
         message = f"request body is larger than {limit} bytes (MAX_REQUEST_BODY_BYTES)"
-    return error_response(exc.status_code, message, headers=headers or None)
+    return error_response(exc.status_code, message, param=param, headers=headers or None)
+
+
+#: a \uD800-\uDBFF escape not followed by a low one, or a \uDC00-\uDFFF escape not preceded
+#: by a high one; ``_surrogate_path`` confirms it (an escaped backslash before "ud800" is none)
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def describe_bad_json(
+    request: Request[Any, Any, Any], decoder_message: str
+) -> tuple[str, str | None]:
+    """The 400 message for a body that msgspec could not decode, and the field if known.
+
+    msgspec reports an escaped lone surrogate (``"\\ud800"``) as "Input data was truncated";
+    that case is recognised here and named for what it is."""
+    body = _cached_body(request)
+    lone = _LONE_SURROGATE.search(body)
+    where = _surrogate_path(body) if lone is not None else None
+    if lone is not None and where is not None:
+        escape = lone.group().decode("ascii")
+        subject = f"{where} contains" if where else "the body contains"
+        return (
+            f"invalid request body: {subject} an invalid escape, a lone UTF-16 surrogate "
+            f"('{escape}' without its pair); text must be valid Unicode",
+            where or None,
+        )
+    message = f"invalid request body: not valid JSON ({decoder_message})"
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        message += f"; it was sent as {media_type}: send JSON with Content-Type: application/json"
+    return message, None
+
+
+def _surrogate_path(body: bytes) -> str | None:
+    """Where the first string holding a lone surrogate is (``sentences[2]``); "" when the body
+    is not JSON even for Python's decoder (so the place is unknown); None when there is none.
+
+    Python's json (unlike msgspec) decodes lone surrogates, so it can find the field; the body
+    is already under the size cap, and the walk is iterative."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return ""
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not _is_unicode(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                if not _is_unicode(key):
+                    return f"{path}.{key!a}".lstrip(".")
+                stack.append((f"{path}.{key}".lstrip("."), item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _cached_body(request: Request[Any, Any, Any]) -> bytes:
+    """The request body as far as it was read (it is cached in the scope once read)."""
+    body = ScopeState.from_scope(request.scope).body
+    return body if isinstance(body, bytes) else b""
+
+
+def _undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[bytes]:
+    """Invalid UTF-8 in a JSON body: msgspec raises ``UnicodeDecodeError`` itself, which
+    Litestar does not turn into a 400."""
+    state = ScopeState.from_scope(request.scope)
+    if state.body is Empty or state.json is not Empty:  # not the body parse: a real bug
+        return _unexpected(request, exc)
+    bad = exc.object[exc.start : exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
+    return error_response(
+        400, f"invalid request body: not valid UTF-8 (byte 0x{bad}: {exc.reason})"
+    )
+
+
+def _client_gone(_: Request[Any, Any, Any], __: ClientGone) -> Response[bytes]:
+    """The client disconnected before its answer was ready: nothing to log, nobody to read
+    the body. 499 is nginx's "client closed request"; the accounting middleware counts it."""
+    return error_response(499, "the client closed the request before the answer was ready")
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -125,6 +293,8 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     ServiceError: _service_error,
+    ClientGone: _client_gone,
+    UnicodeDecodeError: _undecodable_body,
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _unexpected,

@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 
 from app.api.schemas import ApiWarning, TruncationDetails, WarningTarget
-from app.errors import InvalidInput, LimitExceeded, RequestTimeout
+from app.errors import InvalidInput, LimitExceeded, RequestTimeout, ServiceError
 from app.models.base import EmbeddingBackend, TokenizedPair, TokenizedText
 from app.runtime import Runtime
 
@@ -19,6 +21,34 @@ T = TypeVar("T")
 
 class ClientGone(Exception):
     """The client disconnected; nobody is left to answer."""
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+    error_type = "invalid_request_error"
+
+
+#: Content-Types whose body is read as JSON. Besides JSON itself: none at all (httpx, requests
+#: with ``data=``), ``text/plain`` (Postman's "raw" default, fetch with a string body) and
+#: ``application/x-www-form-urlencoded``, which ``curl -d`` sends unless told otherwise; a
+#: body in them that is not JSON gets a 400 that says to send JSON. Anything else (multipart
+#: forms, MessagePack, XML...) is a 415 that names the expected type.
+JSON_READABLE_TYPES = frozenset(
+    {"", "application/json", "text/plain", "application/x-www-form-urlencoded"}
+)
+
+
+def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A route guard: refuse, before reading it, a body that says it is not JSON."""
+    header = connection.headers.get("content-type", "")
+    media_type = header.partition(";")[0].strip().lower()
+    if media_type in JSON_READABLE_TYPES or media_type.endswith("+json"):
+        return
+    raise UnsupportedMediaType(
+        f"Content-Type {media_type} is not supported: send the body as JSON, "
+        "with Content-Type: application/json",
+        param="Content-Type",
+    )
 
 
 def runtime_of(request: Request[Any, Any, Any]) -> Runtime:

@@ -8,14 +8,17 @@ from typing import Any
 
 import numpy as np
 from litestar import Controller, Request, Response, post
+from litestar.openapi.datastructures import ResponseSpec
 from msgspec import UNSET
 
 from app.api.encoding import respond
+from app.api.errors import INFERENCE_ERRORS
 from app.api.inference import (
     await_or_abandon,
     check_text,
     check_texts,
     input_warnings,
+    json_body,
     pair_warnings,
     runtime_of,
 )
@@ -23,6 +26,7 @@ from app.api.schemas import (
     EmbeddingItem,
     EmbeddingRequest,
     EmbeddingResponse,
+    EmbeddingResponseDoc,
     Embeddings,
     RerankRequest,
     RerankResponse,
@@ -76,7 +80,16 @@ def to_embeddings(item: ItemEmbedding, data: EmbeddingRequest) -> Embeddings:
 class NativeController(Controller):
     tags = ["native"]
 
-    @post(["/embeddings", "/embeddings/"], status_code=200, summary="Dense, sparse and ColBERT")
+    @post(
+        ["/embeddings", "/embeddings/"],
+        status_code=200,
+        summary="Dense, sparse and ColBERT",
+        guards=[json_body],
+        responses={
+            200: ResponseSpec(EmbeddingResponseDoc, description="OK", generate_examples=False),
+            **INFERENCE_ERRORS,
+        },
+    )
     async def embeddings(
         self, request: Request[Any, Any, Any], data: EmbeddingRequest
     ) -> Response[bytes]:
@@ -115,7 +128,16 @@ class NativeController(Controller):
         )
         return respond(request, body)
 
-    @post("/rerank", status_code=200, summary="Score passages against a query")
+    @post(
+        "/rerank",
+        status_code=200,
+        summary="Score passages against a query",
+        guards=[json_body],
+        responses={
+            200: ResponseSpec(RerankResponse, description="OK", generate_examples=False),
+            **INFERENCE_ERRORS,
+        },
+    )
     async def rerank(self, request: Request[Any, Any, Any], data: RerankRequest) -> Response[bytes]:
         started = time.perf_counter()
         runtime = runtime_of(request)

@@ -15,13 +15,16 @@ from typing import Any
 
 import numpy as np
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 
 from app.api.encoding import respond
+from app.api.errors import INFERENCE_ERRORS, error_responses
 from app.api.inference import (
     await_or_abandon,
     check_text,
     check_texts,
     input_warnings,
+    json_body,
     runtime_of,
 )
 from app.api.schemas_compat import (
@@ -147,7 +150,17 @@ class OpenAIController(Controller):
     path = "/v1"
     tags = ["openai"]
 
-    @post("/embeddings", status_code=200, summary="Dense embeddings, OpenAI shape")
+    @post(
+        "/embeddings",
+        status_code=200,
+        summary="Dense embeddings, OpenAI shape",
+        guards=[json_body],
+        responses={
+            200: ResponseSpec(OpenAIEmbeddingResponse, description="OK", generate_examples=False),
+            **INFERENCE_ERRORS,
+            **error_responses(404),
+        },
+    )
     async def create_embeddings(
         self, request: Request[Any, Any, Any], data: OpenAIEmbeddingRequest
     ) -> Response[bytes]:
@@ -184,12 +197,26 @@ class OpenAIController(Controller):
         )
         return respond(request, body)
 
-    @get("/models", summary="Served models, OpenAI list shape")
+    @get(
+        "/models",
+        summary="Served models, OpenAI list shape",
+        responses={
+            200: ResponseSpec(OpenAIModelList, description="OK", generate_examples=False),
+            **error_responses(401, 429, 503),
+        },
+    )
     async def list_models(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         runtime = runtime_of(request)
         return respond(request, OpenAIModelList(data=describe_models(runtime)))
 
-    @get("/models/{model_id:path}", summary="One served model")
+    @get(
+        "/models/{model_id:path}",
+        summary="One served model",
+        responses={
+            200: ResponseSpec(OpenAIModel, description="OK", generate_examples=False),
+            **error_responses(401, 404, 429, 503),
+        },
+    )
     async def retrieve_model(
         self, request: Request[Any, Any, Any], model_id: str
     ) -> Response[bytes]:

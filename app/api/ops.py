@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from app import __version__
 from app.api.inference import runtime_of
@@ -32,7 +33,17 @@ class OpsController(Controller):
     async def livez(self) -> LiveStatus:
         return LiveStatus(status="alive")
 
-    @get("/readyz", summary="200 once every model is loaded and warm; 503 otherwise")
+    @get(
+        "/readyz",
+        summary="200 once every model is loaded and warm; 503 otherwise",
+        responses={
+            503: ResponseSpec(
+                ReadyStatus,
+                description="Loading, draining, failed or unhealthy",
+                generate_examples=False,
+            )
+        },
+    )
     async def readyz(self, request: Request[Any, Any, Any]) -> Response[ReadyStatus]:
         runtime = runtime_of(request)
         if runtime.ready:

@@ -14,12 +14,15 @@ from typing import Any
 
 import numpy as np
 from litestar import Controller, Request, Response, post
+from litestar.openapi.datastructures import ResponseSpec
 
 from app.api.encoding import respond
+from app.api.errors import INFERENCE_ERRORS, error_responses
 from app.api.inference import (
     await_or_abandon,
     check_text,
     check_texts,
+    json_body,
     pair_warnings,
     runtime_of,
 )
@@ -42,7 +45,17 @@ RERANK_COMPAT_ENDPOINT = "rerank_compat"
 class RerankCompatController(Controller):
     tags = ["cohere"]
 
-    @post(["/v1/rerank", "/v2/rerank"], status_code=200, summary="Rerank, Cohere/Jina shape")
+    @post(
+        ["/v1/rerank", "/v2/rerank"],
+        status_code=200,
+        summary="Rerank, Cohere/Jina shape",
+        guards=[json_body],
+        responses={
+            200: ResponseSpec(CompatRerankResponse, description="OK", generate_examples=False),
+            **INFERENCE_ERRORS,
+            **error_responses(404),
+        },
+    )
     async def rerank(
         self, request: Request[Any, Any, Any], data: CompatRerankRequest
     ) -> Response[bytes]:

@@ -78,6 +78,37 @@ class EmbeddingResponse(Struct, kw_only=True):
     warnings: list[ApiWarning]
 
 
+# The OpenAPI document's view of EmbeddingResponse (never encoded): msgspec cannot describe a
+# union of two object types (``dict[str, float] | SparseIndices``), so ``sparse`` is one object
+# whose values are weights, or the ``indices`` and ``values`` arrays with sparse_as_indices.
+class EmbeddingsDoc(Struct, kw_only=True):
+    dense: list[float] | None = None
+    sparse: (
+        Annotated[
+            dict[str, float | list[float]],
+            Meta(description='{"<token_id>": weight}, or {"indices": [...], "values": [...]}'),
+        ]
+        | None
+    ) = None
+    colbert: list[list[float]] | None = None
+
+
+class EmbeddingItemDoc(Struct, kw_only=True):
+    id: int
+    text: str
+    embeddings: EmbeddingsDoc
+
+
+class EmbeddingResponseDoc(Struct, kw_only=True):
+    data: list[EmbeddingItemDoc]
+    model_name: str | None
+    dense_model_name: str | None
+    sparse_model_name: str | None
+    colbert_model_name: str | None
+    processing_time_ms: float
+    warnings: list[ApiWarning]
+
+
 # --- /rerank ---
 class RerankRequest(Struct, kw_only=True):
     query: str
@@ -144,7 +175,8 @@ class HealthStatus(Struct, kw_only=True):
     status: str
     version: str
     device: str
-    gpu: dict[str, str | int | float | None] | None
+    # float, not int | float: the OpenAPI oneOf would match an int twice (an invalid answer)
+    gpu: dict[str, str | float | None] | None
     models_loaded: bool
     dense_model: str | None
     sparse_model: str | None
@@ -173,4 +205,4 @@ class StatsBody(Struct, kw_only=True):
     requests_by_endpoint: dict[str, int]
     rejected_by_endpoint: dict[str, dict[str, int]]
     queue: dict[str, int]
-    hardware: dict[str, str | int | float | None]
+    hardware: dict[str, str | float | None]  # float covers ints (see HealthStatus.gpu)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -27,7 +28,8 @@ class WorkerStopped(RuntimeError):
 
 
 class InferenceWorker:
-    def __init__(self, name: str = "inference") -> None:
+    def __init__(self, name: str = "inference", *, niceness: int = 0) -> None:
+        self.niceness = niceness
         self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.healthy = False
@@ -46,13 +48,16 @@ class InferenceWorker:
         self._calls.put((fn, future, loop))
         return future
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 120.0) -> None:
+        # Waits for the batch in flight: a process that exits while a forward pass runs on
+        # this thread aborts inside torch instead of exiting 0.
         if self._thread.is_alive():
             self._calls.put(_STOP)
             self._thread.join(timeout)
         self.healthy = False
 
     def _run(self) -> None:
+        self._lower_priority()
         while True:
             call = self._calls.get()
             if call is _STOP:
@@ -73,6 +78,21 @@ class InferenceWorker:
                 loop.call_soon_threadsafe(_settle, future, result, None)
             finally:
                 self.busy = False
+
+    def _lower_priority(self) -> None:
+        """Run inference below the event loop's CPU priority.
+
+        On a CPU-only pod the forward pass wants every core, and so does the event loop that
+        parses, refuses and answers requests; a nicer worker thread (and the torch threads it
+        starts, which inherit its niceness) yields to the loop at once, so 503s and health
+        checks stay fast under full load while idle cores still all go to inference.
+        """
+        if self.niceness <= 0 or not hasattr(os, "setpriority"):
+            return
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.niceness)
+        except OSError as exc:
+            log.warning("could not lower the inference thread's priority: %s", exc)
 
     def _fail_pending(self) -> None:
         while True:

@@ -5,14 +5,21 @@ period vs drain, secrets, volumes), for the defaults and every ci file."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+CI_NAMES = sorted(
+    p.name.removesuffix("-values.yaml")
+    for p in (Path(__file__).resolve().parents[2] / "charts/smart-embedder/ci").glob(
+        "*-values.yaml"
+    )
+)
 
 
-@pytest.fixture(params=["default", "cpu", "gpu", "autoscaling", "keda", "servicemonitor"])
+@pytest.fixture(params=["default", *CI_NAMES])
 def case(request: pytest.FixtureRequest, render: Any, ci_values: dict[str, Any]) -> Any:
     values = {} if request.param == "default" else ci_values[request.param]
     return request.param, values, render(values), render(values, hooks=True)
@@ -157,13 +164,13 @@ def test_scalers_target_the_deployment(case: Any, kube: Any) -> None:
 def test_security_context(case: Any, kube: Any) -> None:
     _, _, _, all_docs = case
     for doc in all_docs:
-        if doc["kind"] not in ("Deployment", "Pod"):
+        if doc["kind"] not in ("Deployment", "Job", "Pod"):
             continue
-        spec = doc["spec"]["template"]["spec"] if doc["kind"] == "Deployment" else doc["spec"]
+        spec = doc["spec"] if doc["kind"] == "Pod" else doc["spec"]["template"]["spec"]
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["runAsUser"] > 0
         assert spec["automountServiceAccountToken"] is False
-        for container in spec["containers"]:
+        for container in spec["containers"] + spec.get("initContainers", []):
             sc = container["securityContext"]
             assert sc["readOnlyRootFilesystem"] is True
             assert sc["allowPrivilegeEscalation"] is False
@@ -193,8 +200,9 @@ def test_writable_paths_are_volumes(case: Any, kube: Any) -> None:
     if cache_type == "emptyDir":
         assert "emptyDir" in volume
     elif cache_type == "persistentVolumeClaim":
-        pvc = kube.one(docs, "PersistentVolumeClaim")
-        assert volume["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+        existing = values["modelCache"].get("persistentVolumeClaim", {}).get("existingClaim")
+        claim = existing or kube.one(docs, "PersistentVolumeClaim")["metadata"]["name"]
+        assert volume["persistentVolumeClaim"]["claimName"] == claim
     else:  # prefilled: read-only, never fetched
         assert cache["readOnly"] is True
         assert env["HF_HUB_OFFLINE"] == "1"
@@ -228,7 +236,11 @@ def test_service_account_exists(case: Any, kube: Any) -> None:
 
 def test_helm_test_pod_calls_the_service(case: Any, kube: Any) -> None:
     _, _, docs, all_docs = case
-    hooks = [d for d in all_docs if "helm.sh/hook" in (d["metadata"].get("annotations") or {})]
+    hooks = [
+        d
+        for d in all_docs
+        if (d["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test"
+    ]
     assert len(hooks) == 1
     pod = hooks[0]
     assert pod["kind"] == "Pod"

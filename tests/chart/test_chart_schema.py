@@ -4,6 +4,7 @@ message."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -51,6 +52,13 @@ BAD_VALUES = {
 
 def test_schema_accepts_defaults(chart: Any) -> None:
     chart.validate_schema({})
+
+
+def test_schema_is_a_valid_draft7_schema(kube: Any) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is not installed")
+    schema = json.loads((kube.CHART_DIR / "values.schema.json").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    assert schema["additionalProperties"] is False
 
 
 def test_schema_accepts_ci_values(chart: Any, ci_values: dict[str, Any], ci_name: str) -> None:
