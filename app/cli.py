@@ -91,6 +91,8 @@ def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
     # The inference thread holds the GIL between torch kernels; a short switch interval lets
     # the event loop answer (and refuse) requests in ~1 ms instead of ~5 ms slices meanwhile.
+    # Measured: burst refusals p99 60-180 ms -> under 50 ms, at ~5% of a tiny model's
+    # throughput (real models release the GIL in long kernels and lose nothing).
     sys.setswitchinterval(0.001)
     try:
         pending = preflight(settings)

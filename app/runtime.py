@@ -12,7 +12,7 @@ from typing import Literal
 
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.catalog import ModelSet, load_models
-from app.scheduler.batcher import batch_limits_for
+from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.scheduler import BatchLimits, Scheduler
 from app.scheduler.worker import InferenceWorker
 from app.settings import Settings
@@ -169,4 +169,6 @@ class Runtime:
         return BatchLimits(
             max_tokens=self.settings.max_batch_tokens or tokens,
             max_items=self.settings.max_batch_requests or items,
+            overhead_tokens=self.settings.batch_overhead_tokens
+            or DEFAULT_OVERHEAD_TOKENS["cuda" if self.gpu else "cpu"],
         )

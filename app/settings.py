@@ -86,6 +86,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_batch_requests: Annotated[
         NonNegative, _doc("Most texts or pairs in one batch; 0 derives it from the device.")
     ] = 0
+    batch_overhead_tokens: Annotated[
+        NonNegative,
+        _doc(
+            "Fixed cost of one forward pass, in tokens: batches grow only while that pays "
+            "for their padding (0: 64 on CPU, 4096 on GPU)."
+        ),
+    ] = 0
     max_queue_size: Annotated[Positive, _doc("Embedding requests waiting before 503.")] = 1024
     rerank_max_queue: Annotated[Positive, _doc("Rerank requests waiting before 503.")] = 256
     request_timeout: Annotated[
@@ -94,11 +101,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     worker_niceness: Annotated[
         int,
         _doc(
-            "Niceness of the inference thread on CPU (0-19): above 0 the event loop keeps "
-            "answering at once while inference uses every idle core."
+            "Niceness of the inference thread on CPU (0-19). Above 0 the event loop answers "
+            "first under full load, at the cost of throughput when other processes share "
+            "the cores."
         ),
         Meta(ge=0, le=19),
-    ] = 10
+    ] = 0
     cross_request_batching: Annotated[
         bool, _doc("Batch texts of different requests together (off: one request per pass).")
     ] = True

@@ -60,16 +60,19 @@ def tiny_model_set(tiny_settings: Settings) -> ModelSet:
 
 
 @pytest.fixture(scope="session")
-def make_client(
-    tiny_settings: Settings, tiny_model_set: ModelSet
-) -> Callable[..., TestClient]:  # type: ignore[type-arg]
+def make_client(tiny_settings: Settings, tiny_model_set: ModelSet) -> Callable[..., TestClient]:  # type: ignore[type-arg]
     """``make_client(**setting_overrides)``: a TestClient (use as a context manager) on the
     tiny models; the models are reused unless a model setting is overridden."""
 
     def build(**overrides: object) -> TestClient:  # type: ignore[type-arg]
         settings = tiny_settings.with_changes(**overrides)
-        model_keys = {"bge_m3_model", "dense_embedding_model", "sparse_embedding_model",
-                      "reranker_model", "preset"}
+        model_keys = {
+            "bge_m3_model",
+            "dense_embedding_model",
+            "sparse_embedding_model",
+            "reranker_model",
+            "preset",
+        }
         models = None if model_keys & overrides.keys() else tiny_model_set
         return TestClient(create_app(settings, models=models), timeout=60)
 

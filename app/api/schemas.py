@@ -166,6 +166,7 @@ class ModelDescription(Struct, kw_only=True):
 class BatchSettings(Struct, kw_only=True):
     max_batch_tokens: int
     max_batch_requests: int
+    batch_overhead_tokens: int | None
     max_queue_size: int
     rerank_max_queue: int
     cross_request_batching: bool

@@ -74,10 +74,14 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
-def batch_limits(url: str) -> tuple[int, int]:
+def batch_limits(url: str) -> tuple[int, int, int | None]:
     with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
         batch = json.load(response)["batch"]
-    return int(batch["max_batch_tokens"]), int(batch["max_batch_requests"])
+    return (
+        int(batch["max_batch_tokens"]),
+        int(batch["max_batch_requests"]),
+        batch.get("batch_overhead_tokens"),
+    )
 
 
 def measure(url: str, workload: Workload, args: argparse.Namespace) -> LoadResult:
@@ -109,11 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.raw:
         settings = Settings.from_env({**env, "DEVICE": "auto"})
         raw = raw_throughput(
-            settings, workload.bodies()[args.warmup :], max_tokens=limits[0], max_items=limits[1]
+            settings,
+            workload.bodies()[args.warmup :],
+            max_tokens=limits[0],
+            max_items=limits[1],
+            overhead_tokens=limits[2],
         )
+    models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k == "PRESET")
     title = (
         f"{args.scenario}, concurrency {args.concurrency}, {args.requests} requests of "
-        f"{args.batch_size}, models: {', '.join(f'{k}={v}' for k, v in env.items() if 'MODEL' in k or k == 'PRESET') or 'default'}"
+        f"{args.batch_size}, models: {models or 'default'}"
     )
     lines = summary(title=title, batched=batched, unit=unit, raw=raw, unbatched=unbatched)
     print("\n".join(lines))

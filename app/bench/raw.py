@@ -9,7 +9,7 @@ from typing import Any
 
 from app.models.base import Head
 from app.models.catalog import load_models
-from app.scheduler.batcher import padded_cost
+from app.scheduler.batcher import cut_batch
 from app.settings import Settings
 
 
@@ -23,17 +23,29 @@ class RawResult:
         return self.units / self.seconds
 
 
-def ideal_batches(items: list[Any], max_tokens: int, max_items: int) -> list[list[Any]]:
-    ordered = sorted(items, key=lambda t: len(t.ids))
-    batches: list[list[Any]] = [[]]
-    for item in ordered:
-        candidate = [*batches[-1], item]
-        costs = [len(t.ids) for t in candidate]
-        if batches[-1] and (len(candidate) > max_items or padded_cost(costs) > max_tokens):
-            batches.append([item])
-        else:
-            batches[-1] = candidate
+def ideal_batches(
+    items: list[Any], max_tokens: int, max_items: int, overhead_tokens: int | None
+) -> list[list[Any]]:
+    """All items sorted by length, then cut by the server's own rule: the best batches the
+    scheduler could ever form, with every text of the benchmark waiting at once."""
+    remaining = sorted(items, key=lambda t: len(t.ids))
+    batches = []
+    while remaining:
+        chosen = cut_batch(
+            [_Cost(len(t.ids)) for t in remaining],
+            max_tokens=max_tokens,
+            max_items=max_items,
+            overhead_tokens=overhead_tokens,
+        )
+        batches.append([remaining[i] for i in chosen])
+        taken = set(chosen)
+        remaining = [t for i, t in enumerate(remaining) if i not in taken]
     return batches
+
+
+@dataclass(frozen=True)
+class _Cost:
+    cost: int
 
 
 def raw_throughput(
@@ -42,6 +54,7 @@ def raw_throughput(
     *,
     max_tokens: int,
     max_items: int,
+    overhead_tokens: int | None,
     repeats: int = 2,
 ) -> RawResult:
     """Best of ``repeats`` timed passes (the most favourable ceiling for the comparison)."""
@@ -50,7 +63,7 @@ def raw_throughput(
         reranker = models.reranker
         assert reranker is not None, "rerank scenario needs a reranker"
         pairs = [p for b in bodies for p in reranker.tokenize_pairs(b["query"], b["passages"])]
-        batches = ideal_batches(pairs, max_tokens, max_items)
+        batches = ideal_batches(pairs, max_tokens, max_items, overhead_tokens)
 
         def run() -> None:
             for batch in batches:
@@ -72,7 +85,9 @@ def raw_throughput(
             (
                 backend,
                 frozenset(hs),
-                ideal_batches(backend.tokenize(texts, "document"), max_tokens, max_items),
+                ideal_batches(
+                    backend.tokenize(texts, "document"), max_tokens, max_items, overhead_tokens
+                ),
             )
             for backend, hs in plan.values()
         ]

@@ -10,12 +10,17 @@ from typing import Any, Literal
 Scenario = Literal["embed_dense", "embed_full", "rerank"]
 SCENARIOS: tuple[Scenario, ...] = ("embed_dense", "embed_full", "rerank")
 
-_WORDS = (
-    "search retrieval vector index query document passage embedding dense sparse token "
-    "model server batch latency throughput cluster replica request answer context ranking "
-    "hybrid lexical semantic neural network cosine similarity memory device graph node "
-    "language multilingual sentence paragraph chapter library archive question knowledge"
-).split()
+_WORDS = tuple(
+    " ".join(
+        (
+            "search retrieval vector index query document passage embedding dense sparse token",
+            "model server batch latency throughput cluster replica request answer context",
+            "ranking hybrid lexical semantic neural network cosine similarity memory device",
+            "graph node language multilingual sentence paragraph chapter library archive",
+            "question knowledge",
+        )
+    ).split(" ")
+)
 
 
 def mixed_texts(count: int, *, seed: int, min_words: int = 4, max_words: int = 128) -> list[str]:

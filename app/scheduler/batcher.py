@@ -17,6 +17,11 @@ class Sized(Protocol):
     def cost(self) -> int: ...
 
 
+#: What one forward pass costs beyond its tokens, in tokens of compute (measured: ~2 ms of
+#: Python and dispatch per pass on a CPU; ~5 ms of launches on a GPU that runs ~1M tokens/s).
+DEFAULT_OVERHEAD_TOKENS = {"cpu": 64, "cuda": 4096}
+
+
 def padded_cost(costs: Sequence[int]) -> int:
     return max(costs) * len(costs) if costs else 0
 
@@ -26,32 +31,50 @@ def cut_batch(
     *,
     max_tokens: int,
     max_items: int,
+    overhead_tokens: int | None = None,
 ) -> list[int]:
     """Positions in ``waiting`` (oldest first) that make the next batch, in ascending order.
 
-    ``waiting[0]`` is always included.
+    ``waiting[0]`` is always included. Without ``overhead_tokens`` the batch grows as far as
+    the budget and the cap allow. With it, the batch grows only while that raises its
+    efficiency, real tokens / (overhead + padded tokens): a forward pass costs a fixed
+    overhead (worth ``overhead_tokens`` tokens of compute) plus its padded size, so on a CPU,
+    where the overhead is small, a long text is not worth padding twenty short ones to.
     """
     if not waiting:
         return []
     order = sorted(range(len(waiting)), key=lambda i: waiting[i].cost)
     costs = [waiting[i].cost for i in order]
     lo = hi = order.index(0)
-    longest = costs[lo]
+    longest = real = costs[lo]
     count = 1
+
+    def efficiency(real_tokens: int, padded_tokens: int) -> float:
+        return real_tokens / ((overhead_tokens or 0) + padded_tokens)
+
     while count < max_items:
-        # Grow towards the neighbour that adds the least padding and still fits the budget.
-        left_waste = right_waste = None
+        # Each side's candidate: the padded size after adding it, if that fits the budget.
+        options: list[tuple[float, int, str]] = []
         if lo > 0 and longest * (count + 1) <= max_tokens:
-            left_waste = longest - costs[lo - 1]
+            options.append((longest - costs[lo - 1], longest * (count + 1), "left"))
         if hi + 1 < len(costs) and costs[hi + 1] * (count + 1) <= max_tokens:
-            right_waste = (costs[hi + 1] - longest) * count
-        if left_waste is None and right_waste is None:
+            options.append(
+                ((costs[hi + 1] - longest) * count, costs[hi + 1] * (count + 1), "right")
+            )
+        if not options:
             break
-        if right_waste is None or (left_waste is not None and left_waste <= right_waste):
+        _, padded, side = min(options)  # the least added padding
+        added = costs[lo - 1] if side == "left" else costs[hi + 1]
+        if overhead_tokens is not None and efficiency(real + added, padded) < efficiency(
+            real, longest * count
+        ):
+            break
+        if side == "left":
             lo -= 1
         else:
             hi += 1
             longest = costs[hi]
+        real += added
         count += 1
     return sorted(order[lo : hi + 1])
 
@@ -65,8 +88,9 @@ def batch_limits_for(
 ) -> tuple[int, int]:
     """Default (max_tokens, max_items) for a device, when the operator sets none.
 
-    CPU: small batches keep latency low and cost nothing in throughput. GPU: the activation
-    memory of one batch is roughly tokens x hidden x a constant; leave most memory free.
+    CPU: compute grows with padded tokens, so big batches buy little; the efficiency rule in
+    ``cut_batch`` keeps them tight. GPU: the activation memory of one batch is roughly
+    tokens x hidden x a constant; leave most memory free.
     """
     if device_type != "cuda" or not total_memory_bytes:
         return max(max_length, 8192), 64

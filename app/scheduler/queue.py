@@ -20,6 +20,7 @@ class ModelQueue:
         *,
         max_tokens: int,
         max_items: int,
+        overhead_tokens: int | None = None,
         lookahead: int = 4096,
     ) -> None:
         self.name = name
@@ -27,6 +28,7 @@ class ModelQueue:
         self.run = run
         self.max_tokens = max_tokens
         self.max_items = max_items
+        self.overhead_tokens = overhead_tokens
         self.lookahead = lookahead
         self._items: deque[WorkItem[Any]] = deque()
 
@@ -50,7 +52,12 @@ class ModelQueue:
         window = live
         if same_job_only:
             window = [item for item in live if item.job is live[0].job]
-        chosen_positions = cut_batch(window, max_tokens=self.max_tokens, max_items=self.max_items)
+        chosen_positions = cut_batch(
+            window,
+            max_tokens=self.max_tokens,
+            max_items=self.max_items,
+            overhead_tokens=self.overhead_tokens,
+        )
         chosen = [window[i] for i in chosen_positions]
         chosen_ids = {id(item) for item in chosen}
         rest = [item for item in live if id(item) not in chosen_ids]

@@ -49,6 +49,8 @@ _IN_FLIGHT_BATCHES = 2
 class BatchLimits:
     max_tokens: int
     max_items: int
+    #: see ``cut_batch``; None grows batches as far as the budget allows
+    overhead_tokens: int | None = None
 
 
 @dataclass
@@ -85,7 +87,12 @@ class Scheduler:
         self._queues: dict[int, ModelQueue] = {}
         for backend in models.embedding_backends():
             self._queues[id(backend)] = ModelQueue(
-                backend.name, "embed", backend.embed, **self._limit_args()
+                backend.name,
+                "embed",
+                backend.embed,
+                max_tokens=limits.max_tokens,
+                max_items=limits.max_items,
+                overhead_tokens=limits.overhead_tokens,
             )
         if models.reranker is not None:
             reranker = models.reranker
@@ -93,7 +100,9 @@ class Scheduler:
                 reranker.name,
                 "rerank",
                 lambda batch, _heads: reranker.score(batch),
-                **self._limit_args(),
+                max_tokens=limits.max_tokens,
+                max_items=limits.max_items,
+                overhead_tokens=limits.overhead_tokens,
             )
         self._tokenize_pool = ThreadPoolExecutor(2, thread_name_prefix="tokenize")
         self._wakeup = asyncio.Event()
@@ -102,9 +111,6 @@ class Scheduler:
         self._slots = asyncio.Semaphore(_IN_FLIGHT_BATCHES)
         self._dispatcher: asyncio.Task[None] | None = None
         self.accepting = True
-
-    def _limit_args(self) -> dict[str, int]:
-        return {"max_tokens": self.limits.max_tokens, "max_items": self.limits.max_items}
 
     # --- lifecycle ---
     def start(self) -> None:

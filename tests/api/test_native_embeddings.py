@@ -65,8 +65,11 @@ def test_only_requested_fields_are_present(client: TestClient) -> None:  # type:
 
 
 def test_sparse_as_indices_matches_the_dict_form(client: TestClient) -> None:  # type: ignore[type-arg]
-    text = {"sentences": ["sparse vectors for hybrid search search"], "return_dense": False,
-            "return_colbert": False}
+    text = {
+        "sentences": ["sparse vectors for hybrid search search"],
+        "return_dense": False,
+        "return_colbert": False,
+    }
     as_dict = client.post("/embeddings/", json=text).json()["data"][0]["embeddings"]["sparse"]
     as_indices = client.post("/embeddings/", json={**text, "sparse_as_indices": True}).json()
     qdrant = as_indices["data"][0]["embeddings"]["sparse"]
@@ -77,12 +80,16 @@ def test_sparse_as_indices_matches_the_dict_form(client: TestClient) -> None:  #
 
 
 def test_sparse_drops_special_tokens_and_keeps_max_of_repeats(
-    client: TestClient, xlmr  # type: ignore[type-arg, no-untyped-def]
+    client: TestClient,
+    xlmr,  # type: ignore[type-arg, no-untyped-def]
 ) -> None:
     body = client.post(
         "/embeddings/",
-        json={"sentences": ["search search search"], "return_dense": False,
-              "return_colbert": False},
+        json={
+            "sentences": ["search search search"],
+            "return_dense": False,
+            "return_colbert": False,
+        },
     ).json()
     sparse = body["data"][0]["embeddings"]["sparse"]
     ids = xlmr("search search search")["input_ids"]
@@ -93,7 +100,8 @@ def test_sparse_drops_special_tokens_and_keeps_max_of_repeats(
 
 
 def test_colbert_has_one_unit_vector_per_token_after_cls(
-    client: TestClient, xlmr  # type: ignore[type-arg, no-untyped-def]
+    client: TestClient,
+    xlmr,  # type: ignore[type-arg, no-untyped-def]
 ) -> None:
     texts = ["a", "a somewhat longer sentence with more tokens in it"]
     body = client.post(
@@ -127,7 +135,9 @@ def test_same_text_same_vectors_whatever_the_batch(client: TestClient) -> None: 
 
 
 def test_truncation_warning_counts_tokens_exactly(
-    client: TestClient, xlmr, tiny_models: dict  # type: ignore[type-arg, no-untyped-def]
+    client: TestClient,
+    xlmr,
+    tiny_models: dict,  # type: ignore[type-arg, no-untyped-def]
 ) -> None:
     long_text = "hybrid search " * 400
     original = token_count(xlmr, long_text)
@@ -174,15 +184,22 @@ def test_truncation_warning_counts_tokens_exactly(
         ({"sentences": ["ok"], "return_dense": "yes"}, 400, "return_dense"),
         ({"sentences": ["ok"], "input_type": "passage"}, 400, "input_type"),
         (
-            {"sentences": ["ok"], "return_dense": False, "return_sparse": False,
-             "return_colbert": False},
+            {
+                "sentences": ["ok"],
+                "return_dense": False,
+                "return_sparse": False,
+                "return_colbert": False,
+            },
             400,
             "nothing to compute",
         ),
     ],
 )
 def test_bad_input_is_a_clear_4xx(
-    client: TestClient, payload: dict, status: int, message: str  # type: ignore[type-arg]
+    client: TestClient,
+    payload: dict,
+    status: int,
+    message: str,  # type: ignore[type-arg]
 ) -> None:
     r = client.post("/embeddings/", json=payload)
     assert r.status_code == status, r.text

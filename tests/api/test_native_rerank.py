@@ -34,7 +34,9 @@ def reference_logits(tiny_models: dict[str, Path]) -> np.ndarray:
 
 
 def test_results_sorted_with_input_indices_and_raw_logits(
-    client: TestClient, reference_logits: np.ndarray, tiny_models: dict  # type: ignore[type-arg]
+    client: TestClient,
+    reference_logits: np.ndarray,
+    tiny_models: dict,  # type: ignore[type-arg]
 ) -> None:
     r = client.post("/rerank", json={"query": "what is a cat", "passages": PASSAGES})
     assert r.status_code == 200, r.text
@@ -50,7 +52,8 @@ def test_results_sorted_with_input_indices_and_raw_logits(
 
 
 def test_normalize_is_the_sigmoid_of_the_logit(
-    client: TestClient, reference_logits: np.ndarray  # type: ignore[type-arg]
+    client: TestClient,
+    reference_logits: np.ndarray,  # type: ignore[type-arg]
 ) -> None:
     body = client.post(
         "/rerank", json={"query": "what is a cat", "passages": PASSAGES, "normalize": True}
@@ -110,7 +113,10 @@ def test_long_query_is_cut_and_reported(client: TestClient) -> None:  # type: ig
     ],
 )
 def test_bad_rerank_input(
-    client: TestClient, payload: dict, status: int, message: str  # type: ignore[type-arg]
+    client: TestClient,
+    payload: dict,
+    status: int,
+    message: str,  # type: ignore[type-arg]
 ) -> None:
     r = client.post("/rerank", json=payload)
     assert r.status_code == status, r.text

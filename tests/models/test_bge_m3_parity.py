@@ -74,7 +74,8 @@ def test_sparse_matches_flagembedding(ours: BgeM3Backend, reference: dict[str, d
     nonempty = 0
     for item, expected in zip(items, reference["raw"]["lexical_weights"], strict=True):
         assert item.sparse is not None
-        got = dict(zip(map(str, item.sparse.indices.tolist()), item.sparse.values.tolist()))
+        indices, values = item.sparse.indices.tolist(), item.sparse.values.tolist()
+        got = dict(zip(map(str, indices), values, strict=True))
         assert got.keys() == expected.keys()
         for token, weight in expected.items():
             assert got[token] == pytest.approx(float(weight), abs=1e-5)

@@ -18,8 +18,13 @@ class Outcome:
 
 
 async def timed_post(client: httpx.AsyncClient, path: str, body: object) -> Outcome:
+    """POST ``body`` (bytes are sent as already-encoded JSON, so a test that fires many
+    large requests at once times the server, not the client's JSON encoder)."""
     started = time.perf_counter()
-    r = await client.post(path, json=body)
+    if isinstance(body, bytes):
+        r = await client.post(path, content=body, headers={"content-type": "application/json"})
+    else:
+        r = await client.post(path, json=body)
     done = time.perf_counter()
     return Outcome(r.status_code, done - started, done, r.headers.get("retry-after"))
 
@@ -38,3 +43,30 @@ async def warm_connections(client: httpx.AsyncClient, count: int) -> None:
     """Open ``count`` keep-alive connections first, so timings measure the server and not
     TCP handshakes."""
     await asyncio.gather(*(client.get("/livez") for _ in range(count)))
+
+
+async def raw_post_burst(url: str, path: str, body: bytes, count: int) -> list[Outcome]:
+    """``count`` POSTs written at the same instant on ``count`` connections opened beforehand,
+    each timed until its whole response is read: the server's answer time under a burst,
+    without a client library's per-request work queued in front of it."""
+    host, port = url.removeprefix("http://").split(":")
+    connections = [await asyncio.open_connection(host, int(port)) for _ in range(count)]
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+
+    async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Outcome:
+        started = time.perf_counter()
+        writer.write(request)
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        await reader.readexactly(int(lowered.get("content-length", "0")))
+        done = time.perf_counter()
+        writer.close()
+        return Outcome(int(lines[0].split()[1]), done - started, done, lowered.get("retry-after"))
+
+    return list(await asyncio.gather(*(one(r, w) for r, w in connections)))

@@ -56,22 +56,31 @@ CASES: dict[str, Bad] = {
     "sentences-null": Bad(EMBED, js({"sentences": None}), 400, "sentences", "null"),
     "sentences-item-null": Bad(EMBED, js({"sentences": ["a", None]}), 400, "sentences[1]"),
     "sentences-missing": Bad(EMBED, js({"texts": ["a"]}), 400, "sentences", "required"),
-    "option-wrong-type": Bad(EMBED, js({"sentences": ["a"], "return_dense": "yes"}), 400,
-                             "return_dense", "bool"),
-    "unknown-enum": Bad(EMBED, js({"sentences": ["a"], "input_type": "passage"}), 400,
-                        "input_type", "expected one of 'query', 'document'"),
+    "option-wrong-type": Bad(
+        EMBED, js({"sentences": ["a"], "return_dense": "yes"}), 400, "return_dense", "bool"
+    ),
+    "unknown-enum": Bad(
+        EMBED,
+        js({"sentences": ["a"], "input_type": "passage"}),
+        400,
+        "input_type",
+        "expected one of 'query', 'document'",
+    ),
     "body-an-array": Bad(EMBED, js(["a", "b"]), 400, None, "object"),
     "body-null": Bad(EMBED, b"null", 400, None, "JSON object"),
     "body-empty": Bad(EMBED, b"", 400, None, "JSON object"),
     # empty texts (SPEC §1.1) and lone surrogates, escaped in JSON as any encoder writes them
     "sentences-empty": Bad(EMBED, js({"sentences": []}), 400, "sentences"),
     "sentence-empty": Bad(EMBED, js({"sentences": ["a", ""]}), 400, "sentences[1]", "empty"),
-    "lone-high-surrogate": Bad(EMBED, b'{"sentences": ["ok", "a\\ud800b"]}', 400,
-                               "sentences[1]", "lone UTF-16 surrogate"),
-    "lone-low-surrogate": Bad(EMBED, b'{"sentences": ["\\udc00"]}', 400, "sentences[0]",
-                              "lone UTF-16 surrogate"),
-    "surrogate-at-the-end": Bad(EMBED, b'{"sentences": ["\\ud83d"]}', 400, "sentences[0]",
-                                "lone UTF-16 surrogate"),
+    "lone-high-surrogate": Bad(
+        EMBED, b'{"sentences": ["ok", "a\\ud800b"]}', 400, "sentences[1]", "lone UTF-16 surrogate"
+    ),
+    "lone-low-surrogate": Bad(
+        EMBED, b'{"sentences": ["\\udc00"]}', 400, "sentences[0]", "lone UTF-16 surrogate"
+    ),
+    "surrogate-at-the-end": Bad(
+        EMBED, b'{"sentences": ["\\ud83d"]}', 400, "sentences[0]", "lone UTF-16 surrogate"
+    ),
     # sizes: 422 over a limit (SPEC §4)
     "1mb-string": Bad(EMBED, js({"sentences": [MB_STRING]}), 422, "sentences[0]", "20000"),
     "10k-items": Bad(EMBED, js({"sentences": MANY}), 422, "sentences", "10000 items"),
@@ -80,43 +89,81 @@ CASES: dict[str, Bad] = {
     "trailing-garbage": Bad(EMBED, b'{"sentences": ["a"]} x', 400, None, "not valid JSON"),
     "invalid-utf8": Bad(EMBED, b'{"sentences": ["caf\xe9"]}', 400, None, "UTF-8"),
     # content types: a form body that is not JSON says what to send instead
-    "form-body": Bad(EMBED, b"sentences=hello", 400, None, "application/json",
-                     content_type="application/x-www-form-urlencoded"),
-    "multipart": Bad(EMBED, b'--x\r\n\r\n{"sentences": ["a"]}\r\n--x--\r\n', 415,
-                     "Content-Type", "application/json",
-                     content_type="multipart/form-data; boundary=x"),
-    "msgpack-body": Bad(EMBED, b"\x81\xa9sentences\x91\xa1a", 415, "Content-Type",
-                        "application/json", content_type="application/msgpack"),
+    "form-body": Bad(
+        EMBED,
+        b"sentences=hello",
+        400,
+        None,
+        "application/json",
+        content_type="application/x-www-form-urlencoded",
+    ),
+    "multipart": Bad(
+        EMBED,
+        b'--x\r\n\r\n{"sentences": ["a"]}\r\n--x--\r\n',
+        415,
+        "Content-Type",
+        "application/json",
+        content_type="multipart/form-data; boundary=x",
+    ),
+    "msgpack-body": Bad(
+        EMBED,
+        b"\x81\xa9sentences\x91\xa1a",
+        415,
+        "Content-Type",
+        "application/json",
+        content_type="application/msgpack",
+    ),
     # the other routes' fields
     "rerank-query-int": Bad("/rerank", js({"query": 5, "passages": ["a"]}), 400, "query", "str"),
-    "rerank-query-1mb": Bad("/rerank", js({"query": MB_STRING, "passages": ["a"]}), 422,
-                            "query", "20000"),
-    "rerank-10k-passages": Bad("/rerank", js({"query": "q", "passages": MANY}), 422,
-                               "passages", "10000 items"),
+    "rerank-query-1mb": Bad(
+        "/rerank", js({"query": MB_STRING, "passages": ["a"]}), 422, "query", "20000"
+    ),
+    "rerank-10k-passages": Bad(
+        "/rerank", js({"query": "q", "passages": MANY}), 422, "passages", "10000 items"
+    ),
     # (a numeric string, "2", is read as 2, as pydantic-based peers and the original do)
-    "rerank-top-n-string": Bad("/rerank", js({"query": "q", "passages": ["a"], "top_n": "two"}),
-                               400, "top_n", "int"),
-    "rerank-query-surrogate": Bad("/rerank", b'{"query": "\\udbff", "passages": ["a"]}', 400,
-                                  "query", "lone UTF-16 surrogate"),
+    "rerank-top-n-string": Bad(
+        "/rerank", js({"query": "q", "passages": ["a"], "top_n": "two"}), 400, "top_n", "int"
+    ),
+    "rerank-query-surrogate": Bad(
+        "/rerank", b'{"query": "\\udbff", "passages": ["a"]}', 400, "query", "lone UTF-16 surrogate"
+    ),
     "openai-input-null": Bad("/v1/embeddings", js({"input": None}), 400, "input"),
-    "openai-token-ids": Bad("/v1/embeddings", js({"input": [[1, 2]]}), 400, "input[0]",
-                            "token-id"),
-    "openai-format-unknown": Bad("/v1/embeddings", js({"input": "a", "encoding_format": "int8"}),
-                                 400, "encoding_format", "expected one of 'float', 'base64'"),
-    "openai-dimensions-zero": Bad("/v1/embeddings", js({"input": "a", "dimensions": 0}), 400,
-                                  "dimensions", ">= 1"),
+    "openai-token-ids": Bad("/v1/embeddings", js({"input": [[1, 2]]}), 400, "input[0]", "token-id"),
+    "openai-format-unknown": Bad(
+        "/v1/embeddings",
+        js({"input": "a", "encoding_format": "int8"}),
+        400,
+        "encoding_format",
+        "expected one of 'float', 'base64'",
+    ),
+    "openai-dimensions-zero": Bad(
+        "/v1/embeddings", js({"input": "a", "dimensions": 0}), 400, "dimensions", ">= 1"
+    ),
     "openai-10k-items": Bad("/v1/embeddings", js({"input": MANY}), 422, "input", "10000 items"),
-    "openai-surrogate": Bad("/v1/embeddings", b'{"input": ["a", "\\ud800"]}', 400, "input[1]",
-                            "lone UTF-16 surrogate"),
-    "cohere-document-no-text": Bad("/v1/rerank", js({"query": "q", "documents": [{"txt": "a"}]}),
-                                   400, "documents[0]", "documents[0].text is required"),
-    "cohere-top-n-negative": Bad("/v1/rerank", js({"query": "q", "documents": ["a"],
-                                                   "top_n": -1}), 400, "top_n", ">= 1"),
-    "cohere-10k-documents": Bad("/v2/rerank", js({"query": "q", "documents": MANY}), 422,
-                                "documents", "10000 items"),
-    "cohere-surrogate-in-object": Bad("/v2/rerank",
-                                      b'{"query": "q", "documents": [{"text": "\\ud800"}]}',
-                                      400, "documents[0].text", "lone UTF-16 surrogate"),
+    "openai-surrogate": Bad(
+        "/v1/embeddings", b'{"input": ["a", "\\ud800"]}', 400, "input[1]", "lone UTF-16 surrogate"
+    ),
+    "cohere-document-no-text": Bad(
+        "/v1/rerank",
+        js({"query": "q", "documents": [{"txt": "a"}]}),
+        400,
+        "documents[0]",
+        "documents[0].text is required",
+    ),
+    "cohere-top-n-negative": Bad(
+        "/v1/rerank", js({"query": "q", "documents": ["a"], "top_n": -1}), 400, "top_n", ">= 1"
+    ),
+    "cohere-10k-documents": Bad(
+        "/v2/rerank", js({"query": "q", "documents": MANY}), 422, "documents", "10000 items"
+    ),
+    "cohere-surrogate-in-object": Bad(
+        "/v2/rerank",
+        b'{"query": "q", "documents": [{"text": "\\ud800"}]}',
+        400,
+        "documents[0].text",
+        "lone UTF-16 surrogate",
+    ),
 }
 
 
@@ -200,8 +247,14 @@ def test_bad_input_gets_a_clear_4xx(case: Bad, http: httpx.Client, bystander: By
 
 @pytest.mark.parametrize(
     "content_type",
-    [None, JSON, "application/json; charset=utf-8", "text/plain",
-     "application/x-www-form-urlencoded", "application/vnd.api+json"],
+    [
+        None,
+        JSON,
+        "application/json; charset=utf-8",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/vnd.api+json",
+    ],
 )
 def test_a_json_body_is_read_as_json_whatever_it_is_labelled(
     content_type: str | None, http: httpx.Client, bystander: Bystander
@@ -241,7 +294,8 @@ def test_a_client_that_hangs_up_is_not_an_error(
 def test_everyone_else_was_served_unharmed(server: ServerProcess, bystander: Bystander) -> None:
     """Last in this module: the bystander ran through every bad request above."""
     bystander.finish()
-    assert bystander.sent > 0
+    print(f"bystander: {bystander.sent} valid requests during the bad ones")
+    assert bystander.sent >= 5
     assert not bystander.errors, bystander.errors[:5]
     log = server.log()
     assert "Traceback" not in log and "unhandled error" not in log, log[-4000:]

@@ -5,12 +5,20 @@ exactly what the clients saw."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 
 import httpx
 
 from tests.helpers import ServerProcess
-from tests.ops.load import Outcome, heavy_texts, percentile, timed_post, warm_connections
+from tests.ops.load import (
+    Outcome,
+    heavy_texts,
+    percentile,
+    raw_post_burst,
+    timed_post,
+    warm_connections,
+)
 from tests.ops.metrics_text import value
 
 QUEUE = 8
@@ -19,7 +27,7 @@ CLIENTS = 4 * QUEUE
 
 def test_rejections_are_fast_and_counted(start_server: Callable[..., ServerProcess]) -> None:
     server = start_server(MAX_QUEUE_SIZE=str(QUEUE))
-    heavy = {"sentences": heavy_texts(64, words=200)}
+    heavy = json.dumps({"sentences": heavy_texts(64, words=200)}).encode()
 
     async def overload() -> list[Outcome]:
         limits = httpx.Limits(max_connections=CLIENTS + 1, max_keepalive_connections=CLIENTS + 1)
@@ -31,9 +39,7 @@ def test_rejections_are_fast_and_counted(start_server: Callable[..., ServerProce
             # With the queue full, everyone else must be turned away at once.
             while (await client.get("/stats")).json()["queue"]["embed_pending"] < QUEUE:
                 await asyncio.sleep(0.01)
-            rest = await asyncio.gather(
-                *(timed_post(client, "/embeddings/", heavy) for _ in range(CLIENTS - QUEUE))
-            )
+            rest = await raw_post_burst(server.url, "/embeddings/", heavy, CLIENTS - QUEUE)
             return [*await asyncio.gather(*first), *rest]
 
     outcomes = asyncio.run(overload())

@@ -56,8 +56,9 @@ class CountingBackend(EmbeddingBackend):
         self.batches.append([len(t.ids) for t in batch])
         if any(len(t.ids) == 13 for t in batch):  # "boom" texts have 13 words
             raise RuntimeError("device fault")
-        return [ItemEmbedding(dense=np.array([len(t.ids), t.ids[0]], dtype=np.float32))
-                for t in batch]
+        return [
+            ItemEmbedding(dense=np.array([len(t.ids), t.ids[0]], dtype=np.float32)) for t in batch
+        ]
 
 
 BOOM = " ".join(["boom"] * 13)
