@@ -61,7 +61,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     device: Annotated[Device, _doc("`auto`, `cpu` or `cuda[:N]`.")] = "auto"
     dtype: Annotated[
         Literal["auto", "float32", "float16", "bfloat16"],
-        _doc("Weights dtype; `auto` is float16 on CUDA and float32 on CPU."),
+        _doc(
+            "Weights dtype; `auto` is bfloat16 (float16 where unsupported) on CUDA, float32 on CPU."
+        ),
     ] = "auto"
     bge_embed_max_length: Annotated[Positive, _doc("Token limit of bge-m3 / BERT encoders.")] = 8192
     qwen_embed_max_length: Annotated[Positive, _doc("Token limit of Qwen3-Embedding.")] = 32768
@@ -90,7 +92,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         NonNegative,
         _doc(
             "Fixed cost of one forward pass, in tokens: batches grow only while that pays "
-            "for their padding (0: 64 on CPU, 4096 on GPU)."
+            "for their padding (0: 32 on CPU, 4096 on GPU)."
         ),
     ] = 0
     max_queue_size: Annotated[Positive, _doc("Embedding requests waiting before 503.")] = 1024

@@ -17,9 +17,11 @@ class Sized(Protocol):
     def cost(self) -> int: ...
 
 
-#: What one forward pass costs beyond its tokens, in tokens of compute (measured: ~2 ms of
-#: Python and dispatch per pass on a CPU; ~5 ms of launches on a GPU that runs ~1M tokens/s).
-DEFAULT_OVERHEAD_TOKENS = {"cpu": 64, "cuda": 4096}
+#: What one forward pass costs beyond its tokens, in tokens of compute. CPU: chosen with the
+#: MiniLM benchmark on 2 cores (8, 16, 32, 64, 256, 512 compared; 32 served most texts/s —
+#: padding costs more there than the pass overhead suggests). GPU: ~5 ms of kernel launches
+#: on a device that runs ~1M tokens/s; not yet measured on one.
+DEFAULT_OVERHEAD_TOKENS = {"cpu": 32, "cuda": 4096}
 
 
 def padded_cost(costs: Sequence[int]) -> int:
