@@ -12,6 +12,7 @@ from typing import Literal
 
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.catalog import ModelSet, load_models
+from app.models.runtime import configure_cpu_threads, cpu_count
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.scheduler import BatchLimits, Scheduler
 from app.scheduler.worker import InferenceWorker
@@ -21,6 +22,15 @@ from app.telemetry.recorder import Recorder
 log = logging.getLogger("smart_embedder")
 
 Phase = Literal["loading", "ready", "draining", "failed"]
+
+
+def inference_workers(configured: int, on_cpu: bool, cores: int) -> int:
+    """Forward passes that may run side by side: one on a GPU; on a CPU as configured, or
+    two when there are cores for both (two single-threaded passes of a small batch beat one
+    two-threaded pass: BENCHMARKS.md)."""
+    if not on_cpu:
+        return 1
+    return configured if configured > 0 else min(2, max(1, cores))
 
 
 @dataclass
@@ -67,8 +77,12 @@ class Runtime:
             )
             self.models = models
             self._describe_device()
+            on_cpu = self.device == "cpu"
+            workers = inference_workers(self.settings.cpu_inference_workers, on_cpu, cpu_count())
+            if workers > 1:
+                configure_cpu_threads(max(1, cpu_count() // workers))
             worker = InferenceWorker(
-                niceness=self.settings.worker_niceness if self.device == "cpu" else 0
+                niceness=self.settings.worker_niceness if on_cpu else 0, threads=workers
             )
             worker.start()
             self.worker = worker

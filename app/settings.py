@@ -100,6 +100,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     request_timeout: Annotated[
         float, _doc("Seconds a request may wait before 504."), Meta(gt=0)
     ] = 60.0
+    cpu_inference_workers: Annotated[
+        NonNegative,
+        _doc(
+            "Inference threads on CPU, each running its own batches with cores/N torch "
+            "threads; 0: 2 when the pod has 2 cores or more (a GPU always has one)."
+        ),
+    ] = 0
     worker_niceness: Annotated[
         int,
         _doc(

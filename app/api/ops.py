@@ -96,6 +96,7 @@ class OpsController(Controller):
                 max_queue_size=settings.max_queue_size,
                 rerank_max_queue=settings.rerank_max_queue,
                 cross_request_batching=settings.cross_request_batching,
+                inference_workers=runtime.worker.size if runtime.worker else 1,
             )
             if scheduler
             else None,

@@ -170,6 +170,7 @@ class BatchSettings(Struct, kw_only=True):
     max_queue_size: int
     rerank_max_queue: int
     cross_request_batching: bool
+    inference_workers: int = 1
 
 
 class HealthStatus(Struct, kw_only=True):

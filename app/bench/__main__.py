@@ -15,6 +15,7 @@ import sys
 import tempfile
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from app.bench.load import LoadResult, run_load
 from app.bench.raw import RawResult, raw_throughput
@@ -74,14 +75,11 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
-def batch_limits(url: str) -> tuple[int, int, int | None]:
+def server_batching(url: str) -> dict[str, Any]:
+    """The batch limits and inference workers the server chose (its ``/health``)."""
     with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
-        batch = json.load(response)["batch"]
-    return (
-        int(batch["max_batch_tokens"]),
-        int(batch["max_batch_requests"]),
-        batch.get("batch_overhead_tokens"),
-    )
+        batch: dict[str, Any] = json.load(response)["batch"]
+    return batch
 
 
 def measure(url: str, workload: Workload, args: argparse.Namespace) -> LoadResult:
@@ -96,35 +94,41 @@ def main(argv: list[str] | None = None) -> int:
     workload = Workload(args.scenario, args.batch_size, args.requests + args.warmup)
     env = server_env(args)
     unit = "pairs" if args.scenario == "rerank" else "texts"
-    raw: RawResult | None = None
+    raws: list[RawResult] = []
     unbatched: LoadResult | None = None
     if args.url:
         batched = measure(args.url, workload, args)
-        limits = batch_limits(args.url)
+        batching = server_batching(args.url)
     else:
         with ServerProcess(env) as server:
             server.wait_ready()
             batched = measure(server.url, workload, args)
-            limits = batch_limits(server.url)
+            batching = server_batching(server.url)
         if args.compare_unbatched:
             with ServerProcess({**env, "CROSS_REQUEST_BATCHING": "false"}) as server:
                 server.wait_ready()
                 unbatched = measure(server.url, workload, args)
     if args.raw:
         settings = Settings.from_env({**env, "DEVICE": "auto"})
-        raw = raw_throughput(
-            settings,
-            workload.bodies()[args.warmup :],
-            max_tokens=limits[0],
-            max_items=limits[1],
-            overhead_tokens=limits[2],
-        )
+        # The model run the usual way (one pass at a time on every core), and, when the
+        # server runs several CPU inference workers, the same layout as the server's.
+        for workers in sorted({1, int(batching.get("inference_workers", 1))}):
+            raws.append(
+                raw_throughput(
+                    settings,
+                    workload.bodies()[args.warmup :],
+                    max_tokens=int(batching["max_batch_tokens"]),
+                    max_items=int(batching["max_batch_requests"]),
+                    overhead_tokens=batching.get("batch_overhead_tokens"),
+                    workers=workers,
+                )
+            )
     models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k == "PRESET")
     title = (
         f"{args.scenario}, concurrency {args.concurrency}, {args.requests} requests of "
         f"{args.batch_size}, models: {models or 'default'}"
     )
-    lines = summary(title=title, batched=batched, unit=unit, raw=raw, unbatched=unbatched)
+    lines = summary(title=title, batched=batched, unit=unit, raws=raws, unbatched=unbatched)
     print("\n".join(lines))
     if args.output:
         append_markdown(args.output, lines)

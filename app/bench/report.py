@@ -52,13 +52,22 @@ def summary(
     title: str,
     batched: LoadResult,
     unit: str,
-    raw: RawResult | None,
+    raws: list[RawResult],
     unbatched: LoadResult | None,
 ) -> list[str]:
     lines = load_lines("server", batched, unit)
-    if raw is not None:
-        lines.append(f"raw forward: {raw.units_per_s:.1f} {unit}/s (ideal batches, no HTTP)")
-        lines.append(f"server / raw = {batched.units_per_s / raw.units_per_s:.3f}")
+    for raw in raws:
+        layout = (
+            "one pass at a time"
+            if raw.workers == 1
+            else f"{raw.workers} passes side by side, as the server's workers"
+        )
+        suffix = "" if raw.workers == 1 else f" ({raw.workers} workers)"
+        lines.append(
+            f"raw forward{suffix}: {raw.units_per_s:.1f} {unit}/s "
+            f"(ideal batches, {layout}, no HTTP)"
+        )
+        lines.append(f"server / raw{suffix} = {batched.units_per_s / raw.units_per_s:.3f}")
     if unbatched is not None:
         lines += load_lines("server, no cross-request batching", unbatched, unit)
         lines.append(f"batched / unbatched = {batched.units_per_s / unbatched.units_per_s:.2f}x")

@@ -63,13 +63,16 @@ def pad_type_ids(
     return torch.from_numpy(out).to(device, non_blocking=True)
 
 
-def configure_cpu_threads(threads: int | None = None) -> None:
-    """Give torch every core we were granted (cgroup-aware), unless told otherwise."""
+def cpu_count() -> int:
+    """The cores this process may run on (affinity-aware), not the machine's."""
     import os
 
-    if threads is None:
-        try:
-            threads = len(os.sched_getaffinity(0))
-        except AttributeError:
-            threads = os.cpu_count() or 1
-    torch.set_num_threads(max(1, threads))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def configure_cpu_threads(threads: int | None = None) -> None:
+    """Give torch every core we were granted, unless told otherwise."""
+    torch.set_num_threads(max(1, threads if threads is not None else cpu_count()))

@@ -42,7 +42,6 @@ from app.telemetry.recorder import Recorder
 log = logging.getLogger("smart_embedder.scheduler")
 
 Kind = Literal["embed", "rerank"]
-_IN_FLIGHT_BATCHES = 2
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,8 @@ class Scheduler:
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._slots = asyncio.Semaphore(_IN_FLIGHT_BATCHES)
+        # One batch running per worker thread and one more cut and ready behind them.
+        self._slots = asyncio.Semaphore(worker.size + 1)
         self._dispatcher: asyncio.Task[None] | None = None
         self.accepting = True
 

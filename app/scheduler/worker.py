@@ -28,16 +28,25 @@ class WorkerStopped(RuntimeError):
 
 
 class InferenceWorker:
-    def __init__(self, name: str = "inference", *, niceness: int = 0) -> None:
+    def __init__(self, name: str = "inference", *, niceness: int = 0, threads: int = 1) -> None:
         self.niceness = niceness
         self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        # One thread per device on a GPU. On a CPU, several single-threaded workers may run
+        # batches side by side (torch releases the GIL inside its kernels).
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
+            for i in range(max(1, threads))
+        ]
         self.healthy = False
-        self.busy = False
+
+    @property
+    def size(self) -> int:
+        return len(self._threads)
 
     def start(self) -> None:
         self.healthy = True
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
@@ -51,9 +60,11 @@ class InferenceWorker:
     def stop(self, timeout: float = 120.0) -> None:
         # Waits for the batch in flight: a process that exits while a forward pass runs on
         # this thread aborts inside torch instead of exiting 0.
-        if self._thread.is_alive():
+        alive = [t for t in self._threads if t.is_alive()]
+        for _ in alive:
             self._calls.put(_STOP)
-            self._thread.join(timeout)
+        for thread in alive:
+            thread.join(timeout)
         self.healthy = False
 
     def _run(self) -> None:
@@ -63,7 +74,6 @@ class InferenceWorker:
             if call is _STOP:
                 return
             fn, future, loop = call
-            self.busy = True
             try:
                 result = fn()
             except Exception as exc:
@@ -76,8 +86,6 @@ class InferenceWorker:
                 return
             else:
                 loop.call_soon_threadsafe(_settle, future, result, None)
-            finally:
-                self.busy = False
 
     def _lower_priority(self) -> None:
         """Run inference below the event loop's CPU priority.

@@ -22,6 +22,7 @@ from app.models.base import (
     TokenizedText,
 )
 from app.models.catalog import ModelSet
+from app.runtime import inference_workers
 from app.scheduler.batcher import padded_cost
 from app.scheduler.scheduler import BatchLimits, Scheduler
 from app.scheduler.worker import InferenceWorker, WorkerStopped
@@ -290,3 +291,70 @@ async def test_a_request_over_its_timeout_is_dropped_with_504(setup) -> None:  #
     await asyncio.sleep(0.05)
     assert 66 not in [n for b in backend.batches for n in b]
     await scheduler.stop()
+
+
+class _PairedBackend(CountingBackend):
+    """Every batch waits at a two-party barrier: it only returns when another batch is
+    inside ``embed`` at the same time, so results prove that two passes ran side by side."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(2, timeout=5)
+
+    def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
+        self.barrier.wait()
+        return super().embed(batch, heads)
+
+
+async def test_two_cpu_workers_run_two_batches_side_by_side() -> None:
+    backend = _PairedBackend()
+    worker = InferenceWorker(threads=2)
+    worker.start()
+    scheduler = Scheduler(
+        ModelSet(by_head={Head.DENSE: backend}),
+        worker,
+        limits=BatchLimits(max_tokens=10_000, max_items=2),
+        max_queue={"embed": 100, "rerank": 1},
+        cross_request_batching=True,
+    )
+    scheduler.start()
+    try:
+        sizes = [4, 1, 3, 2]
+        # Two batches of two: with one thread the first would wait at the barrier forever.
+        assert await asyncio.wait_for(embed(scheduler, [text(n) for n in sizes]), 10) == sizes
+        assert sorted(len(b) for b in backend.batches) == [2, 2]
+    finally:
+        await scheduler.stop()
+        worker.stop()
+
+
+async def test_a_fatal_error_in_one_of_two_workers_clears_health() -> None:
+    worker = InferenceWorker(threads=2)
+    worker.start()
+
+    def fatal() -> None:
+        raise SystemExit
+
+    with pytest.raises(WorkerStopped):
+        await worker.submit(fatal)
+    assert worker.healthy is False
+    with pytest.raises(WorkerStopped):
+        await worker.submit(lambda: 1)
+    worker.stop()
+
+
+@pytest.mark.parametrize(
+    ("configured", "on_cpu", "cores", "expected"),
+    [
+        (0, True, 2, 2),
+        (0, True, 1, 1),
+        (0, True, 16, 2),
+        (3, True, 2, 3),
+        (0, False, 16, 1),
+        (4, False, 16, 1),
+    ],
+)
+def test_inference_workers_per_device(
+    configured: int, on_cpu: bool, cores: int, expected: int
+) -> None:
+    assert inference_workers(configured, on_cpu, cores) == expected
