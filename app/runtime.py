@@ -78,9 +78,10 @@ class Runtime:
             self.models = models
             self._describe_device()
             on_cpu = self.device == "cpu"
-            workers = inference_workers(self.settings.cpu_inference_workers, on_cpu, cpu_count())
+            cores = cpu_count(self.settings.cpu_threads)
+            workers = inference_workers(self.settings.cpu_inference_workers, on_cpu, cores)
             if workers > 1:
-                configure_cpu_threads(max(1, cpu_count() // workers))
+                configure_cpu_threads(max(1, cores // workers))
             worker = InferenceWorker(
                 niceness=self.settings.worker_niceness if on_cpu else 0, threads=workers
             )

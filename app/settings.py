@@ -100,6 +100,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     request_timeout: Annotated[
         float, _doc("Seconds a request may wait before 504."), Meta(gt=0)
     ] = 60.0
+    cpu_threads: Annotated[
+        NonNegative,
+        _doc(
+            "torch threads on CPU in all; 0: the cores this process may use (its CPU affinity, "
+            "capped by the container's CPU limit). The chart sets it from the CPU request."
+        ),
+    ] = 0
     cpu_inference_workers: Annotated[
         NonNegative,
         _doc(

@@ -71,7 +71,7 @@ def raw_throughput(
     """Best of ``repeats`` timed passes (the most favourable ceiling for the comparison)."""
     models = load_models(settings)
     if workers > 1:
-        configure_cpu_threads(max(1, cpu_count() // workers))
+        configure_cpu_threads(max(1, cpu_count(settings.cpu_threads) // workers))
     passes: list[Callable[[], object]] = []
     if "query" in bodies[0]:
         reranker = models.reranker

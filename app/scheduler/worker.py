@@ -1,6 +1,6 @@
-"""The inference worker: the one thread that touches the device.
+"""The inference worker: the thread that touches the device (on a CPU, a few of them).
 
-Forward passes never run concurrently on one device, and the event loop never blocks on a
+Forward passes never run concurrently on a GPU, and the event loop never blocks on a
 model: the loop hands the worker a callable and awaits an asyncio future that the worker
 resolves through ``call_soon_threadsafe``. An exception fails that call only; a fatal one
 (anything that is not an ``Exception``) stops the thread and clears the health flag, which

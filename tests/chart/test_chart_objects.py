@@ -392,3 +392,13 @@ def test_node_port(render: Any, kube: Any) -> None:
     assert port["nodePort"] == 30080
     default = kube.one(render({}), "Service")["spec"]["ports"][0]
     assert "nodePort" not in default
+
+
+def test_torch_threads_follow_the_cpu_request(render: Any, kube: Any) -> None:
+    container = kube.server_container(kube.one(render({}), "Deployment"))
+    source = kube.env_of(container)["CPU_THREADS"]["resourceFieldRef"]
+    assert source == {"resource": "requests.cpu", "divisor": "1"}
+    # No CPU request (null deletes the default): the server falls back to its affinity and
+    # the cgroup CPU limit.
+    bare = render({"resources": {"requests": {"cpu": None}}})
+    assert "CPU_THREADS" not in kube.env_of(kube.server_container(kube.one(bare, "Deployment")))

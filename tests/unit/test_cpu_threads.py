@@ -1,0 +1,38 @@
+"""How many cores the server believes it has: a pod's CPU limit, not the node's cores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.models.runtime import cgroup_cpu_limit, cpu_count
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [("max 100000\n", None), ("150000 100000\n", 2), ("400000 100000\n", 4), ("50000 100000", 1)],
+)
+def test_cgroup_v2_limit_rounds_up_to_whole_cores(
+    tmp_path: Path, cpu_max: str, expected: int | None
+) -> None:
+    (tmp_path / "cpu.max").write_text(cpu_max)
+    assert cgroup_cpu_limit(str(tmp_path)) == expected
+
+
+def test_cgroup_v1_limit(tmp_path: Path) -> None:
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("300000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_limit(str(tmp_path)) == 3
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cgroup_cpu_limit(str(tmp_path)) is None
+
+
+def test_no_cgroup_files_means_no_limit(tmp_path: Path) -> None:
+    assert cgroup_cpu_limit(str(tmp_path)) is None
+
+
+def test_a_configured_count_wins_and_the_default_is_at_least_one() -> None:
+    assert cpu_count(3) == 3
+    assert cpu_count(0) >= 1
