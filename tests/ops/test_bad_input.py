@@ -272,13 +272,27 @@ def test_a_client_that_hangs_up_is_not_an_error(
     """A client that disconnects while its request is queued or running gets nothing logged
     (no traceback) and is counted as 499, never as a 500."""
     body = js({"sentences": heavy_texts(64, words=300)})
+    # Heavy requests ahead of ours keep every inference thread busy, so ours is still
+    # waiting when its client leaves, however fast the machine.
+    ahead = [
+        threading.Thread(
+            target=httpx.post,
+            args=(server.url + EMBED,),
+            daemon=True,
+            kwargs={"content": body, "headers": {"content-type": JSON}, "timeout": 60},
+        )
+        for _ in range(6)
+    ]
+    for thread in ahead:
+        thread.start()
+    time.sleep(0.3)
     request = (
         f"POST {EMBED} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {JSON}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(request)
-        time.sleep(0.3)  # in the queue or the forward pass by now
+        time.sleep(0.3)  # admitted and queued behind the heavy ones by now
     deadline = time.monotonic() + 30
     metrics = ""
     while time.monotonic() < deadline:
@@ -288,6 +302,8 @@ def test_a_client_that_hangs_up_is_not_an_error(
         time.sleep(0.1)
     assert value(metrics, "embedding_requests_total", endpoint="embeddings", status="499") == 1
     assert value(metrics, "embedding_requests_total", status="500") == 0
+    for thread in ahead:
+        thread.join(60)
     assert "unhandled error" not in server.log()
 
 
