@@ -8,6 +8,7 @@ settings (and may hand in already-loaded models) instead of patching the environ
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
@@ -29,6 +30,8 @@ from app.settings import Settings
 from app.telemetry.recorder import Recorder
 from app.telemetry.runtime_gauges import watch_runtime
 from app.telemetry.tracing import Tracing
+
+log = logging.getLogger("smart_embedder")
 
 
 def create_app(
@@ -54,8 +57,14 @@ def create_app(
                 loading.cancel()
                 with suppress(asyncio.CancelledError):
                     await loading
-            await runtime.shutdown()
-            recorder.close()
+            try:
+                await runtime.shutdown()
+            except asyncio.CancelledError:
+                # uvicorn cancels a shutdown that outlives its graceful timeout: one line
+                # says so, where a traceback would look like a crash.
+                log.warning("shutdown cut short before admitted requests finished")
+            finally:
+                recorder.close()
 
     return Litestar(
         route_handlers=[

@@ -4,14 +4,15 @@ uvicorn stops listening on the first SIGTERM, so ``/readyz`` could never say 503
 requests would be refused at the TCP level. Here the first SIGTERM (or SIGINT) only starts the
 runtime's drain: ``/readyz`` turns 503 at once, new inference requests get 503, admitted ones
 finish (up to SHUTDOWN_DRAIN_SECONDS); then uvicorn's normal shutdown runs. A second signal
-stops at once. The signal is not re-raised afterwards (uvicorn does that by default), so a
-drained server exits 0.
+stops the process at once with exit code 1. The signal is not re-raised afterwards (uvicorn
+does that by default), so a drained server exits 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from types import FrameType
 
@@ -20,6 +21,7 @@ import uvicorn
 from app.runtime import Runtime
 
 log = logging.getLogger("smart_embedder.server")
+EXIT_FORCED = 1
 
 
 class DrainingServer(uvicorn.Server):
@@ -34,10 +36,15 @@ class DrainingServer(uvicorn.Server):
         await super().serve(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self._draining or self._loop is None:
-            log.warning("signal %d: stopping now", sig)
+        if self._draining:
+            # uvicorn's own forced exit cancels every open request and the lifespan, and each
+            # cancellation logs a traceback; a second signal means "now", so go now.
+            log.warning("signal %d: stopping now; admitted requests are cut", sig)
+            logging.shutdown()
+            os._exit(EXIT_FORCED)
+        if self._loop is None:
+            log.warning("signal %d: stopping before start-up finished", sig)
             self.should_exit = True
-            self.force_exit = self._draining
             return
         self._draining = True
         log.info("signal %d: draining before exit", sig)

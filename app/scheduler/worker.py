@@ -77,15 +77,17 @@ class InferenceWorker:
             try:
                 result = fn()
             except Exception as exc:
-                loop.call_soon_threadsafe(_settle, future, None, exc)
+                outcome: tuple[Any, BaseException | None] = (None, exc)
             except BaseException as exc:
                 self.healthy = False
                 log.critical("inference worker stopped: %s: %s", type(exc).__name__, exc)
-                loop.call_soon_threadsafe(_settle, future, None, WorkerStopped(str(exc)))
+                _reply(loop, future, None, WorkerStopped(str(exc)))
                 self._fail_pending()
                 return
             else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
+                outcome = (result, None)
+            if not _reply(loop, future, *outcome):
+                return
 
     def _lower_priority(self) -> None:
         """Run inference below the event loop's CPU priority.
@@ -110,9 +112,21 @@ class InferenceWorker:
                 return
             if call is not _STOP:
                 _, future, loop = call
-                loop.call_soon_threadsafe(
-                    _settle, future, None, WorkerStopped("the inference worker stopped")
-                )
+                _reply(loop, future, None, WorkerStopped("the inference worker stopped"))
+
+
+def _reply(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: Any,
+    error: BaseException | None,
+) -> bool:
+    """Hand a result to the loop; False once the loop is closed (the process is ending)."""
+    try:
+        loop.call_soon_threadsafe(_settle, future, result, error)
+    except RuntimeError:
+        return not loop.is_closed()
+    return True
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

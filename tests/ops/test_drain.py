@@ -53,3 +53,33 @@ def test_sigterm_drains_every_accepted_request(
     assert server.proc.wait(timeout=60) == 0
     log = server.log()
     assert "draining" in log and "drained" in log
+
+
+def test_a_second_sigterm_stops_at_once_without_a_traceback(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server(SHUTDOWN_DRAIN_SECONDS="60")
+    body = {"sentences": heavy_texts(64, words=300), "return_colbert": False}
+
+    async def scenario() -> float:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+            requests = [
+                asyncio.create_task(client.post("/embeddings/", json=body)) for _ in range(8)
+            ]
+            while (await client.get("/stats")).json()["queue"]["embed_pending"] < 4:
+                await asyncio.sleep(0.02)
+            server.proc.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.3)
+            server.proc.send_signal(signal.SIGTERM)
+            second_at = time.perf_counter()
+            await asyncio.to_thread(server.proc.wait, 30)
+            stopped_after = time.perf_counter() - second_at
+            await asyncio.gather(*requests, return_exceptions=True)
+            return stopped_after
+
+    stopped_after = asyncio.run(scenario())
+    assert stopped_after < 10, f"still running {stopped_after:.1f}s after the second SIGTERM"
+    assert server.proc.returncode == 1  # cut short: not the clean drain's 0
+    log = server.log()
+    assert "stopping now" in log
+    assert "Traceback" not in log, log[-3000:]
