@@ -83,7 +83,8 @@ def preflight(settings: Settings) -> list[str]:
         except ModelLoadError:
             if _is_local_ref(ref):
                 raise
-            pending.append(ref)
+            if ref not in pending:  # bge-m3 serves three roles: one download
+                pending.append(ref)
             continue
         _backend_class(model_dir, role)
     return pending

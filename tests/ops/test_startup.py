@@ -65,3 +65,13 @@ def test_bad_setting_names_the_variable() -> None:
     result = serve(env={"MAX_QUEUE_SIZE": "lots"})
     assert result.returncode == 2
     assert last_line(result.stderr).startswith("smart-embedder: invalid setting MAX_QUEUE_SIZE")
+
+
+def test_preflight_names_each_model_to_download_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.models.catalog import preflight
+    from app.settings import Settings
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    settings = Settings.from_env({}, model_cache_dir=str(tmp_path))
+    # bge-m3 serves dense, sparse and ColBERT: one download, not three.
+    assert preflight(settings) == ["BAAI/bge-m3", "BAAI/bge-reranker-v2-m3"]
