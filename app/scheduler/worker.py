@@ -110,9 +110,12 @@ class InferenceWorker:
                 call = self._calls.get_nowait()
             except queue.Empty:
                 return
-            if call is not _STOP:
-                _, future, loop = call
-                _reply(loop, future, None, WorkerStopped("the inference worker stopped"))
+            if call is _STOP:
+                # Meant for a sibling thread that is still running: leave it for it.
+                self._calls.put(_STOP)
+                return
+            _, future, loop = call
+            _reply(loop, future, None, WorkerStopped("the inference worker stopped"))
 
 
 def _reply(

@@ -231,6 +231,8 @@ async def test_a_fatal_error_stops_the_worker_and_clears_health(threads: int) ->
     with pytest.raises(WorkerStopped):
         await worker.submit(lambda: 1)
     worker.stop(timeout=5)
+    # The dying thread must not swallow the stop meant for its sibling.
+    assert not [t for t in threading.enumerate() if t.name.startswith("inference-")]
 
 
 class _LeavingClient:
