@@ -219,7 +219,7 @@ async def test_drain_finishes_admitted_work_and_refuses_new(setup) -> None:  # t
 
 @pytest.mark.parametrize("threads", [1, 2])
 async def test_a_fatal_error_stops_the_worker_and_clears_health(threads: int) -> None:
-    worker = InferenceWorker(threads=threads)
+    worker = InferenceWorker("fatal-test", threads=threads)
     worker.start()
 
     def fatal() -> None:
@@ -232,7 +232,7 @@ async def test_a_fatal_error_stops_the_worker_and_clears_health(threads: int) ->
         await worker.submit(lambda: 1)
     worker.stop(timeout=5)
     # The dying thread must not swallow the stop meant for its sibling.
-    assert not [t for t in threading.enumerate() if t.name.startswith("inference-")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("fatal-test-")]
 
 
 class _LeavingClient:
