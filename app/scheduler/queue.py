@@ -44,7 +44,9 @@ class ModelQueue:
             self._items.popleft()
         return self._items[0].enqueued_at if self._items else None
 
-    def take_batch(self, *, same_job_only: bool = False) -> list[WorkItem[Any]]:
+    def take_batch(self, *, same_job_only: bool = False, share: int = 1) -> list[WorkItem[Any]]:
+        """The next batch; with ``share`` > 1, at most its share of what is waiting, so that
+        idle workers each get a part of a lone request instead of one doing it all."""
         if self.oldest() is None:
             return []
         head = [self._items.popleft() for _ in range(min(self.lookahead, len(self._items)))]
@@ -52,10 +54,13 @@ class ModelQueue:
         window = live
         if same_job_only:
             window = [item for item in live if item.job is live[0].job]
+        max_items = self.max_items
+        if share > 1:
+            max_items = min(max_items, max(1, -(-len(window) // share)))
         chosen_positions = cut_batch(
             window,
             max_tokens=self.max_tokens,
-            max_items=self.max_items,
+            max_items=max_items,
             overhead_tokens=self.overhead_tokens,
         )
         chosen = [window[i] for i in chosen_positions]

@@ -5,8 +5,9 @@ budget, cancellation, overload and error isolation (SPEC §3)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -310,26 +311,34 @@ class _PairedBackend(CountingBackend):
         return super().embed(batch, heads)
 
 
-async def test_two_cpu_workers_run_two_batches_side_by_side() -> None:
-    backend = _PairedBackend()
+@contextlib.asynccontextmanager
+async def two_worker_scheduler(
+    backend: CountingBackend, max_items: int
+) -> AsyncIterator[Scheduler]:
     worker = InferenceWorker(threads=2)
     worker.start()
     scheduler = Scheduler(
         ModelSet(by_head={Head.DENSE: backend}),
         worker,
-        limits=BatchLimits(max_tokens=10_000, max_items=2),
+        limits=BatchLimits(max_tokens=10_000, max_items=max_items),
         max_queue={"embed": 100, "rerank": 1},
         cross_request_batching=True,
     )
     scheduler.start()
     try:
+        yield scheduler
+    finally:
+        await scheduler.stop()
+        worker.stop()
+
+
+async def test_two_cpu_workers_run_two_batches_side_by_side() -> None:
+    backend = _PairedBackend()
+    async with two_worker_scheduler(backend, max_items=2) as scheduler:
         sizes = [4, 1, 3, 2]
         # Two batches of two: with one thread the first would wait at the barrier forever.
         assert await asyncio.wait_for(embed(scheduler, [text(n) for n in sizes]), 10) == sizes
         assert sorted(len(b) for b in backend.batches) == [2, 2]
-    finally:
-        await scheduler.stop()
-        worker.stop()
 
 
 @pytest.mark.parametrize(
@@ -347,3 +356,13 @@ def test_inference_workers_per_device(
     configured: int, on_cpu: bool, cores: int, expected: int
 ) -> None:
     assert inference_workers(configured, on_cpu, cores) == expected
+
+
+async def test_idle_workers_share_a_lone_request() -> None:
+    """Nothing else waiting: two idle CPU workers each take half of a request (the barrier
+    only opens when both halves run at once); a whole batch on one worker would hang there."""
+    backend = _PairedBackend()
+    async with two_worker_scheduler(backend, max_items=64) as scheduler:
+        sizes = [4, 1, 3, 2, 5]
+        assert await asyncio.wait_for(embed(scheduler, [text(n) for n in sizes]), 10) == sizes
+        assert sorted(len(b) for b in backend.batches) == [2, 3]
