@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.cpu import usable_cores
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.catalog import ModelSet, load_models
-from app.models.runtime import configure_cpu_threads, cpu_count
+from app.models.runtime import configure_cpu_threads
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.scheduler import BatchLimits, Scheduler
 from app.scheduler.worker import InferenceWorker
@@ -78,10 +79,10 @@ class Runtime:
             self.models = models
             self._describe_device()
             on_cpu = self.device == "cpu"
-            cores = cpu_count(self.settings.cpu_threads)
+            cores = usable_cores(self.settings.cpu_threads)
             workers = inference_workers(self.settings.cpu_inference_workers, on_cpu, cores)
             if workers > 1:
-                configure_cpu_threads(max(1, cores // workers))
+                configure_cpu_threads(cores // workers)
             worker = InferenceWorker(
                 niceness=self.settings.worker_niceness if on_cpu else 0, threads=workers
             )

@@ -20,6 +20,7 @@ from app.api.schemas import (
     StatsBody,
     StatsTotals,
 )
+from app.cpu import affinity_cores
 from app.models.base import Head
 
 OPERATIONS_PATHS = ("/health", "/livez", "/readyz", "/stats", "/metrics", "/docs", "/openapi.json")
@@ -133,17 +134,8 @@ class OpsController(Controller):
             hardware={
                 "device": runtime.device,
                 "gpu": str(runtime.gpu.get("name")) if runtime.gpu else None,
-                "cpu_count": _cpu_count(),
+                "cpu_count": affinity_cores(),
                 "platform": platform.platform(),
                 "python": platform.python_version(),
             },
         )
-
-
-def _cpu_count() -> int:
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1

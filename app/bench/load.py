@@ -4,7 +4,6 @@ session, latencies per request. Bounded in count and time; loopback only in prac
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -12,6 +11,8 @@ from typing import Any
 
 import aiohttp
 import msgspec
+
+from app.cpu import affinity_cores
 
 
 @dataclass
@@ -27,8 +28,7 @@ class LoadResult:
     def client_cpu_share(self) -> float:
         """The machine's CPU the load generator itself used (it shares the cores with the
         server when both run on one machine)."""
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        return self.client_cpu_seconds / (self.seconds * max(1, cores))
+        return self.client_cpu_seconds / (self.seconds * affinity_cores())
 
     @property
     def req_per_s(self) -> float:

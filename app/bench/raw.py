@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from app.cpu import usable_cores
 from app.models.base import Head
 from app.models.catalog import load_models
-from app.models.runtime import configure_cpu_threads, cpu_count
+from app.models.runtime import configure_cpu_threads
 from app.scheduler.batcher import cut_batch
 from app.settings import Settings
 
@@ -71,7 +72,7 @@ def raw_throughput(
     """Best of ``repeats`` timed passes (the most favourable ceiling for the comparison)."""
     models = load_models(settings)
     if workers > 1:
-        configure_cpu_threads(max(1, cpu_count(settings.cpu_threads) // workers))
+        configure_cpu_threads(usable_cores(settings.cpu_threads) // workers)
     passes: list[Callable[[], object]] = []
     if "query" in bodies[0]:
         reranker = models.reranker

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import shlex
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from app.bench.load import LoadResult
 from app.bench.raw import RawResult
+from app.cpu import affinity_cores
 
 
 def hardware() -> str:
@@ -22,8 +22,7 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    parts = [f"{cores} cores of {cpu}"]
+    parts = [f"{affinity_cores()} cores of {cpu}"]
     try:
         import torch
 

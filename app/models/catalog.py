@@ -109,12 +109,13 @@ def load_models(
 ) -> ModelSet:
     import torch
 
-    from app.models.runtime import configure_cpu_threads, cpu_count, resolve_device, resolve_dtype
+    from app.cpu import usable_cores
+    from app.models.runtime import configure_cpu_threads, resolve_device, resolve_dtype
 
     device = resolve_device(settings.device)
     dtype = resolve_dtype(settings.dtype, device)
     if device.type == "cpu":
-        configure_cpu_threads(cpu_count(settings.cpu_threads))
+        configure_cpu_threads(usable_cores(settings.cpu_threads))
     torch.set_grad_enabled(False)
     choice = model_choice(settings)
     models = ModelSet()

@@ -63,42 +63,5 @@ def pad_type_ids(
     return torch.from_numpy(out).to(device, non_blocking=True)
 
 
-def cpu_count(configured: int = 0) -> int:
-    """The cores this process may use: ``configured`` when set, else the CPU affinity capped
-    by the cgroup's CPU limit. A pod limited to 4 CPUs on a 64-core node sees 64 cores in
-    its affinity, and 64 torch threads on a 4-CPU quota spend their time throttled."""
-    import os
-
-    if configured > 0:
-        return configured
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    quota = cgroup_cpu_limit()
-    return max(1, min(cores, quota) if quota else cores)
-
-
-def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> int | None:
-    """The CPU limit of this container, rounded up to whole cores (cgroup v2 or v1)."""
-    import math
-    from pathlib import Path
-
-    try:
-        quota, period = Path(root, "cpu.max").read_text().split()[:2]  # v2: "max 100000"
-    except (OSError, ValueError):
-        try:
-            quota = Path(root, "cpu", "cpu.cfs_quota_us").read_text().strip()  # v1: -1 = none
-            period = Path(root, "cpu", "cpu.cfs_period_us").read_text().strip()
-        except OSError:
-            return None
-    if quota in ("max", "-1"):
-        return None
-    try:
-        return max(1, math.ceil(int(quota) / int(period)))
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
 def configure_cpu_threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))

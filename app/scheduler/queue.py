@@ -3,6 +3,7 @@ request was cancelled (client gone, timed out) so they never reach the device.""
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -56,7 +57,7 @@ class ModelQueue:
             window = [item for item in live if item.job is live[0].job]
         max_items = self.max_items
         if share > 1:
-            max_items = min(max_items, max(1, -(-len(window) // share)))
+            max_items = min(max_items, max(1, math.ceil(len(window) / share)))
         chosen_positions = cut_batch(
             window,
             max_tokens=self.max_tokens,

@@ -109,7 +109,7 @@ class Scheduler:
         self._idle.set()
         # One batch running per worker thread and one more cut and ready behind them.
         self._slots = asyncio.Semaphore(worker.size + 1)
-        self._running_batches = 0
+        self._batches_at_worker = 0  # running, or cut and waiting for a free thread
         self._dispatcher: asyncio.Task[None] | None = None
         self.accepting = True
 
@@ -230,7 +230,7 @@ class Scheduler:
                 await self._wakeup.wait()
                 picked = self._next_batch()
             queue, items = picked
-            self._running_batches += 1
+            self._batches_at_worker += 1
             heads = frozenset().union(*(item.job.heads for item in items))
             payloads = [item.payload for item in items]
             now = time.perf_counter()
@@ -247,7 +247,7 @@ class Scheduler:
         _, queue = min(candidates, key=lambda c: c[0])
         # Workers with nothing to do split what is waiting between them (a lone request on a
         # CPU with two workers runs as two half batches); busy workers take whole batches.
-        idle_workers = self.worker.size - self._running_batches
+        idle_workers = self.worker.size - self._batches_at_worker
         items = queue.take_batch(
             same_job_only=not self.cross_request_batching, share=max(1, idle_workers)
         )
@@ -256,7 +256,7 @@ class Scheduler:
     def _finish(
         self, queue: ModelQueue, items: list[WorkItem[Any]], future: asyncio.Future[Any]
     ) -> None:
-        self._running_batches -= 1
+        self._batches_at_worker -= 1
         self._slots.release()
         if future.cancelled():
             return

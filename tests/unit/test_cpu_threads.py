@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.models.runtime import cgroup_cpu_limit, cpu_count
+from app.cpu import cgroup_cpu_limit, usable_cores
 
 
 @pytest.mark.parametrize(
@@ -34,5 +34,5 @@ def test_no_cgroup_files_means_no_limit(tmp_path: Path) -> None:
 
 
 def test_a_configured_count_wins_and_the_default_is_at_least_one() -> None:
-    assert cpu_count(3) == 3
-    assert cpu_count(0) >= 1
+    assert usable_cores(3) == 3
+    assert usable_cores(0) >= 1

@@ -1,0 +1,46 @@
+"""How many CPU cores this process has: the machine's share it may run on, and the part of
+it a container's CPU limit lets it use. No torch here: the benchmark's load generator and
+the operations routes ask too."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+
+def affinity_cores() -> int:
+    """The cores this process may be scheduled on (its CPU affinity), not the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def usable_cores(configured: int = 0) -> int:
+    """The cores this process may use: ``configured`` when set, else the CPU affinity capped
+    by the cgroup's CPU limit. A pod limited to 4 CPUs on a 64-core node sees 64 cores in
+    its affinity, and 64 torch threads on a 4-CPU quota spend their time throttled."""
+    if configured > 0:
+        return configured
+    cores = affinity_cores()
+    quota = cgroup_cpu_limit()
+    return max(1, min(cores, quota) if quota else cores)
+
+
+def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> int | None:
+    """The CPU limit of this container, rounded up to whole cores (cgroup v2 or v1)."""
+    try:
+        quota, period = Path(root, "cpu.max").read_text().split()[:2]  # v2: "max 100000"
+    except (OSError, ValueError):
+        try:
+            quota = Path(root, "cpu", "cpu.cfs_quota_us").read_text().strip()  # v1: -1 = none
+            period = Path(root, "cpu", "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1"):
+        return None
+    try:
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (ValueError, ZeroDivisionError):
+        return None
