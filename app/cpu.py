@@ -28,6 +28,12 @@ def usable_cores(configured: int = 0) -> int:
     return max(1, min(cores, quota) if quota else cores)
 
 
+def threads_per_worker(cores: int, workers: int) -> int:
+    """torch threads for each of ``workers`` passes run side by side on ``cores``: the server's
+    CPU workers and the benchmark's like-for-like ceiling must split the cores the same way."""
+    return max(1, cores // workers)
+
+
 def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> int | None:
     """The CPU limit of this container, rounded up to whole cores (cgroup v2 or v1)."""
     try:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.cpu import usable_cores
+from app.cpu import threads_per_worker, usable_cores
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.catalog import ModelSet, load_models
 from app.models.runtime import configure_cpu_threads
@@ -82,7 +82,7 @@ class Runtime:
             cores = usable_cores(self.settings.cpu_threads)
             workers = inference_workers(self.settings.cpu_inference_workers, on_cpu, cores)
             if workers > 1:
-                configure_cpu_threads(cores // workers)
+                configure_cpu_threads(threads_per_worker(cores, workers))
             worker = InferenceWorker(
                 niceness=self.settings.worker_niceness if on_cpu else 0, threads=workers
             )

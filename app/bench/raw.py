@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from app.cpu import usable_cores
+from app.cpu import threads_per_worker, usable_cores
 from app.models.base import Head
 from app.models.catalog import load_models
 from app.models.runtime import configure_cpu_threads
@@ -72,7 +72,7 @@ def raw_throughput(
     """Best of ``repeats`` timed passes (the most favourable ceiling for the comparison)."""
     models = load_models(settings)
     if workers > 1:
-        configure_cpu_threads(usable_cores(settings.cpu_threads) // workers)
+        configure_cpu_threads(threads_per_worker(usable_cores(settings.cpu_threads), workers))
     passes: list[Callable[[], object]] = []
     if "query" in bodies[0]:
         reranker = models.reranker

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cpu import cgroup_cpu_limit, usable_cores
+from app.cpu import cgroup_cpu_limit, threads_per_worker, usable_cores
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,9 @@ def test_no_cgroup_files_means_no_limit(tmp_path: Path) -> None:
 def test_a_configured_count_wins_and_the_default_is_at_least_one() -> None:
     assert usable_cores(3) == 3
     assert usable_cores(0) >= 1
+
+
+def test_workers_split_the_cores_evenly_with_at_least_one_thread_each() -> None:
+    assert threads_per_worker(16, 2) == 8
+    assert threads_per_worker(5, 2) == 2
+    assert threads_per_worker(2, 3) == 1
