@@ -34,11 +34,6 @@ def heavy_texts(count: int, words: int = 300) -> list[str]:
     return [" ".join(f"word{i}x{j}" for j in range(words)) for i in range(count)]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 async def warm_connections(client: httpx.AsyncClient, count: int) -> None:
     """Open ``count`` keep-alive connections first, so timings measure the server and not
     TCP handshakes."""

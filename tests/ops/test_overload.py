@@ -14,7 +14,6 @@ from tests.helpers import ServerProcess
 from tests.ops.load import (
     Outcome,
     heavy_texts,
-    percentile,
     raw_post_burst,
     timed_post,
     warm_connections,
@@ -48,8 +47,12 @@ def test_rejections_are_fast_and_counted(start_server: Callable[..., ServerProce
     assert {o.status for o in rejected} == {503}
     assert len(accepted) == QUEUE and len(rejected) == CLIENTS - QUEUE
     assert all(o.retry_after and int(o.retry_after) >= 1 for o in rejected)
-    # a behavioural bound, not a benchmark: refusing must not wait for the model
-    assert percentile([o.seconds for o in rejected], 0.99) < 0.05
+    # Refusing must not wait for the model: every 503 is back while the model is still on the
+    # first admitted batch. Measured against the model's own pace rather than a wall-clock
+    # bound, which a busy CI machine's scheduler can stretch (CI once saw 130 ms for a refusal
+    # beside a first answer of about a second).
+    first_answer = min(o.finished_at for o in accepted)
+    assert max(o.finished_at for o in rejected) < first_answer
 
     stats = httpx.get(f"{server.url}/stats").json()
     metrics = httpx.get(f"{server.url}/metrics").text
