@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -32,6 +34,18 @@ async def timed_post(client: httpx.AsyncClient, path: str, body: object) -> Outc
 def heavy_texts(count: int, words: int = 300) -> list[str]:
     """Texts long enough that a batch of them keeps the tiny model busy for a while."""
     return [" ".join(f"word{i}x{j}" for j in range(words)) for i in range(count)]
+
+
+async def stats_when(
+    client: httpx.AsyncClient, ready: Callable[[dict[str, Any]], bool], timeout: float = 30
+) -> dict[str, Any]:
+    """Poll ``/stats`` until ``ready`` holds of it; fail with its last figures after
+    ``timeout`` seconds rather than hang the suite."""
+    deadline = time.monotonic() + timeout
+    while not ready(stats := (await client.get("/stats")).json()):
+        assert time.monotonic() < deadline, f"/stats never got there: {stats}"
+        await asyncio.sleep(0.01)
+    return stats
 
 
 async def warm_connections(client: httpx.AsyncClient, count: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from tests.helpers import ServerProcess
-from tests.ops.load import Outcome, heavy_texts, timed_post
+from tests.ops.load import Outcome, heavy_texts, stats_when, timed_post
 
 
 def admitted(stats: dict[str, Any]) -> int:
@@ -38,10 +38,7 @@ def test_sigterm_drains_every_accepted_request(
             # SIGTERM only once all 100 are admitted (answered or still pending): a request
             # still on the wire at SIGTERM is rightly refused, and this test is about the
             # accepted ones.
-            deadline = time.monotonic() + 30
-            while admitted(stats := (await probe.get("/stats")).json()) < 100:
-                assert time.monotonic() < deadline, f"requests never queued up: {stats}"
-                await asyncio.sleep(0.02)
+            await stats_when(probe, lambda stats: admitted(stats) >= 100)
             server.proc.send_signal(signal.SIGTERM)
             while (ready := await probe.get("/readyz")).status_code == 200:
                 await asyncio.sleep(0.01)
@@ -74,8 +71,7 @@ def test_a_second_sigterm_stops_at_once_without_a_traceback(
             requests = [
                 asyncio.create_task(client.post("/embeddings/", json=body)) for _ in range(8)
             ]
-            while (await client.get("/stats")).json()["queue"]["embed_pending"] < 4:
-                await asyncio.sleep(0.02)
+            await stats_when(client, lambda stats: stats["queue"]["embed_pending"] >= 4)
             server.proc.send_signal(signal.SIGTERM)
             await asyncio.sleep(0.3)
             server.proc.send_signal(signal.SIGTERM)

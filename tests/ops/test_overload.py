@@ -15,6 +15,7 @@ from tests.ops.load import (
     Outcome,
     heavy_texts,
     raw_post_burst,
+    stats_when,
     timed_post,
     warm_connections,
 )
@@ -36,8 +37,7 @@ def test_rejections_are_fast_and_counted(start_server: Callable[..., ServerProce
                 asyncio.create_task(timed_post(client, "/embeddings/", heavy)) for _ in range(QUEUE)
             ]
             # With the queue full, everyone else must be turned away at once.
-            while (await client.get("/stats")).json()["queue"]["embed_pending"] < QUEUE:
-                await asyncio.sleep(0.01)
+            await stats_when(client, lambda stats: stats["queue"]["embed_pending"] >= QUEUE)
             rest = await raw_post_burst(server.url, "/embeddings/", heavy, CLIENTS - QUEUE)
             return [*await asyncio.gather(*first), *rest]
 
