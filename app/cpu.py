@@ -34,6 +34,15 @@ def threads_per_worker(cores: int, workers: int) -> int:
     return max(1, cores // workers)
 
 
+def inference_workers(configured: int, on_cpu: bool, cores: int) -> int:
+    """Forward passes that may run side by side: one on a GPU; on a CPU as configured, or
+    two when there are cores for both (two single-threaded passes of a small batch beat one
+    two-threaded pass: BENCHMARKS.md)."""
+    if not on_cpu:
+        return 1
+    return configured if configured > 0 else min(2, max(1, cores))
+
+
 def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> int | None:
     """The CPU limit of this container, rounded up to whole cores (cgroup v2 or v1)."""
     try:

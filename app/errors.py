@@ -59,6 +59,13 @@ class NotReady(ServiceError):
     error_type = "not_ready_error"
 
 
+class EngineStopped(ServiceError):
+    """The inference engine died or stopped: nothing can run until the pod is replaced."""
+
+    status_code = 503
+    error_type = "engine_error"
+
+
 class RequestTimeout(ServiceError):
     status_code = 504
     error_type = "timeout_error"

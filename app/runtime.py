@@ -1,4 +1,4 @@
-"""Everything a running server owns: settings, models, the worker and the scheduler, and the
+"""Everything a running server owns: settings, models, the engine and the scheduler, and the
 lifecycle flags that ``/readyz`` reports. Built by ``create_app``, started by the lifespan."""
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.cpu import threads_per_worker, usable_cores
+from app.cpu import inference_workers, threads_per_worker, usable_cores
+from app.engine.base import Engine
+from app.engine.inline import InlineEngine
+from app.engine.process import ProcessEngine
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.catalog import ModelSet, load_models
-from app.models.runtime import configure_cpu_threads
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.scheduler import BatchLimits, Scheduler
-from app.scheduler.worker import InferenceWorker
 from app.settings import Settings
 from app.telemetry.recorder import Recorder
 
@@ -25,21 +26,12 @@ log = logging.getLogger("smart_embedder")
 Phase = Literal["loading", "ready", "draining", "failed"]
 
 
-def inference_workers(configured: int, on_cpu: bool, cores: int) -> int:
-    """Forward passes that may run side by side: one on a GPU; on a CPU as configured, or
-    two when there are cores for both (two single-threaded passes of a small batch beat one
-    two-threaded pass: BENCHMARKS.md)."""
-    if not on_cpu:
-        return 1
-    return configured if configured > 0 else min(2, max(1, cores))
-
-
 @dataclass
 class Runtime:
     settings: Settings
     recorder: Recorder = field(default_factory=Recorder)
     models: ModelSet | None = None
-    worker: InferenceWorker | None = None
+    engine: Engine | None = None
     scheduler: Scheduler | None = None
     phase: Phase = "loading"
     load_error: str | None = None
@@ -52,7 +44,7 @@ class Runtime:
 
     @property
     def ready(self) -> bool:
-        return self.phase == "ready" and self.worker is not None and self.worker.healthy
+        return self.phase == "ready" and self.engine is not None and self.engine.healthy
 
     def require_scheduler(self) -> Scheduler:
         """The scheduler for an inference route, or the 503 that explains why not."""
@@ -62,41 +54,29 @@ class Runtime:
             raise NotReady(
                 "models are still loading; retry shortly"
                 if self.phase == "loading"
-                else f"the server cannot serve: {self.load_error or 'inference worker stopped'}",
+                else f"the server cannot serve: {self.load_error or 'inference engine stopped'}",
                 retry_after=5,
             )
         return self.scheduler
 
     async def start(self, preloaded: ModelSet | None = None) -> None:
-        """Load models (off the loop), warm them up on the worker, then turn ready."""
+        """Load models and warm them up (in the engine process, or off the loop here), then
+        turn ready."""
         try:
-            loop = asyncio.get_running_loop()
-            models = (
-                preloaded
-                if preloaded is not None
-                else await loop.run_in_executor(None, load_models, self.settings)
-            )
+            if preloaded is None and self.settings.engine_process:
+                process = ProcessEngine(self.settings)
+                self.engine = process
+                models = await process.start()
+                self.device, self.gpu = process.device, process.gpu
+            else:
+                models = await self._start_inline(preloaded)
+            engine = self.engine
+            assert engine is not None
+            engine.on_death = self._engine_died
             self.models = models
-            self._describe_device()
-            on_cpu = self.device == "cpu"
-            cores = usable_cores(self.settings.cpu_threads)
-            workers = inference_workers(self.settings.cpu_inference_workers, on_cpu, cores)
-            if workers > 1:
-                configure_cpu_threads(threads_per_worker(cores, workers))
-            worker = InferenceWorker(
-                niceness=self.settings.worker_niceness if on_cpu else 0, threads=workers
-            )
-            worker.start()
-            self.worker = worker
-            if self.settings.warmup:
-                started = time.perf_counter()
-                for backend in [*models.embedding_backends(), models.reranker]:
-                    if backend is not None:
-                        await worker.submit(backend.warmup)
-                log.info("warm-up done in %.2fs", time.perf_counter() - started)
             self.scheduler = Scheduler(
                 models,
-                worker,
+                engine,
                 limits=self._batch_limits(models),
                 max_queue={
                     "embed": self.settings.max_queue_size,
@@ -113,6 +93,41 @@ class Runtime:
             self._fail(str(exc))
         except Exception as exc:
             self._fail(f"start-up failed: {type(exc).__name__}: {exc}")
+
+    async def _start_inline(self, preloaded: ModelSet | None) -> ModelSet:
+        from app.models.runtime import configure_cpu_threads, describe_device, resolve_device
+
+        loop = asyncio.get_running_loop()
+        models = (
+            preloaded
+            if preloaded is not None
+            else await loop.run_in_executor(None, load_models, self.settings)
+        )
+        device = resolve_device(self.settings.device)
+        self.device, self.gpu = str(device), describe_device(device)
+        on_cpu = device.type == "cpu"
+        cores = usable_cores(self.settings.cpu_threads)
+        workers = inference_workers(self.settings.cpu_inference_workers, on_cpu, cores)
+        if workers > 1:
+            configure_cpu_threads(threads_per_worker(cores, workers))
+        engine = InlineEngine(
+            models.backends(),
+            threads=workers,
+            niceness=self.settings.worker_niceness if on_cpu else 0,
+        )
+        self.engine = engine
+        engine.start()
+        if self.settings.warmup:
+            started = time.perf_counter()
+            await engine.warmup()
+            log.info("warm-up done in %.2fs", time.perf_counter() - started)
+        return models
+
+    def _engine_died(self, reason: str) -> None:
+        """The engine cannot run anything any more: not ready, and the process must go."""
+        if self.phase == "failed":
+            return
+        self._fail(f"{reason}; exiting so that the pod is replaced")
 
     def _fail(self, message: str) -> None:
         self.phase = "failed"
@@ -147,29 +162,12 @@ class Runtime:
         return drained
 
     async def shutdown(self) -> None:
-        """Stop taking work, let admitted requests finish (bounded), then stop the worker."""
+        """Stop taking work, let admitted requests finish (bounded), then stop the engine."""
         await self.drain()
         if self.scheduler is not None:
             await self.scheduler.stop()
-        if self.worker is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.worker.stop)
-
-    def _describe_device(self) -> None:
-        import torch
-
-        from app.models.runtime import resolve_device
-
-        device = resolve_device(self.settings.device)
-        self.device = str(device)
-        if device.type == "cuda":
-            index = device.index or 0
-            props = torch.cuda.get_device_properties(index)
-            self.gpu = {
-                "name": props.name,
-                "total_memory_bytes": int(props.total_memory),
-                "capability": f"{props.major}.{props.minor}",
-                "cuda": torch.version.cuda,
-            }
+        if self.engine is not None:
+            await self.engine.stop()
 
     def _batch_limits(self, models: ModelSet) -> BatchLimits:
         backends = [*models.embedding_backends(), models.reranker]

@@ -114,6 +114,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "threads; 0: 2 when the pod has 2 cores or more (a GPU always has one)."
         ),
     ] = 0
+    engine_process: Annotated[
+        bool,
+        _doc(
+            "Run the models in an engine process of their own, beside the API process (off: "
+            "on threads of the API process, sharing its interpreter lock)."
+        ),
+    ] = True
     worker_niceness: Annotated[
         int,
         _doc(

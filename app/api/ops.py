@@ -51,7 +51,7 @@ class OpsController(Controller):
             return Response(ReadyStatus(status="ready"), status_code=200)
         phase = runtime.phase
         if phase == "ready":  # the worker died under us
-            body = ReadyStatus(status="unhealthy", detail="the inference worker stopped")
+            body = ReadyStatus(status="unhealthy", detail="the inference engine stopped")
         else:
             body = ReadyStatus(status=phase, detail=runtime.load_error)
         return Response(body, status_code=503, headers={"Retry-After": "5"})
@@ -97,7 +97,9 @@ class OpsController(Controller):
                 max_queue_size=settings.max_queue_size,
                 rerank_max_queue=settings.rerank_max_queue,
                 cross_request_batching=settings.cross_request_batching,
-                inference_workers=runtime.worker.size if runtime.worker else 1,
+                inference_workers=runtime.engine.size if runtime.engine else 1,
+                engine=runtime.engine.kind if runtime.engine else "process",
+                engine_pid=runtime.engine.pid if runtime.engine else None,
             )
             if scheduler
             else None,
@@ -124,6 +126,11 @@ class OpsController(Controller):
                 batch_tokens=stats.batch_tokens,
                 padded_tokens=stats.padded_tokens,
                 rejected_requests=sum(stats.rejected.values()),
+                items_per_batch=round(stats.batch_items / stats.batches, 2)
+                if stats.batches
+                else 0.0,
+                inference_seconds=round(stats.inference_seconds, 6),
+                inference_cpu_seconds=round(stats.inference_cpu_seconds, 6),
             ),
             requests_by_endpoint=dict(stats.requests),
             rejected_by_endpoint=rejected,

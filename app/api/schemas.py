@@ -171,6 +171,9 @@ class BatchSettings(Struct, kw_only=True):
     rerank_max_queue: int
     cross_request_batching: bool
     inference_workers: int = 1
+    #: "process": the models run in an engine process of their own; "inline": on threads here
+    engine: str = "process"
+    engine_pid: int | None = None
 
 
 class HealthStatus(Struct, kw_only=True):
@@ -199,6 +202,11 @@ class StatsTotals(Struct, kw_only=True):
     batch_tokens: int
     padded_tokens: int
     rejected_requests: int
+    #: texts (or pairs) per forward pass, on average
+    items_per_batch: float = 0.0
+    #: wall and CPU seconds of the forward passes themselves (their threads' CPU)
+    inference_seconds: float = 0.0
+    inference_cpu_seconds: float = 0.0
 
 
 class StatsBody(Struct, kw_only=True):

@@ -3,8 +3,13 @@ throughput on the same inputs and device (SPEC §8).
 
 Examples:
   python -m app.bench --preset offline --scenario embed_dense --raw --compare-unbatched
+  python -m app.bench --fast-device --scenario embed_dense --client wrk --raw
   python -m app.bench --tiny --scenario embed_full --concurrency 32
   python -m app.bench --url http://127.0.0.1:8000 --scenario rerank
+
+``--fast-device`` is the case of a GPU, reproduced on a CPU: tiny models (a forward pass of
+about a millisecond, mostly Python) and short texts, so what bounds throughput is the
+server's own work per request, not the model.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from app.bench import serverside, wrk
 from app.bench.load import LoadResult, run_load
 from app.bench.raw import RawResult, raw_throughput
 from app.bench.report import append_markdown, summary
-from app.bench.workload import SCENARIOS, Workload
+from app.bench.workload import SCENARIOS, WORD_RANGES, Workload
 from app.settings import Settings
 
 
@@ -31,10 +37,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=4, help="texts (or passages) per request")
     p.add_argument("--warmup", type=int, default=16, help="requests sent before timing")
+    p.add_argument("--texts", choices=list(WORD_RANGES), default="mixed", help="text lengths")
+    p.add_argument(
+        "--client",
+        choices=["aiohttp", "wrk"],
+        default="aiohttp",
+        help="load generator: aiohttp (--requests of them) or wrk (for --duration seconds)",
+    )
+    p.add_argument("--duration", type=float, default=10.0, help="seconds of load, with wrk")
     p.add_argument("--url", help="benchmark this running server instead of starting one")
     models = p.add_argument_group("models (when the benchmark starts the server)")
     models.add_argument("--preset", choices=["default", "offline"])
     models.add_argument("--tiny", action="store_true", help="tiny random bge-m3 + reranker")
+    models.add_argument(
+        "--fast-device",
+        action="store_true",
+        help="the fast-device case: --tiny with --texts short",
+    )
     models.add_argument("--bge-m3-model")
     models.add_argument("--dense-model")
     models.add_argument("--sparse-model")
@@ -76,43 +95,73 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
 
 
 def server_batching(url: str) -> dict[str, Any]:
-    """The batch limits and inference workers the server chose (its ``/health``)."""
+    """The batch limits, inference workers and device the server chose (its ``/health``)."""
     with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
-        batch: dict[str, Any] = json.load(response)["batch"]
+        health = json.load(response)
+    batch: dict[str, Any] = {**health["batch"], "device": health["device"]}
     return batch
 
 
-def measure(url: str, workload: Workload, args: argparse.Namespace) -> LoadResult:
+def measure(
+    url: str, workload: Workload, args: argparse.Namespace, api_pid: int | None = None
+) -> tuple[LoadResult, list[str]]:
+    """The load's result, and what the server spent on it (CPU, texts per batch)."""
     bodies = workload.bodies()
-    return run_load(url, workload.path, bodies, args.concurrency, args.warmup)
+    if args.warmup:
+        run_load(url, workload.path, bodies[: args.warmup], args.concurrency, 0)
+    engine = serverside.engine_pid(url)
+    pids = sorted({pid for pid in (api_pid, engine) if pid is not None})
+    before = serverside.sample(url, pids)
+    if args.client == "wrk":
+        result = wrk.run_wrk(
+            url,
+            workload.path,
+            bodies[args.warmup :],
+            concurrency=args.concurrency,
+            seconds=args.duration,
+            units_per_request=args.batch_size,
+        )
+    else:
+        result = run_load(url, workload.path, bodies[args.warmup :], args.concurrency, 0)
+    used = serverside.sample(url, pids) - before
+    if api_pid is None:  # a server we did not start: its CPU is not ours to read
+        used = serverside.ServerSample(0.0, used.batches, used.batch_items, 0.0)
+    return result, serverside.usage_lines(used, requests=result.requests, seconds=result.seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
     from app.testing.server import ServerProcess
 
     args = parse_args(argv)
-    workload = Workload(args.scenario, args.batch_size, args.requests + args.warmup)
+    if args.fast_device:
+        args.tiny, args.texts = True, "short"
+    workload = Workload(
+        args.scenario, args.batch_size, args.requests + args.warmup, lengths=args.texts
+    )
     env = server_env(args)
     unit = "pairs" if args.scenario == "rerank" else "texts"
     raws: list[RawResult] = []
     unbatched: LoadResult | None = None
     if args.url:
-        batched = measure(args.url, workload, args)
+        batched, usage = measure(args.url, workload, args)
         batching = server_batching(args.url)
     else:
         with ServerProcess(env) as server:
             server.wait_ready()
-            batched = measure(server.url, workload, args)
+            batched, usage = measure(server.url, workload, args, server.proc.pid)
             batching = server_batching(server.url)
         if args.compare_unbatched:
             with ServerProcess({**env, "CROSS_REQUEST_BATCHING": "false"}) as server:
                 server.wait_ready()
-                unbatched = measure(server.url, workload, args)
+                unbatched, _ = measure(server.url, workload, args, server.proc.pid)
     if args.raw:
         settings = Settings.from_env({**env, "DEVICE": "auto"})
-        # The model run the usual way (one pass at a time on every core), and, when the
-        # server runs several CPU inference workers, the same layout as the server's.
-        for workers in sorted({1, int(batching.get("inference_workers", 1))}):
+        # The machine's ceiling: one pass at a time on every core, or one single-threaded
+        # pass per core side by side (each in its own process), whichever is higher.
+        from app.cpu import usable_cores
+
+        on_cpu = batching.get("device", "cpu") == "cpu"
+        for workers in sorted({1, usable_cores() if on_cpu else 1}):
             raws.append(
                 raw_throughput(
                     settings,
@@ -126,9 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k == "PRESET")
     title = (
         f"{args.scenario}, concurrency {args.concurrency}, {args.requests} requests of "
-        f"{args.batch_size}, models: {models or 'default'}"
+        f"{args.batch_size}, {args.texts} texts, {args.client}, models: {models or 'default'}"
     )
     lines = summary(title=title, batched=batched, unit=unit, raws=raws, unbatched=unbatched)
+    lines[2:2] = usage
     print("\n".join(lines))
     if args.output:
         append_markdown(args.output, lines)

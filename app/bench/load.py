@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -23,6 +23,9 @@ class LoadResult:
     latencies_ms: list[float]
     units: int
     client_cpu_seconds: float = 0.0
+    #: where the load generator reports percentiles itself (wrk) instead of latencies
+    reported_percentiles: dict[float, float] = field(default_factory=dict)
+    reported_mean_ms: float = float("nan")
 
     @property
     def client_cpu_share(self) -> float:
@@ -39,6 +42,8 @@ class LoadResult:
         return self.units / self.seconds
 
     def percentile(self, q: float) -> float:
+        if self.reported_percentiles:
+            return self.reported_percentiles.get(q, float("nan"))
         ordered = sorted(self.latencies_ms)
         if not ordered:
             return float("nan")
@@ -46,7 +51,9 @@ class LoadResult:
 
     @property
     def mean_ms(self) -> float:
-        return statistics.fmean(self.latencies_ms) if self.latencies_ms else float("nan")
+        if not self.latencies_ms:
+            return self.reported_mean_ms
+        return statistics.fmean(self.latencies_ms)
 
 
 async def _drive(

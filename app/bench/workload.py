@@ -1,5 +1,7 @@
-"""Deterministic benchmark inputs: texts of mixed lengths and the request bodies of each
-scenario (the original's ``embed_dense``, ``embed_full`` and ``rerank``)."""
+"""Deterministic benchmark inputs: texts of mixed (or short) lengths and the request bodies of
+each scenario (the original's ``embed_dense``, ``embed_full`` and ``rerank``).
+
+Every text is distinct, so no layer of the server or the client can answer from a cache."""
 
 from __future__ import annotations
 
@@ -9,6 +11,10 @@ from typing import Any, Literal
 
 Scenario = Literal["embed_dense", "embed_full", "rerank"]
 SCENARIOS: tuple[Scenario, ...] = ("embed_dense", "embed_full", "rerank")
+Lengths = Literal["mixed", "short"]
+#: words per text: mixed spreads 4-128 words (~6-170 tokens); short is 4-16 words, queries
+#: and titles, the fast-device case where the server's own work per request decides
+WORD_RANGES: dict[Lengths, tuple[int, int]] = {"mixed": (4, 128), "short": (4, 16)}
 
 _WORDS = tuple(
     " ".join(
@@ -40,9 +46,15 @@ class Workload:
     batch_size: int
     requests: int
     seed: int = 7
+    lengths: Lengths = "mixed"
 
     def bodies(self) -> list[dict[str, Any]]:
-        texts = mixed_texts(self.requests * self.batch_size, seed=self.seed)
+        low, high = WORD_RANGES[self.lengths]
+        texts = mixed_texts(
+            self.requests * self.batch_size, seed=self.seed, min_words=low, max_words=high
+        )
+        for i, text in enumerate(texts):
+            texts[i] = f"{text} {i}"  # distinct even where two draws coincide
         chunks = [
             texts[i * self.batch_size : (i + 1) * self.batch_size] for i in range(self.requests)
         ]

@@ -31,6 +31,11 @@ class ModelSet:
             unique.setdefault(id(backend), backend)
         return list(unique.values())
 
+    def backends(self) -> list[EmbeddingBackend | RerankBackend]:
+        """Every distinct model, embedding models first: the numbering the engine uses."""
+        reranker = [self.reranker] if self.reranker is not None else []
+        return [*self.embedding_backends(), *reranker]
+
     def name_for(self, head: Head) -> str | None:
         backend = self.by_head.get(head)
         return backend.name if backend else None

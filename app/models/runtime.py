@@ -26,6 +26,19 @@ def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
     return torch.float32
 
 
+def describe_device(device: torch.device) -> dict[str, str | int | float | None] | None:
+    """What /health shows of a GPU (None on a CPU)."""
+    if device.type != "cuda":
+        return None
+    props = torch.cuda.get_device_properties(device.index or 0)
+    return {
+        "name": props.name,
+        "total_memory_bytes": int(props.total_memory),
+        "capability": f"{props.major}.{props.minor}",
+        "cuda": torch.version.cuda,
+    }
+
+
 def pad_batch(
     sequences: Sequence[Sequence[int]],
     pad_id: int,

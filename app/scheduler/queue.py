@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from app.scheduler.batcher import cut_batch
@@ -17,7 +16,7 @@ class ModelQueue:
         self,
         name: str,
         kind: str,
-        run: Callable[[list[Any], frozenset[Any]], Any],
+        model: int,
         *,
         max_tokens: int,
         max_items: int,
@@ -26,7 +25,8 @@ class ModelQueue:
     ) -> None:
         self.name = name
         self.kind = kind
-        self.run = run
+        #: the model's number at the engine (its place in ``ModelSet.backends()``)
+        self.model = model
         self.max_tokens = max_tokens
         self.max_items = max_items
         self.overhead_tokens = overhead_tokens
@@ -46,8 +46,9 @@ class ModelQueue:
         return self._items[0].enqueued_at if self._items else None
 
     def take_batch(self, *, same_job_only: bool = False, share: int = 1) -> list[WorkItem[Any]]:
-        """The next batch; with ``share`` > 1, at most its share of what is waiting, so that
-        idle workers each get a part of a lone request instead of one doing it all."""
+        """The next batch, from everything waiting up to the budget. With ``share`` > 1 and
+        a lone request waiting, at most its share of that request, so that idle workers each
+        run a part of it side by side; with several requests waiting, never split one."""
         if self.oldest() is None:
             return []
         head = [self._items.popleft() for _ in range(min(self.lookahead, len(self._items)))]
@@ -56,7 +57,8 @@ class ModelQueue:
         if same_job_only:
             window = [item for item in live if item.job is live[0].job]
         max_items = self.max_items
-        if share > 1:
+        lone = all(item.job is window[0].job for item in window)
+        if share > 1 and lone:
             max_items = min(max_items, max(1, math.ceil(len(window) / share)))
         chosen_positions = cut_batch(
             window,

@@ -1,11 +1,11 @@
 """The scheduler: admission, off-loop tokenization, per-model queues and the dispatcher that
-feeds the inference worker.
+feeds the inference engine.
 
 A request is admitted (or refused with 503 at once when its kind's queue is full), tokenized
-in a small thread pool, split into jobs (one per model it needs) and queued. The dispatcher
-keeps at most two batches at the worker: one running, one ready, so cutting and padding the
-next batch overlaps the current forward pass, and batches are cut as late as possible so they
-fill up under load. Results are delivered per item on the event loop.
+(on the loop when short, in a small thread pool otherwise), split into jobs (one per model it
+needs) and queued. A batch is cut only when one of the engine's pass slots frees, from
+everything waiting up to the token budget, so under load batches fill up instead of being cut
+as each request lands. Results are delivered per item on the event loop.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.errors import InferenceFailed, InvalidInput, Overloaded
+from app.engine.base import BatchResult, Engine
+from app.errors import EngineStopped, InferenceFailed, InvalidInput, Overloaded
 from app.models.base import (
     EmbeddingBackend,
     Head,
@@ -36,12 +37,15 @@ from app.models.catalog import ModelSet
 from app.scheduler.batcher import padded_cost
 from app.scheduler.jobs import Job, WorkItem
 from app.scheduler.queue import ModelQueue
-from app.scheduler.worker import InferenceWorker
 from app.telemetry.recorder import Recorder
 
 log = logging.getLogger("smart_embedder.scheduler")
 
 Kind = Literal["embed", "rerank"]
+
+#: Texts up to this many characters in all are tokenized on the loop: for short texts the
+#: hop to the tokenizer pool and back costs more than the tokenizer itself.
+INLINE_TOKENIZE_CHARS = 2048
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class Scheduler:
     def __init__(
         self,
         models: ModelSet,
-        worker: InferenceWorker,
+        engine: Engine,
         *,
         limits: BatchLimits,
         max_queue: dict[Kind, int],
@@ -77,39 +81,31 @@ class Scheduler:
         recorder: Recorder | None = None,
     ) -> None:
         self.models = models
-        self.worker = worker
+        self.engine = engine
         self.limits = limits
         self.recorder = recorder or Recorder()
         self.cross_request_batching = cross_request_batching
         self._max_queue = max_queue
         self._pending: dict[Kind, int] = {"embed": 0, "rerank": 0}
-        self._queues: dict[int, ModelQueue] = {}
-        for backend in models.embedding_backends():
-            self._queues[id(backend)] = ModelQueue(
+        self._queues: dict[int, ModelQueue] = {
+            id(backend): ModelQueue(
                 backend.name,
-                "embed",
-                backend.embed,
+                "rerank" if backend is models.reranker else "embed",
+                number,
                 max_tokens=limits.max_tokens,
                 max_items=limits.max_items,
                 overhead_tokens=limits.overhead_tokens,
             )
-        if models.reranker is not None:
-            reranker = models.reranker
-            self._queues[id(reranker)] = ModelQueue(
-                reranker.name,
-                "rerank",
-                lambda batch, _heads: reranker.score(batch),
-                max_tokens=limits.max_tokens,
-                max_items=limits.max_items,
-                overhead_tokens=limits.overhead_tokens,
-            )
+            for number, backend in enumerate(models.backends())
+        }
         self._tokenize_pool = ThreadPoolExecutor(2, thread_name_prefix="tokenize")
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        # One batch running per worker thread and one more cut and ready behind them.
-        self._slots = asyncio.Semaphore(worker.size + 1)
-        self._batches_at_worker = 0  # running, or cut and waiting for a free thread
+        # One batch per pass slot of the engine, cut when a slot frees: a batch cut ahead
+        # would be cut from whatever had landed by then, not from everything waiting.
+        self._slots = asyncio.Semaphore(engine.size)
+        self._batches_at_engine = 0
         self._dispatcher: asyncio.Task[None] | None = None
         self.accepting = True
 
@@ -176,23 +172,31 @@ class Scheduler:
         with self._admitted("embed"):
             loop = asyncio.get_running_loop()
             backends = [backend for backend, _ in plan.values()]
-            tokenized = await asyncio.gather(
-                *(
-                    loop.run_in_executor(self._tokenize_pool, b.tokenize, texts, input_type)
-                    for b in backends
+            if sum(len(t) for t in texts) <= INLINE_TOKENIZE_CHARS:
+                tokenized = [b.tokenize(texts, input_type) for b in backends]
+            else:
+                tokenized = await asyncio.gather(
+                    *(
+                        loop.run_in_executor(self._tokenize_pool, b.tokenize, texts, input_type)
+                        for b in backends
+                    )
                 )
-            )
             jobs = [
                 Job(tokens, loop, frozenset(plan[id(b)][1]))
                 for b, tokens in zip(backends, tokenized, strict=True)
             ]
             results = await self._run_jobs(jobs, backends)
+        # A batch runs the heads any of its requests asked for; each request keeps only its
+        # own, so a dense-only request batched with a ColBERT one gets no ColBERT vectors.
         merged = [ItemEmbedding() for _ in texts]
-        for job_results in results:
+        for job, job_results in zip(jobs, results, strict=True):
             for target, part in zip(merged, job_results, strict=True):
-                target.dense = part.dense if part.dense is not None else target.dense
-                target.sparse = part.sparse if part.sparse is not None else target.sparse
-                target.colbert = part.colbert if part.colbert is not None else target.colbert
+                if Head.DENSE in job.heads:
+                    target.dense = part.dense
+                if Head.SPARSE in job.heads:
+                    target.sparse = part.sparse
+                if Head.COLBERT in job.heads:
+                    target.colbert = part.colbert
         return EmbedOutcome(items=merged, tokenized=list(zip(backends, tokenized, strict=True)))
 
     async def rerank(self, query: str, passages: Sequence[str]) -> RerankOutcome:
@@ -201,9 +205,12 @@ class Scheduler:
             raise InvalidInput("reranking is not available: no reranker model is configured")
         with self._admitted("rerank"):
             loop = asyncio.get_running_loop()
-            pairs = await loop.run_in_executor(
-                self._tokenize_pool, reranker.tokenize_pairs, query, passages
-            )
+            if len(query) + sum(len(p) for p in passages) <= INLINE_TOKENIZE_CHARS:
+                pairs = reranker.tokenize_pairs(query, passages)
+            else:
+                pairs = await loop.run_in_executor(
+                    self._tokenize_pool, reranker.tokenize_pairs, query, passages
+                )
             (scores,) = await self._run_jobs([Job(pairs, loop)], [reranker])
         return RerankOutcome(scores=np.asarray(scores, dtype=np.float32), pairs=pairs)
 
@@ -230,13 +237,13 @@ class Scheduler:
                 await self._wakeup.wait()
                 picked = self._next_batch()
             queue, items = picked
-            self._batches_at_worker += 1
+            self._batches_at_engine += 1
             heads = frozenset().union(*(item.job.heads for item in items))
             payloads = [item.payload for item in items]
-            now = time.perf_counter()
-            for item in items:
-                self.recorder.queue_wait(queue.kind, now - item.enqueued_at)
-            future = self.worker.submit(_timed(queue.run, payloads, heads))
+            self.recorder.queue_waits(
+                queue.kind, time.perf_counter(), [item.enqueued_at for item in items]
+            )
+            future = self.engine.run(queue.model, payloads, heads)
             future.add_done_callback(functools.partial(self._finish, queue, items))
 
     def _next_batch(self) -> tuple[ModelQueue, list[WorkItem[Any]]] | None:
@@ -245,9 +252,9 @@ class Scheduler:
         if not candidates:
             return None
         _, queue = min(candidates, key=lambda c: c[0])
-        # Workers with nothing to do split what is waiting between them (a lone request on a
-        # CPU with two workers runs as two half batches); busy workers take whole batches.
-        idle_workers = self.worker.size - self._batches_at_worker
+        # Idle pass slots split a lone waiting request between them (on a CPU with two,
+        # it runs as two half batches side by side); several waiting requests are not split.
+        idle_workers = self.engine.size - self._batches_at_engine
         items = queue.take_batch(
             same_job_only=not self.cross_request_batching, share=max(1, idle_workers)
         )
@@ -256,31 +263,32 @@ class Scheduler:
     def _finish(
         self, queue: ModelQueue, items: list[WorkItem[Any]], future: asyncio.Future[Any]
     ) -> None:
-        self._batches_at_worker -= 1
+        self._batches_at_engine -= 1
         self._slots.release()
         if future.cancelled():
             return
         error = future.exception()
         if error is not None:
-            log.error("batch on %s failed: %s: %s", queue.name, type(error).__name__, error)
             self.recorder.batch_failed(queue.kind, queue.name, len(items), error)
-            failure = InferenceFailed(f"inference failed for this batch: {error}")
+            failure: Exception
+            if isinstance(error, EngineStopped):
+                failure = error
+            else:
+                log.error("batch on %s failed: %s: %s", queue.name, type(error).__name__, error)
+                failure = InferenceFailed(f"inference failed for this batch: {error}")
             for item in items:
                 item.job.fail(failure)
             return
-        results, seconds = future.result()
+        done: BatchResult = future.result()
         costs = [item.cost for item in items]
         self.recorder.batch_done(
-            queue.kind, queue.name, len(items), sum(costs), padded_cost(costs), seconds
+            queue.kind,
+            queue.name,
+            len(items),
+            sum(costs),
+            padded_cost(costs),
+            done.seconds,
+            cpu_seconds=done.cpu_seconds,
         )
-        for item, result in zip(items, results, strict=True):
+        for item, result in zip(items, done.results, strict=True):
             item.job.deliver(item.index, result)
-
-
-def _timed(run: Any, payloads: list[Any], heads: frozenset[Head]) -> Any:
-    def call() -> tuple[Any, float]:
-        started = time.perf_counter()
-        result = run(payloads, heads)
-        return result, time.perf_counter() - started
-
-    return call

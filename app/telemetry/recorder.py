@@ -34,6 +34,9 @@ class ServiceStats:
     batch_items: int = 0
     batch_tokens: int = 0
     padded_tokens: int = 0
+    #: wall and CPU time of the forward passes (the CPU of the passes' own threads)
+    inference_seconds: float = 0.0
+    inference_cpu_seconds: float = 0.0
 
 
 class Recorder:
@@ -74,13 +77,26 @@ class Recorder:
         self.metrics.rejected[family_of(endpoint)].add(1, {"endpoint": endpoint, "reason": reason})
 
     # --- the scheduler ---
-    def queue_wait(self, kind: str, seconds: float) -> None:
-        self.metrics.queue_wait.record(seconds, {"queue": kind})
+    def queue_waits(self, kind: str, now: float, enqueued_at: list[float]) -> None:
+        """How long each item of a batch waited, from its enqueue time until ``now``."""
+        record, attributes = self.metrics.queue_wait.record, {"queue": kind}
+        for started in enqueued_at:
+            record(now - started, attributes)
 
     def batch_done(
-        self, kind: str, model: str, size: int, tokens: int, padded_tokens: int, seconds: float
+        self,
+        kind: str,
+        model: str,
+        size: int,
+        tokens: int,
+        padded_tokens: int,
+        seconds: float,
+        *,
+        cpu_seconds: float = 0.0,
     ) -> None:
         self.stats.batches += 1
+        self.stats.inference_seconds += seconds
+        self.stats.inference_cpu_seconds += cpu_seconds
         self.stats.batch_items += size
         self.stats.batch_tokens += tokens
         self.stats.padded_tokens += padded_tokens

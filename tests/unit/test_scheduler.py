@@ -1,4 +1,4 @@
-"""The scheduler with the real worker thread and queues, on a small numpy backend whose
+"""The scheduler with the real engine threads (inline) and queues, on a small numpy backend whose
 batches the tests can hold, inspect and break: order, splitting, cross-request batching,
 budget, cancellation, overload and error isolation (SPEC §3)."""
 
@@ -13,7 +13,9 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from app.errors import InferenceFailed, Overloaded
+from app.cpu import inference_workers
+from app.engine.inline import InlineEngine
+from app.errors import EngineStopped, InferenceFailed, Overloaded
 from app.models.base import (
     EmbeddingBackend,
     Head,
@@ -23,10 +25,8 @@ from app.models.base import (
     TokenizedText,
 )
 from app.models.catalog import ModelSet
-from app.runtime import inference_workers
 from app.scheduler.batcher import padded_cost
 from app.scheduler.scheduler import BatchLimits, Scheduler
-from app.scheduler.worker import InferenceWorker, WorkerStopped
 
 
 class CountingBackend(EmbeddingBackend):
@@ -73,14 +73,14 @@ def text(words: int) -> str:
 @pytest.fixture
 async def setup():  # type: ignore[no-untyped-def]
     backend = CountingBackend()
-    worker = InferenceWorker()
-    worker.start()
+    engine = InlineEngine([backend])
+    engine.start()
 
     def build(**kw: object) -> Scheduler:
         limits = kw.pop("limits", BatchLimits(max_tokens=10_000, max_items=64))
         scheduler = Scheduler(
             ModelSet(by_head={Head.DENSE: backend}),
-            worker,
+            engine,
             limits=limits,  # type: ignore[arg-type]
             max_queue={"embed": int(kw.pop("max_queue", 100)), "rerank": 1},  # type: ignore[call-overload]
             cross_request_batching=bool(kw.pop("cross", True)),
@@ -90,7 +90,7 @@ async def setup():  # type: ignore[no-untyped-def]
 
     yield backend, build
     backend.gate.set()
-    worker.stop()
+    await engine.stop()
 
 
 async def embed(scheduler: Scheduler, texts: list[str]) -> list[float]:
@@ -218,20 +218,32 @@ async def test_drain_finishes_admitted_work_and_refuses_new(setup) -> None:  # t
     await scheduler.stop()
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-async def test_a_fatal_error_stops_the_worker_and_clears_health(threads: int) -> None:
-    worker = InferenceWorker("fatal-test", threads=threads)
-    worker.start()
-
-    def fatal() -> None:
+class _FatalBackend(CountingBackend):
+    def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
         raise KeyboardInterrupt
 
-    with pytest.raises(WorkerStopped):
-        await worker.submit(fatal)
-    assert worker.healthy is False
-    with pytest.raises(WorkerStopped):
-        await worker.submit(lambda: 1)
-    worker.stop(timeout=5)
+
+@pytest.mark.parametrize("threads", [1, 2])
+async def test_a_fatal_error_stops_the_engine_and_clears_health(threads: int) -> None:
+    engine = InlineEngine([_FatalBackend()], threads=threads, name="fatal-test")
+    deaths: list[str] = []
+    died = asyncio.Event()
+
+    def on_death(reason: str) -> None:
+        deaths.append(reason)
+        died.set()
+
+    engine.on_death = on_death
+    engine.start()
+    payload = [TokenizedText(ids=[1], original_tokens=1)]
+    with pytest.raises(EngineStopped):
+        await engine.run(0, payload, frozenset({Head.DENSE}))
+    assert engine.healthy is False
+    with pytest.raises(EngineStopped):
+        await engine.run(0, payload, frozenset({Head.DENSE}))
+    await asyncio.wait_for(died.wait(), 10)  # reported through the loop, once
+    assert deaths == ["the inference engine stopped: KeyboardInterrupt: "]
+    await engine.stop()
     # The dying thread must not swallow the stop meant for its sibling.
     assert not [t for t in threading.enumerate() if t.name.startswith("fatal-test-")]
 
@@ -315,11 +327,11 @@ class _PairedBackend(CountingBackend):
 async def two_worker_scheduler(
     backend: CountingBackend, max_items: int
 ) -> AsyncIterator[Scheduler]:
-    worker = InferenceWorker(threads=2)
-    worker.start()
+    engine = InlineEngine([backend], threads=2)
+    engine.start()
     scheduler = Scheduler(
         ModelSet(by_head={Head.DENSE: backend}),
-        worker,
+        engine,
         limits=BatchLimits(max_tokens=10_000, max_items=max_items),
         max_queue={"embed": 100, "rerank": 1},
         cross_request_batching=True,
@@ -329,7 +341,7 @@ async def two_worker_scheduler(
         yield scheduler
     finally:
         await scheduler.stop()
-        worker.stop()
+        await engine.stop()
 
 
 async def test_two_cpu_workers_run_two_batches_side_by_side() -> None:
@@ -366,3 +378,44 @@ async def test_idle_workers_share_a_lone_request() -> None:
         sizes = [4, 1, 3, 2, 5]
         assert await asyncio.wait_for(embed(scheduler, [text(n) for n in sizes]), 10) == sizes
         assert sorted(len(b) for b in backend.batches) == [2, 3]
+
+
+class _TwoHeadBackend(CountingBackend):
+    """Dense and ColBERT; a batch computes every head that any of its items asked for."""
+
+    heads: ClassVar[frozenset[Head]] = frozenset({Head.DENSE, Head.COLBERT})
+
+    def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
+        items = super().embed(batch, heads)
+        if Head.COLBERT in heads:
+            for item, t in zip(items, batch, strict=True):
+                item.colbert = np.ones((len(t.ids), 2), dtype=np.float32)
+        return items
+
+
+async def test_a_dense_only_request_batched_with_colbert_gets_only_dense() -> None:
+    backend = _TwoHeadBackend()
+    engine = InlineEngine([backend])
+    engine.start()
+    scheduler = Scheduler(
+        ModelSet(by_head={Head.DENSE: backend, Head.COLBERT: backend}),
+        engine,
+        limits=BatchLimits(max_tokens=10_000, max_items=64),
+        max_queue={"embed": 100, "rerank": 1},
+    )
+    scheduler.start()
+    backend.gate.clear()
+    first = asyncio.create_task(scheduler.embed([text(2)], frozenset({Head.DENSE})))
+    await asyncio.to_thread(backend.entered.wait, 5)  # batch 1 holds the engine
+    dense_only = asyncio.create_task(scheduler.embed([text(3)], frozenset({Head.DENSE})))
+    both = asyncio.create_task(scheduler.embed([text(4)], frozenset({Head.DENSE, Head.COLBERT})))
+    await asyncio.sleep(0.05)
+    backend.gate.set()
+    await first
+    dense_outcome, both_outcome = await dense_only, await both
+    assert backend.batches == [[2], [3, 4]]  # the two requests shared batch 2
+    assert dense_outcome.items[0].dense is not None
+    assert dense_outcome.items[0].colbert is None
+    assert both_outcome.items[0].colbert is not None
+    await scheduler.stop()
+    await engine.stop()

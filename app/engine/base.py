@@ -1,0 +1,70 @@
+"""What the scheduler sees of an engine, whichever process it runs in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from app.models.base import Head
+
+
+@dataclass(slots=True)
+class BatchResult:
+    #: per item, in batch order: ItemEmbedding for an embedding model, a float score for a
+    #: reranker
+    results: Sequence[Any]
+    #: wall time of the forward pass and heads
+    seconds: float
+    #: CPU time the pass's thread spent (torch's own worker threads not included)
+    cpu_seconds: float
+
+
+class Engine(ABC):
+    #: "process" (the models in a process of their own) or "inline" (threads of this one)
+    kind: ClassVar[str]
+    #: called once, on the event loop, when the engine can no longer run anything
+    on_death: Callable[[str], None] | None = None
+
+    @property
+    @abstractmethod
+    def size(self) -> int:
+        """How many batches run side by side (one on a GPU)."""
+
+    @property
+    @abstractmethod
+    def healthy(self) -> bool: ...
+
+    @property
+    def pid(self) -> int | None:
+        """The engine's own process, where it has one."""
+        return None
+
+    @abstractmethod
+    def run(
+        self, model: int, payloads: Sequence[Any], heads: frozenset[Head]
+    ) -> asyncio.Future[BatchResult]:
+        """Run one batch on model number ``model`` (its place in ``ModelSet.backends()``)."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Finish the passes in flight, then release the device."""
+
+
+def call_on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
+    """Run ``fn(*args)`` on ``loop`` from another thread; nothing if the loop has closed (the
+    process is ending and nobody waits)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(fn, *args)
+
+
+def settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

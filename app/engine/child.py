@@ -1,0 +1,165 @@
+"""The engine process: loads the models, warms them up, then runs the batches it is sent.
+
+Its main thread only reads the wire and hands each batch to the pass threads, which run it
+and write the result back, so reading the next batch overlaps the current pass. It ignores
+SIGINT and SIGTERM: the API process owns the lifecycle (it drains, then sends ``Shutdown``),
+and a Ctrl-C in a terminal reaches the whole process group. When the API process goes away
+the wire reaches its end and the engine exits too.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import pickle
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from app.engine import wire
+from app.engine.passes import run_pass
+from app.engine.threads import PassThreads
+from app.errors import ModelLoadError
+from app.models.base import RerankBackend
+from app.models.catalog import ModelSet, load_models
+from app.settings import Settings
+
+log = logging.getLogger("smart_embedder.engine")
+
+#: exit code of an engine whose device failed (the API process reports it and exits too)
+EXIT_ENGINE_FATAL = 70
+
+
+def serve_engine(conn: Connection, settings: Settings) -> None:
+    from app.telemetry.logging import configure_logging
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    configure_logging(settings.log_level)
+    try:
+        models, ready = _load(settings)
+    except ModelLoadError as exc:
+        conn.send_bytes(wire.encode(wire.LoadFailed(reason=str(exc))))
+        return
+    except Exception as exc:
+        reason = f"start-up failed: {type(exc).__name__}: {exc}"
+        conn.send_bytes(wire.encode(wire.LoadFailed(reason=reason)))
+        return
+    niceness = settings.worker_niceness if ready.device == "cpu" else 0
+    EngineLoop(conn, models, ready.threads, niceness).run(ready)
+
+
+def _load(settings: Settings) -> tuple[ModelSet, wire.Ready]:
+    from app.cpu import inference_workers, threads_per_worker, usable_cores
+    from app.models.runtime import configure_cpu_threads, describe_device, resolve_device
+
+    models = load_models(settings)
+    device = resolve_device(settings.device)
+    cores = usable_cores(settings.cpu_threads)
+    workers = inference_workers(settings.cpu_inference_workers, device.type == "cpu", cores)
+    if workers > 1:
+        configure_cpu_threads(threads_per_worker(cores, workers))
+    if settings.warmup:
+        started = time.perf_counter()
+        for backend in models.backends():
+            backend.warmup()
+        log.info("warm-up done in %.2fs", time.perf_counter() - started)
+    ready = wire.Ready(
+        models=pickle.dumps(without_weights(models)),
+        device=str(device),
+        gpu=describe_device(device),
+        threads=workers,
+    )
+    return models, ready
+
+
+def without_weights(models: ModelSet) -> ModelSet:
+    """The same model set, each backend a shallow copy without its torch modules and tensors:
+    what the API process needs (tokenizers, names, limits, heads) and nothing it must not
+    hold (device memory)."""
+    import torch
+
+    copies: dict[int, Any] = {}
+    for backend in models.backends():
+        clone = object.__new__(type(backend))
+        clone.__dict__.update(
+            {
+                key: value
+                for key, value in vars(backend).items()
+                if not isinstance(value, torch.nn.Module | torch.Tensor)
+            }
+        )
+        copies[id(backend)] = clone
+    return ModelSet(
+        by_head={head: copies[id(b)] for head, b in models.by_head.items()},
+        reranker=copies[id(models.reranker)] if models.reranker is not None else None,
+    )
+
+
+class EngineLoop:
+    def __init__(self, conn: Connection, models: ModelSet, workers: int, niceness: int) -> None:
+        self.conn = conn
+        self.backends = models.backends()
+        self._send_lock = threading.Lock()
+        self.threads = PassThreads(
+            "engine", threads=workers, niceness=niceness, on_fatal=self._fatal
+        )
+
+    def run(self, ready: wire.Ready) -> None:
+        self.threads.start()
+        self._send(wire.encode(ready))
+        while True:
+            try:
+                frame = self.conn.recv_bytes()
+            except (EOFError, OSError):
+                log.info("the API process is gone; the engine stops")
+                os._exit(0)
+            message = wire.decode_to_engine(frame)
+            if isinstance(message, wire.Shutdown):
+                self.threads.stop()
+                return
+            self._submit(message)
+
+    def _submit(self, message: wire.RunBatch) -> None:
+        backend = self.backends[message.model]
+        pairs = isinstance(backend, RerankBackend)
+        payloads = wire.unpack_payloads(message, pairs=pairs)
+        run = functools.partial(run_pass, backend, payloads, wire.unpack_heads(message))
+        self.threads.submit(run, functools.partial(self._answer, message.batch, pairs))
+
+    def _answer(self, batch: int, pairs: bool, result: Any, error: BaseException | None) -> None:
+        if error is not None:
+            reply: wire.BatchDone | wire.BatchFailed = wire.BatchFailed(
+                batch=batch, error=f"{type(error).__name__}: {error}"
+            )
+        elif pairs:
+            reply = wire.BatchDone(
+                batch=batch,
+                seconds=result.seconds,
+                cpu_seconds=result.cpu_seconds,
+                scores=wire.pack_scores(result.results),
+            )
+        else:
+            reply = wire.BatchDone(
+                batch=batch,
+                seconds=result.seconds,
+                cpu_seconds=result.cpu_seconds,
+                embeddings=wire.pack_embeddings(result.results),
+            )
+        self._send(wire.encode(reply))
+
+    def _send(self, frame: bytes) -> None:
+        with self._send_lock:
+            self.conn.send_bytes(frame)
+
+    def _fatal(self, reason: str) -> None:
+        # The device is unusable: say why, then go, so the API process fails what is in
+        # flight with 503 and exits for Kubernetes to replace the pod.
+        try:
+            self._send(wire.encode(wire.Fatal(reason=reason)))
+        finally:
+            logging.shutdown()
+            os._exit(EXIT_ENGINE_FATAL)

@@ -1,0 +1,190 @@
+"""The engine in a process of its own, as the API process sees it.
+
+The API process (event loop, HTTP, validation, tokenization, responses) and the engine
+process (forward passes and heads) each have their own interpreter lock, so the model's
+Python work never stalls the loop and both cores are used. They talk over one pipe
+(``app.engine.wire``): a batch of token ids goes out, its arrays come back. A reader thread
+here waits on the pipe and hands each result to the loop.
+
+If the engine process dies (killed, out of memory, a broken device), the pipe ends: every
+batch in flight fails with ``EngineStopped`` (503) at once and ``on_death`` tells the runtime,
+which turns ``/readyz`` 503 and exits the server non-zero so Kubernetes replaces the pod.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import pickle
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from app.engine import wire
+from app.engine.base import BatchResult, Engine, call_on_loop
+from app.engine.child import serve_engine
+from app.errors import EngineStopped, ModelLoadError
+from app.models.base import Head
+from app.models.catalog import ModelSet
+from app.settings import Settings
+
+log = logging.getLogger("smart_embedder.engine")
+
+
+class BatchError(RuntimeError):
+    """The engine ran the batch and its forward pass raised; other batches are unaffected."""
+
+
+class ProcessEngine(Engine):
+    kind = "process"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.workers = 1  # known once the engine has seen its device
+        self.device = "unknown"
+        self.gpu: dict[str, str | int | float | None] | None = None
+        self._context = multiprocessing.get_context("spawn")
+        self._process: Any = None
+        self._conn: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: dict[int, asyncio.Future[BatchResult]] = {}
+        self._ids = itertools.count()
+        self._alive = False
+        self._stopping = False
+        self._stopped_because = "the inference engine is not running"
+
+    @property
+    def size(self) -> int:
+        return self.workers
+
+    @property
+    def healthy(self) -> bool:
+        return self._alive
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def start(self) -> ModelSet:
+        """Start the engine process and wait until its models are loaded and warm; the
+        model set it returns has tokenizers and limits, no weights."""
+        self._loop = asyncio.get_running_loop()
+        ours, theirs = self._context.Pipe(duplex=True)
+        self._conn = ours
+        self._process = self._context.Process(
+            target=serve_engine,
+            args=(theirs, self.settings),
+            name="smart-embedder-engine",
+            daemon=True,
+        )
+        self._process.start()
+        theirs.close()
+        log.info("engine process %d started; loading models there", self._process.pid)
+        try:
+            frame = await self._loop.run_in_executor(None, ours.recv_bytes)
+        except (EOFError, OSError):
+            self._process.join(5)
+            raise ModelLoadError(
+                f"the engine process exited during start-up (exit code {self._process.exitcode})"
+            ) from None
+        message = wire.decode_from_engine(frame)
+        if isinstance(message, wire.LoadFailed):
+            self._process.join(5)
+            raise ModelLoadError(message.reason)
+        if not isinstance(message, wire.Ready):
+            raise ModelLoadError(f"the engine process sent {type(message).__name__} first")
+        self.device, self.gpu, self.workers = message.device, message.gpu, message.threads
+        models: ModelSet = pickle.loads(message.models)  # our own child wrote it
+        self._alive = True
+        threading.Thread(target=self._read, name="engine-reader", daemon=True).start()
+        return models
+
+    def run(
+        self, model: int, payloads: Sequence[Any], heads: frozenset[Head]
+    ) -> asyncio.Future[BatchResult]:
+        future: asyncio.Future[BatchResult] = asyncio.get_running_loop().create_future()
+        if not self._alive:
+            future.set_exception(EngineStopped(self._stopped_because))
+            return future
+        batch = next(self._ids)
+        frame = wire.encode(wire.pack_batch(batch, model, payloads, heads))
+        self._pending[batch] = future
+        try:
+            self._conn.send_bytes(frame)
+        except OSError:
+            self._died("the inference engine process is gone")
+        return future
+
+    async def stop(self) -> None:
+        """Let the passes in flight finish, then end the engine process."""
+        if self._process is None:
+            return
+        self._stopping = True
+        if self._alive:
+            with contextlib.suppress(OSError):
+                self._conn.send_bytes(wire.encode(wire.Shutdown()))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._process.join, 120)
+        if self._process.is_alive():
+            log.warning("the engine process did not stop in time; killing it")
+            self._process.kill()
+            await loop.run_in_executor(None, self._process.join, 5)
+        self._alive = False
+
+    # --- the reader thread ---
+    def _read(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        while True:
+            try:
+                frame = self._conn.recv_bytes()
+            except (EOFError, OSError):
+                break
+            message = wire.decode_from_engine(frame)
+            if isinstance(message, wire.Fatal):
+                call_on_loop(loop, self._died, message.reason)
+                continue
+            if isinstance(message, wire.BatchDone):
+                outcome: BatchResult | BaseException = BatchResult(
+                    results=wire.unpack_scores(message.scores)
+                    if message.scores is not None
+                    else wire.unpack_embeddings(message.embeddings)  # type: ignore[arg-type]
+                    if message.embeddings is not None
+                    else [],
+                    seconds=message.seconds,
+                    cpu_seconds=message.cpu_seconds,
+                )
+                call_on_loop(loop, self._settle, message.batch, outcome)
+            elif isinstance(message, wire.BatchFailed):
+                call_on_loop(loop, self._settle, message.batch, BatchError(message.error))
+        self._process.join(5)
+        code = self._process.exitcode
+        call_on_loop(loop, self._died, f"the inference engine process exited (exit code {code})")
+
+    # --- on the loop ---
+    def _settle(self, batch: int, outcome: BatchResult | BaseException) -> None:
+        future = self._pending.pop(batch, None)
+        if future is None or future.done():
+            return
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    def _died(self, reason: str) -> None:
+        if not self._alive:
+            return
+        self._alive = False
+        if self._stopping and "exit code 0" in reason:
+            return  # the end of an orderly stop
+        log.critical("%s", reason)
+        self._stopped_because = f"{reason}; this replica cannot serve and will restart"
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(EngineStopped(self._stopped_because))
+        if self.on_death is not None:
+            self.on_death(reason)

@@ -1,0 +1,117 @@
+"""The threads that run forward passes: one on a GPU, a few side by side on a CPU.
+
+Forward passes never run concurrently on a GPU. On a CPU several single-threaded passes of
+small batches keep more cores busy than one pass on all of them (torch releases the
+interpreter lock inside its kernels). An ``Exception`` fails its own call only; anything
+worse (``KeyboardInterrupt``, ``SystemExit``, a ``BaseException`` from an extension) stops
+the thread, clears the health flag, fails what is still queued and reports ``on_fatal``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from app.errors import EngineStopped
+
+log = logging.getLogger("smart_embedder.engine")
+
+Done = Callable[[Any, BaseException | None], None]
+_STOP = object()
+
+
+class PassThreads:
+    def __init__(
+        self,
+        name: str = "inference",
+        *,
+        threads: int = 1,
+        niceness: int = 0,
+        on_fatal: Callable[[str], None] | None = None,
+    ) -> None:
+        self.niceness = niceness
+        self.on_fatal = on_fatal
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
+            for i in range(max(1, threads))
+        ]
+        self.healthy = False
+        self._fatal_reported = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        return len(self._threads)
+
+    def start(self) -> None:
+        self.healthy = True
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[[], Any], done: Done) -> None:
+        """Run ``fn`` on a free thread; ``done(result, error)`` is called on that thread."""
+        if not self.healthy:
+            done(None, EngineStopped("the inference engine is not running"))
+            return
+        self._calls.put((fn, done))
+
+    def stop(self, timeout: float = 120.0) -> None:
+        # Waits for the batch in flight: a process that exits while a forward pass runs on
+        # one of these threads aborts inside torch instead of exiting 0.
+        alive = [t for t in self._threads if t.is_alive()]
+        for _ in alive:
+            self._calls.put(_STOP)
+        for thread in alive:
+            thread.join(timeout)
+        self.healthy = False
+
+    def _run(self) -> None:
+        self._lower_priority()
+        while True:
+            call = self._calls.get()
+            if call is _STOP:
+                return
+            fn, done = call
+            try:
+                result = fn()
+            except Exception as exc:
+                done(None, exc)
+                continue
+            except BaseException as exc:
+                reason = f"the inference engine stopped: {type(exc).__name__}: {exc}"
+                self.healthy = False
+                log.critical("%s", reason)
+                done(None, EngineStopped(reason))
+                self._fail_pending(reason)
+                if self.on_fatal is not None and self._fatal_reported.acquire(blocking=False):
+                    self.on_fatal(reason)
+                return
+            done(result, None)
+
+    def _lower_priority(self) -> None:
+        """Run inference below the event loop's CPU priority, where configured
+        (``WORKER_NICENESS``): refusals and health checks then stay fast under full load
+        while idle cores still all go to inference. Torch's threads inherit the niceness."""
+        if self.niceness <= 0 or not hasattr(os, "setpriority"):
+            return
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.niceness)
+        except OSError as exc:
+            log.warning("could not lower the inference thread's priority: %s", exc)
+
+    def _fail_pending(self, reason: str) -> None:
+        while True:
+            try:
+                call = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            if call is _STOP:
+                # Meant for a sibling thread that is still running: leave it for it.
+                self._calls.put(_STOP)
+                return
+            _, done = call
+            done(None, EngineStopped(reason))
