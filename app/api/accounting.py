@@ -11,21 +11,8 @@ import time
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.paths import endpoint_for
 from app.telemetry.recorder import Recorder
-
-#: inference paths → the ``endpoint`` label of their counters
-ENDPOINTS = {
-    "/embeddings": "embeddings",
-    "/rerank": "rerank",
-    "/v1/embeddings": "openai_embeddings",
-    "/v1/rerank": "rerank_compat",
-    "/v2/rerank": "rerank_compat",
-}
-
-
-def endpoint_for(path: str) -> str | None:
-    """The endpoint label of an inference path; ``None`` for everything else."""
-    return ENDPOINTS.get(path.rstrip("/"))
 
 
 class RequestAccounting:

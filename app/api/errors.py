@@ -15,10 +15,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
 
-from app.api.accounting import endpoint_for
 from app.api.inference import ClientGone
 from app.api.schemas import ErrorBody, ErrorInfo
 from app.errors import NotReady, Overloaded, RateLimited, ServiceError, Unauthorized
+from app.paths import endpoint_for
 
 log = logging.getLogger("smart_embedder.api")
 

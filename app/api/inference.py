@@ -14,6 +14,7 @@ from litestar.handlers import BaseRouteHandler
 from app.api.schemas import ApiWarning, TruncationDetails, WarningTarget
 from app.errors import InvalidInput, LimitExceeded, RequestTimeout, ServiceError
 from app.models.base import EmbeddingBackend, TokenizedPair, TokenizedText
+from app.paths import endpoint_for
 from app.runtime import Runtime
 
 T = TypeVar("T")
@@ -38,8 +39,10 @@ JSON_READABLE_TYPES = frozenset(
 )
 
 
-def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """A route guard: refuse, before reading it, a body that says it is not JSON."""
+async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Refuse, before reading it, an inference request body that says it is not JSON."""
+    if endpoint_for(connection.scope["path"]) is None:
+        return
     header = connection.headers.get("content-type", "")
     media_type = header.partition(";")[0].strip().lower()
     if media_type in JSON_READABLE_TYPES or media_type.endswith("+json"):
@@ -98,25 +101,36 @@ def check_text(text: str, field: str, *, max_chars: int) -> None:
 async def await_or_abandon(
     request: Request[Any, Any, Any], work: Awaitable[T], timeout: float
 ) -> T:
-    """Await ``work``; cancel it (so its queued items never run) if the client disconnects
-    or ``timeout`` passes first."""
-    task = asyncio.ensure_future(work)
+    """Await ``work`` in this task; cancel it (so its queued items never run) if the client
+    disconnects or ``timeout`` passes first.
+
+    One watcher task and one timer per request, and ``work`` runs in the caller's task: a
+    second task and ``asyncio.wait`` per request cost more than the rest of the hot path."""
+    task = asyncio.current_task()
+    assert task is not None
+    interrupted: list[type[Exception]] = []
+
+    def interrupt(why: type[Exception]) -> None:
+        if not interrupted:
+            interrupted.append(why)
+            task.cancel()
+
     watcher = asyncio.ensure_future(_disconnected(request))
+    watcher.add_done_callback(lambda w: None if w.cancelled() else interrupt(ClientGone))
+    timer = asyncio.get_running_loop().call_later(timeout, interrupt, RequestTimeout)
     try:
-        done, _ = await asyncio.wait(
-            {task, watcher}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
+        return await work
     except asyncio.CancelledError:
-        task.cancel()
-        raise
+        if not interrupted:
+            raise  # cancelled from outside (the server is stopping): not ours to turn
+        if hasattr(task, "uncancel"):
+            task.uncancel()
+        if interrupted[0] is ClientGone:
+            raise ClientGone from None
+        raise RequestTimeout(f"the request did not finish within {timeout:g}s") from None
     finally:
+        timer.cancel()
         watcher.cancel()
-    if task in done:
-        return task.result()
-    task.cancel()
-    if watcher in done:
-        raise ClientGone
-    raise RequestTimeout(f"the request did not finish within {timeout:g}s")
 
 
 async def _disconnected(request: Request[Any, Any, Any]) -> None:

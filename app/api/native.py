@@ -18,7 +18,6 @@ from app.api.inference import (
     check_text,
     check_texts,
     input_warnings,
-    json_body,
     pair_warnings,
     runtime_of,
 )
@@ -84,7 +83,6 @@ class NativeController(Controller):
         ["/embeddings", "/embeddings/"],
         status_code=200,
         summary="Dense, sparse and ColBERT",
-        guards=[json_body],
         responses={
             200: ResponseSpec(EmbeddingResponseDoc, description="OK", generate_examples=False),
             **INFERENCE_ERRORS,
@@ -132,7 +130,6 @@ class NativeController(Controller):
         "/rerank",
         status_code=200,
         summary="Score passages against a query",
-        guards=[json_body],
         responses={
             200: ResponseSpec(RerankResponse, description="OK", generate_examples=False),
             **INFERENCE_ERRORS,

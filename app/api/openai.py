@@ -24,7 +24,6 @@ from app.api.inference import (
     check_text,
     check_texts,
     input_warnings,
-    json_body,
     runtime_of,
 )
 from app.api.schemas_compat import (
@@ -154,7 +153,6 @@ class OpenAIController(Controller):
         "/embeddings",
         status_code=200,
         summary="Dense embeddings, OpenAI shape",
-        guards=[json_body],
         responses={
             200: ResponseSpec(OpenAIEmbeddingResponse, description="OK", generate_examples=False),
             **INFERENCE_ERRORS,

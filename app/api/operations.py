@@ -9,17 +9,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import PluginProtocol
 from litestar.types import ControllerRouterHandler, Guard, Middleware
 
 from app.api.accounting import RequestAccounting
+from app.api.inference import json_body
 from app.api.metrics import MetricsController
-from app.api.ops import OPERATIONS_PATHS
+from app.paths import OPERATIONS_PATHS, is_operations_path
 from app.runtime import Runtime
 from app.security.auth import BEARER_SCHEME, bearer_token_guard
-from app.security.paths import is_operations_path
 from app.security.ratelimit import rate_limit_guard
 from app.security.shedding import ShedWhenFull
 
@@ -48,17 +50,19 @@ def operations_layer(runtime: Runtime) -> OperationsLayer:
             )
         )
     layer.middleware.append(DefineMiddleware(RequestAccounting, recorder=runtime.recorder))
-    # Guards run in order, after routing and before the body is read: a client over its
+    # The checks run in order, after routing and before the body is read: a client over its
     # rate is refused before its token is even looked at.
+    checks: list[Guard] = []
     limiter = rate_limit_guard(
         settings.rate_limit_requests_per_minute, settings.rate_limit_burst_size
     )
     if limiter is not None:
-        layer.guards.append(limiter)
+        checks.append(limiter)
     if settings.api_token:
-        layer.guards.append(bearer_token_guard(settings.api_token))
+        checks.append(bearer_token_guard(settings.api_token))
         layer.on_startup.append(document_bearer_auth)
-    layer.guards.append(ShedWhenFull(runtime))
+    checks += [ShedWhenFull(runtime), json_body]
+    layer.guards.append(in_order(checks))
     tracing = runtime.recorder.tracing
     if tracing.enabled:
         from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
@@ -76,6 +80,20 @@ def operations_layer(runtime: Runtime) -> OperationsLayer:
             )
         )
     return layer
+
+
+def in_order(checks: list[Guard]) -> Guard:
+    """The checks as one Litestar guard. One, because Litestar copies the route handler for
+    every guard on every request; a coroutine, because it runs a plain function guard in a
+    worker thread (a thread hop and back per request). Each check is a coroutine too."""
+
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        for check in checks:
+            await check(connection, handler)  # type: ignore[misc]
+
+    return guard
 
 
 def document_bearer_auth(app: Litestar) -> None:

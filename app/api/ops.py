@@ -23,8 +23,6 @@ from app.api.schemas import (
 from app.cpu import affinity_cores
 from app.models.base import Head
 
-OPERATIONS_PATHS = ("/health", "/livez", "/readyz", "/stats", "/metrics", "/docs", "/openapi.json")
-
 
 class OpsController(Controller):
     tags = ["operations"]

@@ -22,7 +22,6 @@ from app.api.inference import (
     await_or_abandon,
     check_text,
     check_texts,
-    json_body,
     pair_warnings,
     runtime_of,
 )
@@ -49,7 +48,6 @@ class RerankCompatController(Controller):
         ["/v1/rerank", "/v2/rerank"],
         status_code=200,
         summary="Rerank, Cohere/Jina shape",
-        guards=[json_body],
         responses={
             200: ResponseSpec(CompatRerankResponse, description="OK", generate_examples=False),
             **INFERENCE_ERRORS,

@@ -160,6 +160,8 @@ class ProcessEngine(Engine):
                 call_on_loop(loop, self._settle, message.batch, outcome)
             elif isinstance(message, wire.BatchFailed):
                 call_on_loop(loop, self._settle, message.batch, BatchError(message.error))
+        if self._stopping:
+            return  # an orderly stop: ``stop`` reaps the process
         self._process.join(5)
         code = self._process.exitcode
         call_on_loop(loop, self._died, f"the inference engine process exited (exit code {code})")
@@ -178,8 +180,6 @@ class ProcessEngine(Engine):
         if not self._alive:
             return
         self._alive = False
-        if self._stopping and "exit code 0" in reason:
-            return  # the end of an orderly stop
         log.critical("%s", reason)
         self._stopped_because = f"{reason}; this replica cannot serve and will restart"
         pending, self._pending = self._pending, {}

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from app.models.base import Head
+from app.models.base import Head, TokenizedPair, TokenizedText
 
-P = TypeVar("P")  # what the model consumes: TokenizedText or TokenizedPair
+P = TypeVar("P", TokenizedText, TokenizedPair)  # what the model consumes
 
 
 class Job(Generic[P]):
@@ -26,7 +26,9 @@ class Job(Generic[P]):
     ) -> None:
         now = time.perf_counter()
         self.heads = heads
-        self.items = [WorkItem(self, i, p, _cost(p), now) for i, p in enumerate(payloads)]
+        self.items: list[WorkItem[P]] = [
+            WorkItem(self, i, p, len(p.ids), now) for i, p in enumerate(payloads)
+        ]
         self.results: list[Any] = [None] * len(self.items)
         self.remaining = len(self.items)
         self.future: asyncio.Future[list[Any]] = loop.create_future()
@@ -62,13 +64,7 @@ class WorkItem(Generic[P]):
     payload: P
     cost: int
     enqueued_at: float
-    started: bool = field(default=False)
 
     @property
     def live(self) -> bool:
         return not self.job.cancelled and not self.job.done
-
-
-def _cost(payload: object) -> int:
-    ids = getattr(payload, "ids", None)
-    return len(ids) if ids is not None else 1

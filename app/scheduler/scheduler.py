@@ -221,6 +221,8 @@ class Scheduler:
             self._queues[id(backend)].push(job)
         self._wakeup.set()
         try:
+            if len(jobs) == 1:  # the usual case: no gather (a future and callbacks) for it
+                return [await jobs[0].future]
             return list(await asyncio.gather(*(job.future for job in jobs)))
         except BaseException:
             for job in jobs:
@@ -241,7 +243,7 @@ class Scheduler:
             heads = frozenset().union(*(item.job.heads for item in items))
             payloads = [item.payload for item in items]
             self.recorder.queue_waits(
-                queue.kind, time.perf_counter(), [item.enqueued_at for item in items]
+                queue.kind, time.perf_counter(), (item.enqueued_at for item in items)
             )
             future = self.engine.run(queue.model, payloads, heads)
             future.add_done_callback(functools.partial(self._finish, queue, items))

@@ -10,7 +10,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import Guard
 
 from app.errors import Unauthorized
-from app.security.paths import is_operations_path
+from app.paths import is_operations_path
 
 BEARER_SCHEME = "BearerToken"
 
@@ -19,7 +19,7 @@ def bearer_token_guard(token: str) -> Guard:
     """A guard that lets a request through only with ``Authorization: Bearer <token>``."""
     expected = token.encode()
 
-    def require_token(
+    async def require_token(
         connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
     ) -> None:
         if is_operations_path(connection.scope["path"]):

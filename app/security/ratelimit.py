@@ -23,7 +23,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from app.errors import RateLimited
-from app.security.paths import is_operations_path
+from app.paths import is_operations_path
 
 #: past this many clients, buckets that have refilled (the same as no bucket) are dropped
 _PRUNE_AT = 10_000
@@ -75,7 +75,9 @@ class RateLimitGuard:
     def __init__(self, buckets: TokenBuckets) -> None:
         self.buckets = buckets
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
         if is_operations_path(connection.scope["path"]):
             return
         client = connection.client.host if connection.client else "unknown"

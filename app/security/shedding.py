@@ -12,8 +12,8 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from app.api.accounting import endpoint_for
 from app.errors import Overloaded
+from app.paths import endpoint_for
 from app.runtime import Runtime
 from app.scheduler.scheduler import Kind
 from app.telemetry.metrics import family_of
@@ -27,7 +27,9 @@ class ShedWhenFull:
             "rerank": runtime.settings.rerank_max_queue,
         }
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
         scheduler = self.runtime.scheduler
         endpoint = endpoint_for(connection.scope["path"])
         if scheduler is None or endpoint is None:

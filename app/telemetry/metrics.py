@@ -12,6 +12,7 @@ exact exposed names, and a test reads them back from ``/metrics``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -41,10 +42,18 @@ def family_of(endpoint: str) -> str:
 
 
 class GaugeSources:
-    """What the observable gauges read at scrape time; the runtime fills it in once the
-    scheduler exists. Reading live values means idle gauges are 0, never a stale count."""
+    """What the observable instruments read at scrape time: the scheduler's queues (the
+    runtime fills those in once it exists) and the recorder's own request tallies. Reading
+    live values means idle gauges are 0, never a stale count, and a request costs a few
+    integer increments instead of one OpenTelemetry measurement per counter."""
 
     def __init__(self) -> None:
+        #: (endpoint, status) -> requests answered
+        self.statuses: Callable[[], Counter[tuple[str, int]]] = Counter
+        #: family ("embedding" / "rerank") -> requests being served now
+        self.active: Callable[[], Counter[str]] = Counter
+        #: family -> texts embedded / pairs scored
+        self.units: Callable[[], Counter[str]] = Counter
         self.pending: Callable[[str], int] = lambda _queue: 0
         self.queued_items: Callable[[str], int] = lambda _queue: 0
         self.server_info: Callable[[], dict[str, str]] = lambda: {"version": __version__}
@@ -62,16 +71,17 @@ class Metrics:
         meter = self._provider.get_meter("smart_embedder", __version__)
 
         counter, histogram = meter.create_counter, meter.create_histogram
-        self.requests = {
-            "embedding": counter(
-                "embedding_requests_total",
-                description="Embedding requests answered, by endpoint and HTTP status.",
-            ),
-            "rerank": counter(
-                "rerank_requests_total",
-                description="Rerank requests answered, by endpoint and HTTP status.",
-            ),
-        }
+        for family, name in (("embedding", "Embedding"), ("rerank", "Rerank")):
+            meter.create_observable_counter(
+                f"{family}_requests_total",
+                callbacks=[self._requests_observer(family)],
+                description=f"{name} requests answered, by endpoint and HTTP status.",
+            )
+            meter.create_observable_up_down_counter(
+                f"{family}_active_requests",
+                callbacks=[self._active_observer(family)],
+                description=f"{name} requests being served now.",
+            )
         self.rejected = {
             "embedding": counter(
                 "embedding_requests_rejected_total",
@@ -94,18 +104,16 @@ class Metrics:
                 explicit_bucket_boundaries_advisory=_SECONDS,
             ),
         }
-        self.active = {
-            "embedding": meter.create_up_down_counter(
-                "embedding_active_requests", description="Embedding requests being served now."
-            ),
-            "rerank": meter.create_up_down_counter(
-                "rerank_active_requests", description="Rerank requests being served now."
-            ),
-        }
-        self.sentences = counter(
-            "embedding_sentences_processed_total", description="Texts embedded."
+        meter.create_observable_counter(
+            "embedding_sentences_processed_total",
+            callbacks=[self._units_observer("embedding")],
+            description="Texts embedded.",
         )
-        self.pairs = counter("rerank_pairs_processed_total", description="Query-passage pairs.")
+        meter.create_observable_counter(
+            "rerank_pairs_processed_total",
+            callbacks=[self._units_observer("rerank")],
+            description="Query-passage pairs.",
+        )
         self.batch_size = histogram(
             "embedding_batch_size",
             description="Texts in one embedding forward pass.",
@@ -135,7 +143,7 @@ class Metrics:
         )
         self.queue_wait = histogram(
             "smart_embedder_queue_wait_seconds",
-            description="Time an item waited in its queue before its batch was cut.",
+            description="Time a request's texts waited in their queue before their batch was cut.",
             explicit_bucket_boundaries_advisory=_SECONDS,
         )
         meter.create_observable_gauge(
@@ -164,16 +172,38 @@ class Metrics:
     def _zero_series(self) -> None:
         # A series that was never touched is not exported; dashboards and the rejection
         # alerts expect these to exist (at 0) from the first scrape.
+        # (The observable counters below report these series themselves.)
         for endpoint in (*EMBED_ENDPOINTS, *RERANK_ENDPOINTS):
             family = family_of(endpoint)
-            self.requests[family].add(0, {"endpoint": endpoint, "status": "200"})
-            self.active[family].add(0)
             for reason in REJECTION_REASONS:
                 self.rejected[family].add(0, {"endpoint": endpoint, "reason": reason})
-        self.sentences.add(0)
-        self.pairs.add(0)
 
-    # --- observable gauges ---
+    # --- observable instruments ---
+    def _requests_observer(self, family: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            counts = self.sources.statuses()
+            endpoints = EMBED_ENDPOINTS if family == "embedding" else RERANK_ENDPOINTS
+            seen = {(endpoint, 200): 0 for endpoint in endpoints}  # from the first scrape
+            seen.update({key: n for key, n in counts.items() if family_of(key[0]) == family})
+            return [
+                Observation(n, {"endpoint": endpoint, "status": str(status)})
+                for (endpoint, status), n in seen.items()
+            ]
+
+        return observe
+
+    def _active_observer(self, family: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(self.sources.active()[family])]
+
+        return observe
+
+    def _units_observer(self, family: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(self.sources.units()[family])]
+
+        return observe
+
     def _observe_depth(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(self.sources.pending(q), {"queue": q}) for q in QUEUES]
 

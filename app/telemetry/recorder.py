@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from app.telemetry.metrics import Metrics, family_of
@@ -34,6 +35,7 @@ class ServiceStats:
     batch_items: int = 0
     batch_tokens: int = 0
     padded_tokens: int = 0
+    active: Counter[str] = field(default_factory=Counter)  # by family, being served now
     #: wall and CPU time of the forward passes (the CPU of the passes' own threads)
     inference_seconds: float = 0.0
     inference_cpu_seconds: float = 0.0
@@ -44,10 +46,14 @@ class Recorder:
         self.stats = ServiceStats()
         self.metrics = metrics or Metrics()
         self.tracing = tracing or Tracing.disabled()
+        sources = self.metrics.sources
+        sources.statuses = lambda: self.stats.statuses
+        sources.active = lambda: self.stats.active
+        sources.units = lambda: Counter(embedding=self.stats.sentences, rerank=self.stats.pairs)
 
     # --- requests ---
     def request_started(self, endpoint: str) -> None:
-        self.metrics.active[family_of(endpoint)].add(1)
+        self.stats.active[family_of(endpoint)] += 1
 
     def request_finished(self, endpoint: str, status: int, seconds: float) -> None:
         """Every inference request, once, with the status its client got."""
@@ -56,8 +62,7 @@ class Recorder:
         self.stats.statuses[(endpoint, status)] += 1
         if status >= 400:
             self.stats.errors[endpoint] += 1
-        self.metrics.active[family].add(-1)
-        self.metrics.requests[family].add(1, {"endpoint": endpoint, "status": str(status)})
+        self.stats.active[family] -= 1
         self.metrics.durations[family].record(seconds, {"endpoint": endpoint})
 
     def request_done(self, endpoint: str, status: int, seconds: float, units: int) -> None:
@@ -67,20 +72,19 @@ class Recorder:
             return
         if family_of(endpoint) == "rerank":
             self.stats.pairs += units
-            self.metrics.pairs.add(units)
         else:
             self.stats.sentences += units
-            self.metrics.sentences.add(units)
 
     def rejected(self, endpoint: str, reason: str) -> None:
         self.stats.rejected[(endpoint, reason)] += 1
         self.metrics.rejected[family_of(endpoint)].add(1, {"endpoint": endpoint, "reason": reason})
 
     # --- the scheduler ---
-    def queue_waits(self, kind: str, now: float, enqueued_at: list[float]) -> None:
-        """How long each item of a batch waited, from its enqueue time until ``now``."""
+    def queue_waits(self, kind: str, now: float, enqueued_at: Iterable[float]) -> None:
+        """How long the requests of a batch waited, from their enqueue time until ``now``
+        (once per request and batch: a request's items are enqueued together)."""
         record, attributes = self.metrics.queue_wait.record, {"queue": kind}
-        for started in enqueued_at:
+        for started in set(enqueued_at):
             record(now - started, attributes)
 
     def batch_done(
