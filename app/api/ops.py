@@ -92,6 +92,7 @@ class OpsController(Controller):
                 max_batch_tokens=scheduler.limits.max_tokens,
                 max_batch_requests=scheduler.limits.max_items,
                 batch_overhead_tokens=scheduler.limits.overhead_tokens,
+                batch_overhead_tokens_by_model=scheduler.overhead_tokens(),
                 max_queue_size=settings.max_queue_size,
                 rerank_max_queue=settings.rerank_max_queue,
                 cross_request_batching=settings.cross_request_batching,

@@ -167,6 +167,9 @@ class BatchSettings(Struct, kw_only=True):
     max_batch_tokens: int
     max_batch_requests: int
     batch_overhead_tokens: int | None
+    #: per model: the fixed cost of one pass in tokens, measured at start-up unless
+    #: BATCH_OVERHEAD_TOKENS is set
+    batch_overhead_tokens_by_model: dict[str, int] = {}
     max_queue_size: int
     rerank_max_queue: int
     cross_request_batching: bool

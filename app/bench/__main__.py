@@ -98,8 +98,18 @@ def server_batching(url: str) -> dict[str, Any]:
     """The batch limits, inference workers and device the server chose (its ``/health``)."""
     with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
         health = json.load(response)
-    batch: dict[str, Any] = {**health["batch"], "device": health["device"]}
+    batch: dict[str, Any] = {
+        **health["batch"],
+        **{key: health[key] for key in ("device", "dense_model", "reranker_model")},
+    }
     return batch
+
+
+def overhead_for(batching: dict[str, Any], scenario: str) -> int | None:
+    """The pass cost the server cuts this scenario's batches with, for the ideal batches."""
+    by_model: dict[str, int] = batching.get("batch_overhead_tokens_by_model") or {}
+    model = batching["reranker_model" if scenario == "rerank" else "dense_model"]
+    return by_model.get(model, batching.get("batch_overhead_tokens"))
 
 
 def measure(
@@ -168,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                     workload.bodies()[args.warmup :],
                     max_tokens=int(batching["max_batch_tokens"]),
                     max_items=int(batching["max_batch_requests"]),
-                    overhead_tokens=batching.get("batch_overhead_tokens"),
+                    overhead_tokens=overhead_for(batching, args.scenario),
                     workers=workers,
                 )
             )

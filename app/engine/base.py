@@ -28,6 +28,8 @@ class Engine(ABC):
     kind: ClassVar[str]
     #: called once, on the event loop, when the engine can no longer run anything
     on_death: Callable[[str], None] | None = None
+    #: model number -> the fixed cost of one pass in tokens, where the engine measured it
+    overhead_tokens: dict[int, int] = {}  # replaced per instance, never mutated
 
     @property
     @abstractmethod

@@ -10,6 +10,7 @@ the wire reaches its end and the engine exits too.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import pickle
@@ -20,6 +21,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.engine import wire
+from app.engine.calibrate import overhead_tokens
 from app.engine.passes import run_pass
 from app.engine.threads import PassThreads
 from app.errors import ModelLoadError
@@ -67,11 +69,21 @@ def _load(settings: Settings) -> tuple[ModelSet, wire.Ready]:
         for backend in models.backends():
             backend.warmup()
         log.info("warm-up done in %.2fs", time.perf_counter() - started)
+    overheads: dict[int, int] = {}
+    if not settings.batch_overhead_tokens:
+        for number, backend in enumerate(models.backends()):
+            overheads[number] = overhead_tokens(backend)
+            log.info(
+                "model %s: one pass costs about %d tokens beyond its own (measured)",
+                backend.name,
+                overheads[number],
+            )
     ready = wire.Ready(
         models=pickle.dumps(without_weights(models)),
         device=str(device),
         gpu=describe_device(device),
         threads=workers,
+        overhead_tokens=overheads,
     )
     return models, ready
 
@@ -109,6 +121,10 @@ class EngineLoop:
         )
 
     def run(self, ready: wire.Ready) -> None:
+        # The models' modules and parameters live as long as the process: a full collection
+        # that walked them would stall every pass in flight.
+        gc.collect()
+        gc.freeze()
         self.threads.start()
         self._send(wire.encode(ready))
         while True:

@@ -97,6 +97,7 @@ class ProcessEngine(Engine):
         if not isinstance(message, wire.Ready):
             raise ModelLoadError(f"the engine process sent {type(message).__name__} first")
         self.device, self.gpu, self.workers = message.device, message.gpu, message.threads
+        self.overhead_tokens = message.overhead_tokens
         models: ModelSet = pickle.loads(message.models)  # our own child wrote it
         self._alive = True
         threading.Thread(target=self._read, name="engine-reader", daemon=True).start()

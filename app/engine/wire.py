@@ -47,6 +47,8 @@ class Ready(msgspec.Struct, tag="ready", array_like=True):
     device: str
     gpu: dict[str, str | int | float | None] | None
     threads: int
+    #: model number -> the measured fixed cost of one pass, in tokens (empty: not measured)
+    overhead_tokens: dict[int, int]
 
 
 class LoadFailed(msgspec.Struct, tag="load_failed", array_like=True):

@@ -94,7 +94,7 @@ class Scheduler:
                 number,
                 max_tokens=limits.max_tokens,
                 max_items=limits.max_items,
-                overhead_tokens=limits.overhead_tokens,
+                overhead_tokens=engine.overhead_tokens.get(number, limits.overhead_tokens),
             )
             for number, backend in enumerate(models.backends())
         }
@@ -133,6 +133,10 @@ class Scheduler:
     def pending(self, kind: Kind) -> int:
         """Requests admitted and not yet answered."""
         return self._pending[kind]
+
+    def overhead_tokens(self) -> dict[str, int]:
+        """Per model, the fixed pass cost its batches are cut with."""
+        return {q.name: q.overhead_tokens for q in self._queues.values() if q.overhead_tokens}
 
     def queued_items(self, kind: Kind) -> int:
         return sum(len(q) for q in self._queues.values() if q.kind == kind)
