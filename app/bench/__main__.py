@@ -46,6 +46,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--duration", type=float, default=10.0, help="seconds of load, with wrk")
     p.add_argument("--url", help="benchmark this running server instead of starting one")
+    p.add_argument(
+        "--pid",
+        type=int,
+        help="with --url: the server's process, to read its CPU (and its engine's)",
+    )
     models = p.add_argument_group("models (when the benchmark starts the server)")
     models.add_argument("--preset", choices=["default", "offline"])
     models.add_argument("--tiny", action="store_true", help="tiny random bge-m3 + reranker")
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     raws: list[RawResult] = []
     unbatched: LoadResult | None = None
     if args.url:
-        batched, usage = measure(args.url, workload, args)
+        batched, usage = measure(args.url, workload, args, args.pid)
         batching = server_batching(args.url)
     else:
         with ServerProcess(env) as server:

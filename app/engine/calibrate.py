@@ -25,9 +25,11 @@ _ROWS = 16
 _RUNS = 3
 
 
-def overhead_tokens(backend: EmbeddingBackend | RerankBackend) -> int:
+def overhead_tokens(
+    backend: EmbeddingBackend | RerankBackend, clock: Callable[[], float] = time.perf_counter
+) -> int:
     (t_short, n_short), (t_long, n_long) = (
-        (_best(run), padded) for run, padded in _passes(backend)
+        (_best(run, clock), padded) for run, padded in _passes(backend)
     )
     per_token = (t_long - t_short) / max(1, n_long - n_short)
     if per_token <= 0:
@@ -57,10 +59,10 @@ def _padded(batch: Sequence[TokenizedText] | Sequence[TokenizedPair]) -> int:
     return max(len(item.ids) for item in batch) * len(batch)
 
 
-def _best(run: Callable[[], object]) -> float:
+def _best(run: Callable[[], object], clock: Callable[[], float]) -> float:
     best = float("inf")
     for _ in range(_RUNS):
-        started = time.perf_counter()
+        started = clock()
         run()
-        best = min(best, time.perf_counter() - started)
+        best = min(best, clock() - started)
     return best

@@ -15,10 +15,10 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -42,6 +42,7 @@ from app.telemetry.recorder import Recorder
 log = logging.getLogger("smart_embedder.scheduler")
 
 Kind = Literal["embed", "rerank"]
+T = TypeVar("T")
 
 #: Texts up to this many characters in all are tokenized on the loop: for short texts the
 #: hop to the tokenizer pool and back costs more than the tokenizer itself.
@@ -176,14 +177,12 @@ class Scheduler:
         with self._admitted("embed"):
             loop = asyncio.get_running_loop()
             backends = [backend for backend, _ in plan.values()]
-            if sum(len(t) for t in texts) <= INLINE_TOKENIZE_CHARS:
-                tokenized = [b.tokenize(texts, input_type) for b in backends]
+            chars = sum(len(t) for t in texts)
+            if len(backends) == 1:
+                tokenized = [await self._tokenize(chars, backends[0].tokenize, texts, input_type)]
             else:
                 tokenized = await asyncio.gather(
-                    *(
-                        loop.run_in_executor(self._tokenize_pool, b.tokenize, texts, input_type)
-                        for b in backends
-                    )
+                    *(self._tokenize(chars, b.tokenize, texts, input_type) for b in backends)
                 )
             jobs = [
                 Job(tokens, loop, frozenset(plan[id(b)][1]))
@@ -209,14 +208,17 @@ class Scheduler:
             raise InvalidInput("reranking is not available: no reranker model is configured")
         with self._admitted("rerank"):
             loop = asyncio.get_running_loop()
-            if len(query) + sum(len(p) for p in passages) <= INLINE_TOKENIZE_CHARS:
-                pairs = reranker.tokenize_pairs(query, passages)
-            else:
-                pairs = await loop.run_in_executor(
-                    self._tokenize_pool, reranker.tokenize_pairs, query, passages
-                )
+            chars = len(query) + sum(len(p) for p in passages)
+            pairs = await self._tokenize(chars, reranker.tokenize_pairs, query, passages)
             (scores,) = await self._run_jobs([Job(pairs, loop)], [reranker])
         return RerankOutcome(scores=np.asarray(scores, dtype=np.float32), pairs=pairs)
+
+    async def _tokenize(self, chars: int, tokenize: Callable[..., T], *args: Any) -> T:
+        if chars <= INLINE_TOKENIZE_CHARS:
+            return tokenize(*args)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._tokenize_pool, tokenize, *args
+        )
 
     async def _run_jobs(
         self, jobs: list[Job[Any]], backends: Sequence[EmbeddingBackend | RerankBackend]
