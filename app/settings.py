@@ -92,7 +92,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         NonNegative,
         _doc(
             "Fixed cost of one forward pass, in tokens: batches grow only while that pays "
-            "for their padding (0: 32 on CPU, 4096 on GPU)."
+            "for their padding (0: measured per model when the engine starts; 32 on CPU, "
+            "4096 on GPU with ENGINE_PROCESS=false)."
         ),
     ] = 0
     max_queue_size: Annotated[Positive, _doc("Embedding requests waiting before 503.")] = 1024
