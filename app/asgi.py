@@ -24,6 +24,7 @@ from app.api.openai import OpenAIController
 from app.api.operations import operations_layer
 from app.api.ops import OpsController
 from app.api.rerank_compat import RerankCompatController
+from app.engine.process import ProcessEngine
 from app.models.catalog import ModelSet
 from app.runtime import Runtime
 from app.settings import Settings
@@ -39,10 +40,14 @@ def create_app(
     *,
     models: ModelSet | None = None,
     on_fatal: Callable[[str], None] | None = None,
+    engine: ProcessEngine | None = None,
 ) -> Litestar:
+    """``engine``: an engine process already spawned for these settings (``serve`` starts it
+    before anything else); without one, the lifespan starts it, or, when ``models`` are
+    handed in, runs them inline."""
     settings = settings or Settings.from_env()
     recorder = Recorder(tracing=Tracing.from_endpoint(settings.otel_exporter_otlp_endpoint))
-    runtime = Runtime(settings=settings, on_fatal=on_fatal, recorder=recorder)
+    runtime = Runtime(settings=settings, on_fatal=on_fatal, recorder=recorder, engine=engine)
     watch_runtime(recorder.metrics.sources, runtime)
     operations = operations_layer(runtime)
 

@@ -65,7 +65,11 @@ class Runtime:
         turn ready."""
         try:
             if preloaded is None and self.settings.engine_process:
-                process = ProcessEngine(self.settings)
+                process = (
+                    self.engine
+                    if isinstance(self.engine, ProcessEngine)
+                    else ProcessEngine(self.settings)
+                )
                 self.engine = process
                 models = await process.start()
                 self.device, self.gpu = process.device, process.gpu

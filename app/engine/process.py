@@ -14,6 +14,7 @@ which turns ``/readyz`` 503 and exits the server non-zero so Kubernetes replaces
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import itertools
 import logging
@@ -21,17 +22,25 @@ import multiprocessing
 import pickle
 import threading
 from collections.abc import Sequence
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
 
 from app.engine import wire
 from app.engine.base import BatchResult, Engine, call_on_loop
-from app.engine.child import serve_engine
 from app.errors import EngineStopped, ModelLoadError
 from app.models.base import Head
-from app.models.catalog import ModelSet
 from app.settings import Settings
 
+if TYPE_CHECKING:
+    from app.models.catalog import ModelSet
+
 log = logging.getLogger("smart_embedder.engine")
+
+
+def _engine_main(conn: Connection, settings: Settings) -> None:
+    from app.engine.child import serve_engine  # torch and the models: in the child only
+
+    serve_engine(conn, settings)
 
 
 class BatchError(RuntimeError):
@@ -68,23 +77,34 @@ class ProcessEngine(Engine):
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    async def start(self) -> ModelSet:
-        """Start the engine process and wait until its models are loaded and warm; the
-        model set it returns has tokenizers and limits, no weights."""
-        self._loop = asyncio.get_running_loop()
+    def spawn(self) -> None:
+        """Start the engine process. ``smart-embedder serve`` calls this first thing, so the
+        engine's imports and model loading overlap the API process's own start-up; this
+        module imports nothing heavy for the same reason."""
+        if self._process is not None:
+            return
         ours, theirs = self._context.Pipe(duplex=True)
         self._conn = ours
         self._process = self._context.Process(
-            target=serve_engine,
+            target=_engine_main,
             args=(theirs, self.settings),
             name="smart-embedder-engine",
             daemon=True,
         )
         self._process.start()
         theirs.close()
+        # Whatever way this process ends, the engine ends with it: it ignores the SIGTERM
+        # that multiprocessing sends its children at exit (and this runs first, LIFO).
+        atexit.register(self.kill)
         log.info("engine process %d started; loading models there", self._process.pid)
+
+    async def start(self) -> ModelSet:
+        """Start the engine process (unless ``spawn`` did) and wait until its models are
+        loaded and warm; the model set it returns has tokenizers and limits, no weights."""
+        self._loop = asyncio.get_running_loop()
+        self.spawn()
         try:
-            frame = await self._loop.run_in_executor(None, ours.recv_bytes)
+            frame = await self._loop.run_in_executor(None, self._conn.recv_bytes)
         except (EOFError, OSError):
             self._process.join(5)
             raise ModelLoadError(
@@ -113,27 +133,35 @@ class ProcessEngine(Engine):
         batch = next(self._ids)
         frame = wire.encode(wire.pack_batch(batch, model, payloads, heads))
         self._pending[batch] = future
-        try:
+        # A pipe that broke under this write means the engine is dead: the reader thread
+        # sees the same end, says how it died and fails this batch with the rest.
+        with contextlib.suppress(OSError):
             self._conn.send_bytes(frame)
-        except OSError:
-            self._died("the inference engine process is gone")
         return future
 
     async def stop(self) -> None:
-        """Let the passes in flight finish, then end the engine process."""
+        """Let the passes in flight finish, then end the engine process. One that is still
+        loading (a stop during start-up) is ended at once: it ignores SIGTERM."""
         if self._process is None:
             return
         self._stopping = True
+        loop = asyncio.get_running_loop()
         if self._alive:
             with contextlib.suppress(OSError):
                 self._conn.send_bytes(wire.encode(wire.Shutdown()))
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._process.join, 120)
+            await loop.run_in_executor(None, self._process.join, 120)
+            if self._process.is_alive():
+                log.warning("the engine process did not stop in time; killing it")
         if self._process.is_alive():
-            log.warning("the engine process did not stop in time; killing it")
             self._process.kill()
             await loop.run_in_executor(None, self._process.join, 5)
         self._alive = False
+
+    def kill(self) -> None:
+        """End the engine process now (start-up failed before it was needed)."""
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
 
     # --- the reader thread ---
     def _read(self) -> None:

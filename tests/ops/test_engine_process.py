@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import Callable
 
 import httpx
@@ -61,3 +62,28 @@ def test_killing_the_engine_fails_waiting_requests_with_503_and_exits_non_zero(
         assert "inference engine process exited" in r.json()["detail"]
     assert server.proc.wait(timeout=60) != 0
     assert "inference engine process exited (exit code -9)" in server.log()
+
+
+def test_sigterm_while_the_engine_loads_stops_it_at_once(
+    server_env: dict[str, str],
+) -> None:
+    """A stop during start-up ends the engine process that is still loading (it ignores
+    SIGTERM itself) instead of waiting for it to finish loading and then for a drain."""
+    server = ServerProcess(server_env)
+    try:
+        while server.get_status("/livez") != 200:
+            assert server.proc.poll() is None, server.log()
+            time.sleep(0.05)
+        assert server.get_status("/readyz") == 503  # still loading
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=60) == 0, server.log()
+        engines = [
+            line
+            for line in server.log().splitlines()
+            if "engine process" in line and "started" in line
+        ]
+        assert engines, server.log()
+        engine = int(engines[0].split("engine process ")[1].split()[0])
+        assert not os.path.exists(f"/proc/{engine}"), "the engine process outlived the server"
+    finally:
+        server.stop()
