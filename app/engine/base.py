@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+
 from app.models.base import Head
 
 
@@ -16,7 +18,7 @@ from app.models.base import Head
 class BatchResult:
     #: per item, in batch order: ItemEmbedding for an embedding model, a float score for a
     #: reranker
-    results: Sequence[Any]
+    results: Sequence[Any] | np.ndarray
     #: wall time of the forward pass and heads
     seconds: float
     #: CPU time the pass's thread spent (torch's own worker threads not included)

@@ -148,24 +148,15 @@ class EngineLoop:
 
     def _answer(self, batch: int, pairs: bool, result: Any, error: BaseException | None) -> None:
         if error is not None:
-            reply: wire.BatchDone | wire.BatchFailed = wire.BatchFailed(
-                batch=batch, error=f"{type(error).__name__}: {error}"
-            )
-        elif pairs:
-            reply = wire.BatchDone(
-                batch=batch,
-                seconds=result.seconds,
-                cpu_seconds=result.cpu_seconds,
-                scores=wire.pack_scores(result.results),
-            )
+            failed = wire.BatchFailed(batch=batch, error=f"{type(error).__name__}: {error}")
+            self._send(wire.encode(failed))
+            return
+        done = wire.BatchDone(batch=batch, seconds=result.seconds, cpu_seconds=result.cpu_seconds)
+        if pairs:
+            done.scores = wire.pack_scores(result.results)
         else:
-            reply = wire.BatchDone(
-                batch=batch,
-                seconds=result.seconds,
-                cpu_seconds=result.cpu_seconds,
-                embeddings=wire.pack_embeddings(result.results),
-            )
-        self._send(wire.encode(reply))
+            done.embeddings = wire.pack_embeddings(result.results)
+        self._send(wire.encode(done))
 
     def _send(self, frame: bytes) -> None:
         with self._send_lock:

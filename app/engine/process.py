@@ -178,11 +178,7 @@ class ProcessEngine(Engine):
                 continue
             if isinstance(message, wire.BatchDone):
                 outcome: BatchResult | BaseException = BatchResult(
-                    results=wire.unpack_scores(message.scores)
-                    if message.scores is not None
-                    else wire.unpack_embeddings(message.embeddings)  # type: ignore[arg-type]
-                    if message.embeddings is not None
-                    else [],
+                    results=wire.unpack_results(message),
                     seconds=message.seconds,
                     cpu_seconds=message.cpu_seconds,
                 )

@@ -203,6 +203,13 @@ def unpack_embeddings(packed: Embeddings) -> list[ItemEmbedding]:
     return items
 
 
+def unpack_results(done: BatchDone) -> Sequence[Any] | np.ndarray:
+    """Per item: an ItemEmbedding, or a float32 score for a reranker batch."""
+    if done.scores is not None:
+        return unpack_scores(done.scores)
+    return unpack_embeddings(done.embeddings) if done.embeddings is not None else []
+
+
 def pack_scores(scores: np.ndarray) -> memoryview:
     return _raw(np.asarray(scores, dtype=np.float32))
 
