@@ -97,7 +97,8 @@ def serve(settings: Settings) -> int:
     from app.models.catalog import preflight
     from app.server import DrainingServer
 
-    # The inference thread holds the GIL between torch kernels; a short switch interval lets
+    # Threads here (the engine's reader and the tokenizer pool; the passes themselves with
+    # ENGINE_PROCESS=false) hold the GIL between their C calls; a short switch interval lets
     # the event loop answer (and refuse) requests in ~1 ms instead of ~5 ms slices meanwhile.
     # Measured: burst refusals p99 60-180 ms -> under 50 ms, at ~5% of a tiny model's
     # throughput (real models release the GIL in long kernels and lose nothing).

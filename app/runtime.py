@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.cpu import inference_workers, threads_per_worker, usable_cores
 from app.engine.base import Engine
 from app.engine.inline import InlineEngine
+from app.engine.layout import lay_out
 from app.engine.process import ProcessEngine
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.catalog import ModelSet, load_models
@@ -105,26 +105,15 @@ class Runtime:
             self._fail(f"start-up failed: {type(exc).__name__}: {exc}")
 
     async def _start_inline(self, preloaded: ModelSet | None) -> ModelSet:
-        from app.models.runtime import configure_cpu_threads, describe_device, resolve_device
-
         loop = asyncio.get_running_loop()
         models = (
             preloaded
             if preloaded is not None
             else await loop.run_in_executor(None, load_models, self.settings)
         )
-        device = resolve_device(self.settings.device)
-        self.device, self.gpu = str(device), describe_device(device)
-        on_cpu = device.type == "cpu"
-        cores = usable_cores(self.settings.cpu_threads)
-        workers = inference_workers(self.settings.cpu_inference_workers, on_cpu, cores)
-        if workers > 1:
-            configure_cpu_threads(threads_per_worker(cores, workers))
-        engine = InlineEngine(
-            models.backends(),
-            threads=workers,
-            niceness=self.settings.worker_niceness if on_cpu else 0,
-        )
+        layout = lay_out(self.settings)
+        self.device, self.gpu = layout.device, layout.gpu
+        engine = InlineEngine(models.backends(), threads=layout.workers, niceness=layout.niceness)
         self.engine = engine
         engine.start()
         if self.settings.warmup:
@@ -180,9 +169,9 @@ class Runtime:
             await self.engine.stop()
 
     def _batch_limits(self, models: ModelSet) -> BatchLimits:
-        backends = [*models.embedding_backends(), models.reranker]
-        longest = max(b.max_length for b in backends if b is not None)
-        hidden = max((b.info.dimension or 1024) for b in backends if b is not None)
+        backends = models.backends()
+        longest = max(b.max_length for b in backends)
+        hidden = max((b.info.dimension or 1024) for b in backends)
         total_memory = int(self.gpu["total_memory_bytes"] or 0) if self.gpu else None
         tokens, items = batch_limits_for(
             device_type="cuda" if self.gpu else "cpu",

@@ -22,6 +22,7 @@ from typing import Any
 
 from app.engine import wire
 from app.engine.calibrate import overhead_tokens
+from app.engine.layout import DeviceLayout, lay_out
 from app.engine.passes import run_pass
 from app.engine.threads import PassThreads
 from app.errors import ModelLoadError
@@ -42,7 +43,7 @@ def serve_engine(conn: Connection, settings: Settings) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     configure_logging(settings.log_level)
     try:
-        models, ready = _load(settings)
+        models, layout, ready = _load(settings)
     except ModelLoadError as exc:
         conn.send_bytes(wire.encode(wire.LoadFailed(reason=str(exc))))
         return
@@ -50,20 +51,12 @@ def serve_engine(conn: Connection, settings: Settings) -> None:
         reason = f"start-up failed: {type(exc).__name__}: {exc}"
         conn.send_bytes(wire.encode(wire.LoadFailed(reason=reason)))
         return
-    niceness = settings.worker_niceness if ready.device == "cpu" else 0
-    EngineLoop(conn, models, ready.threads, niceness).run(ready)
+    EngineLoop(conn, models, layout.workers, layout.niceness).run(ready)
 
 
-def _load(settings: Settings) -> tuple[ModelSet, wire.Ready]:
-    from app.cpu import inference_workers, threads_per_worker, usable_cores
-    from app.models.runtime import configure_cpu_threads, describe_device, resolve_device
-
+def _load(settings: Settings) -> tuple[ModelSet, DeviceLayout, wire.Ready]:
     models = load_models(settings)
-    device = resolve_device(settings.device)
-    cores = usable_cores(settings.cpu_threads)
-    workers = inference_workers(settings.cpu_inference_workers, device.type == "cpu", cores)
-    if workers > 1:
-        configure_cpu_threads(threads_per_worker(cores, workers))
+    layout = lay_out(settings)
     if settings.warmup:
         started = time.perf_counter()
         for backend in models.backends():
@@ -80,12 +73,12 @@ def _load(settings: Settings) -> tuple[ModelSet, wire.Ready]:
             )
     ready = wire.Ready(
         models=pickle.dumps(without_weights(models)),
-        device=str(device),
-        gpu=describe_device(device),
-        threads=workers,
+        device=layout.device,
+        gpu=layout.gpu,
+        threads=layout.workers,
         overhead_tokens=overheads,
     )
-    return models, ready
+    return models, layout, ready
 
 
 def without_weights(models: ModelSet) -> ModelSet:
