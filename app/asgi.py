@@ -21,6 +21,7 @@ from app import __version__
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.native import NativeController
 from app.api.openai import OpenAIController
+from app.api.openapi_bodies import document_request_bodies
 from app.api.operations import operations_layer
 from app.api.ops import OpsController
 from app.api.rerank_compat import RerankCompatController
@@ -82,7 +83,7 @@ def create_app(
         middleware=operations.middleware,
         guards=operations.guards,
         plugins=operations.plugins,
-        on_startup=operations.on_startup,
+        on_startup=[document_request_bodies, *operations.on_startup],
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
         exception_handlers=EXCEPTION_HANDLERS,

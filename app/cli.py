@@ -26,8 +26,23 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", help="bind address (HOST)")
     serve.add_argument("--port", type=int, help="port (PORT)")
     _model_options(serve)
+    for role, env in _SERVED_NAME_FLAGS:
+        serve.add_argument(
+            f"--{role}-served-model-name",
+            dest=env.lower(),
+            metavar="NAME[,NAME...]",
+            help=f"names the {role} model answers to; the first is reported ({env})",
+        )
     serve.add_argument("--device", help="auto, cpu or cuda[:N] (DEVICE)")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+
+_SERVED_NAME_FLAGS = (
+    ("bge-m3", "BGE_M3_SERVED_MODEL_NAME"),
+    ("dense", "DENSE_SERVED_MODEL_NAME"),
+    ("sparse", "SPARSE_SERVED_MODEL_NAME"),
+    ("reranker", "RERANKER_SERVED_MODEL_NAME"),
+)
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +86,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             "dense_embedding_model",
             "sparse_embedding_model",
             "reranker_model",
+            *(env.lower() for _, env in _SERVED_NAME_FLAGS),
             "model_revision",
             "model_cache_dir",
             "device",

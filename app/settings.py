@@ -54,6 +54,36 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reranker_model: Annotated[str, _doc("Reranker hub id or dir; empty disables reranking.")] = (
         "BAAI/bge-reranker-v2-m3"
     )
+    bge_m3_served_model_name: Annotated[
+        str,
+        _doc(
+            "Comma-separated names the bge-m3 model answers to in a request's `model`, like "
+            "vLLM's `--served-model-name` (after the dense and sparse names where it gives "
+            "those). Every model also answers to its hub id or dir as configured and to a hub "
+            "id's short form (`bge-m3`) unless another model has it; `/v1/models` lists every "
+            "name; one name for two models stops start-up."
+        ),
+    ] = ""
+    dense_served_model_name: Annotated[
+        str,
+        _doc(
+            "Comma-separated names of the model that gives dense vectors (bge-m3 unless "
+            "DENSE_EMBEDDING_MODEL is set); the first is the name responses report."
+        ),
+    ] = ""
+    sparse_served_model_name: Annotated[
+        str,
+        _doc(
+            "Comma-separated names of the model that gives sparse vectors (bge-m3 unless "
+            "SPARSE_EMBEDDING_MODEL is set)."
+        ),
+    ] = ""
+    reranker_served_model_name: Annotated[
+        str,
+        _doc(
+            "Comma-separated names the reranker answers to; the first is the name responses report."
+        ),
+    ] = ""
     model_revision: Annotated[str, _doc("Hub revision (branch, tag or commit) to pin.")] = ""
     model_cache_dir: Annotated[
         str, _doc("Where hub downloads are cached (default: the Hugging Face cache).")
@@ -96,11 +126,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "4096 on GPU with ENGINE_PROCESS=false)."
         ),
     ] = 0
-    max_queue_size: Annotated[Positive, _doc("Embedding requests waiting before 503.")] = 1024
-    rerank_max_queue: Annotated[Positive, _doc("Rerank requests waiting before 503.")] = 256
+    max_queue_size: Annotated[Positive, _doc("Embedding requests waiting before 503.")] = 200
+    rerank_max_queue: Annotated[Positive, _doc("Rerank requests waiting before 503.")] = 32
     request_timeout: Annotated[
         float, _doc("Seconds a request may wait before 504."), Meta(gt=0)
-    ] = 60.0
+    ] = 90.0
     cpu_threads: Annotated[
         NonNegative,
         _doc(

@@ -16,7 +16,7 @@ from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
 
 from app.api.inference import ClientGone
-from app.api.schemas import ErrorBody, ErrorInfo
+from app.api.schemas import NOT_BLANK, ErrorBody, ErrorInfo
 from app.errors import NotReady, Overloaded, RateLimited, ServiceError, Unauthorized
 from app.paths import endpoint_for
 
@@ -139,6 +139,13 @@ def _missing_body(request: Request[Any, Any, Any], exc: ValidationException) -> 
 
 
 _MISSING_FIELD = re.compile(r"Object missing required field `(.+)`")
+#: msgspec's words for the texts' own bounds (``schemas._TEXT``, non-empty lists), said as the
+#: handlers said them before msgspec checked them: clients match these messages
+_TEXT_BOUNDS = {
+    "Expected `array` of length >= 1": "{field} must contain at least one text",
+    "Expected `str` of length >= 1": "{field} is empty",
+    f"Expected `str` matching regex {NOT_BLANK!r}": "{field} is empty",
+}
 
 
 def describe_validation(exc: ValidationException, body_type: Any = None) -> tuple[str, str | None]:
@@ -156,6 +163,8 @@ def describe_validation(exc: ValidationException, body_type: Any = None) -> tupl
             location = at.rstrip("`").lstrip(".")
         # Litestar names the whole body after the handler's ``data`` argument
         param = location or (str(key) if key and key != "data" else None)
+        if param and text in _TEXT_BOUNDS:
+            return _TEXT_BOUNDS[text].format(field=param), param
         if missing := _MISSING_FIELD.fullmatch(text):
             # param stays the object that lacks the field (``documents[1]``), or the field
             field = f"{param}.{missing[1]}" if param else missing[1]
@@ -280,6 +289,21 @@ def _undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) 
     )
 
 
+def _nested_too_deeply(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    """A body nested deeper than the decoder recurses (``[[[[...]]]]`` a thousand levels):
+    msgspec raises ``RecursionError`` itself, which Litestar does not turn into a 400. The
+    decoder stops at its limit, so the depth of what was sent costs nothing more."""
+    state = ScopeState.from_scope(request.scope)
+    decoding = state.body is not Empty and state.json is Empty and state.msgpack is Empty
+    if not decoding:  # not the body parse: a real bug
+        return _unexpected(request, exc)
+    return error_response(
+        400,
+        "invalid request body: arrays or objects are nested too deeply to decode; "
+        "no field of this API nests more than three levels",
+    )
+
+
 def _client_gone(_: Request[Any, Any, Any], __: ClientGone) -> Response[bytes]:
     """The client disconnected before its answer was ready: nothing to log, nobody to read
     the body. 499 is nginx's "client closed request"; the accounting middleware counts it."""
@@ -295,6 +319,7 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     ServiceError: _service_error,
     ClientGone: _client_gone,
     UnicodeDecodeError: _undecodable_body,
+    RecursionError: _nested_too_deeply,
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _unexpected,

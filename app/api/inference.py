@@ -14,7 +14,7 @@ from litestar.handlers import BaseRouteHandler
 from app.api.schemas import ApiWarning, TruncationDetails, WarningTarget
 from app.errors import InvalidInput, LimitExceeded, RequestTimeout, ServiceError
 from app.models.base import EmbeddingBackend, TokenizedPair, TokenizedText
-from app.paths import endpoint_for
+from app.paths import METADATA_ENDPOINTS, endpoint_for
 from app.runtime import Runtime
 
 T = TypeVar("T")
@@ -41,7 +41,8 @@ JSON_READABLE_TYPES = frozenset(
 
 async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Refuse, before reading it, an inference request body that says it is not JSON."""
-    if endpoint_for(connection.scope["path"]) is None:
+    endpoint = endpoint_for(connection.scope["path"])
+    if endpoint is None or endpoint in METADATA_ENDPOINTS:
         return
     header = connection.headers.get("content-type", "")
     media_type = header.partition(";")[0].strip().lower()

@@ -147,8 +147,6 @@ class NativeController(Controller):
             max_chars=settings.max_rerank_text_chars,
             max_total_chars=settings.max_rerank_total_chars,
         )
-        if data.top_n is not None and data.top_n < 1:
-            raise InvalidInput("top_n must be at least 1", param="top_n")
         scheduler = runtime.require_scheduler()
         outcome = await await_or_abandon(
             request, scheduler.rerank(data.query, data.passages), settings.request_timeout

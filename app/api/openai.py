@@ -26,6 +26,12 @@ from app.api.inference import (
     input_warnings,
     runtime_of,
 )
+from app.api.model_names import (
+    ServedBackend,
+    not_found,
+    resolve_model,
+    served_models,
+)
 from app.api.schemas_compat import (
     OpenAIEmbedding,
     OpenAIEmbeddingRequest,
@@ -34,54 +40,12 @@ from app.api.schemas_compat import (
     OpenAIModelList,
     OpenAIUsage,
 )
-from app.errors import InvalidInput, NotReady, ServiceError
-from app.models.base import EmbeddingBackend, Head, RerankBackend
+from app.errors import InvalidInput, NotReady
+from app.models.base import EmbeddingBackend, Head
 from app.models.catalog import ModelSet
 from app.runtime import Runtime
 
 OPENAI_EMBED_ENDPOINT = "openai_embeddings"
-_ROLE_ORDER = ("dense", "sparse", "colbert", "rerank")
-
-
-class ModelNotFound(ServiceError):
-    """The request names a model this server does not serve (OpenAI answers 404)."""
-
-    status_code = 404
-    error_type = "invalid_request_error"
-
-
-def served_roles(models: ModelSet) -> dict[str, tuple[list[str], EmbeddingBackend | RerankBackend]]:
-    """Every served model name → (its roles here, its backend), in role order."""
-    served: dict[str, tuple[list[str], EmbeddingBackend | RerankBackend]] = {}
-    pairs: list[tuple[str, EmbeddingBackend | RerankBackend]] = [
-        (head.value, backend) for head, backend in models.by_head.items()
-    ]
-    if models.reranker is not None:
-        pairs.append(("rerank", models.reranker))
-    for role, backend in sorted(pairs, key=lambda p: _ROLE_ORDER.index(p[0])):
-        served.setdefault(backend.name, ([], backend))[0].append(role)
-    return served
-
-
-def check_model_name(models: ModelSet, requested: str | None, *, role: str, serving: str) -> None:
-    """``requested`` must be absent or ``serving``, the model that has ``role`` here.
-
-    Unknown names are a 404 (OpenAI's and Cohere's answer); a served model that cannot do
-    this route's job is a 400 that says which model can.
-    """
-    if requested is None or requested == serving:
-        return
-    served = served_roles(models)
-    if requested not in served:
-        names = ", ".join(sorted(served))
-        raise ModelNotFound(
-            f"model '{requested}' is not served here; served models: {names}", param="model"
-        )
-    roles = ", ".join(served[requested][0])
-    raise InvalidInput(
-        f"model '{requested}' serves {roles} here, not {role}; use '{serving}' or leave model out",
-        param="model",
-    )
 
 
 def requested_texts(data: OpenAIEmbeddingRequest, runtime: Runtime) -> list[str]:
@@ -169,7 +133,7 @@ class OpenAIController(Controller):
         backend = scheduler.models.by_head.get(Head.DENSE)
         if backend is None:
             raise InvalidInput("dense vectors are not available: no configured model gives them")
-        check_model_name(scheduler.models, data.model, role="dense", serving=backend.name)
+        model_name = resolve_model(runtime.settings, scheduler.models, data.model, role="dense")
         keep = output_dimensions(backend, data.dimensions)
         outcome = await await_or_abandon(
             request,
@@ -185,7 +149,7 @@ class OpenAIController(Controller):
                 OpenAIEmbedding(index=i, embedding=encode_vector(row, data.encoding_format))
                 for i, row in enumerate(vectors)
             ],
-            model=backend.name,
+            model=model_name,
             usage=OpenAIUsage(prompt_tokens=tokens, total_tokens=tokens),
         )
         if warnings:
@@ -219,30 +183,42 @@ class OpenAIController(Controller):
         self, request: Request[Any, Any, Any], model_id: str
     ) -> Response[bytes]:
         runtime = runtime_of(request)
+        served = served_models(runtime.settings, _loaded(runtime))
+        # a path param keeps its leading slash; local-directory names start with one too
         wanted = model_id.lstrip("/")
-        for model in describe_models(runtime):
-            # a path param keeps its leading slash; local-directory names start with one too
-            if model.id.lstrip("/") == wanted:
-                return respond(request, model)
-        raise ModelNotFound(f"model '{wanted}' is not served here", param="model")
+        for entry in served:
+            for name in entry.names:
+                if name.lstrip("/") == wanted:
+                    return respond(request, _describe(runtime, entry, name))
+        raise not_found(served, wanted)
+
+
+def _loaded(runtime: Runtime) -> ModelSet:
+    if runtime.models is None:
+        raise NotReady("models are still loading; retry shortly", retry_after=5)
+    return runtime.models
 
 
 def describe_models(runtime: Runtime) -> list[OpenAIModel]:
-    models = runtime.models
-    if models is None:
-        raise NotReady("models are still loading; retry shortly", retry_after=5)
-    described = []
-    for name, (roles, backend) in served_roles(models).items():
-        described.append(
-            OpenAIModel(
-                id=name,
-                created=int(runtime.started_at),
-                owned_by="smart-embedder",
-                roles=roles,
-                kind=backend.info.kind,
-                max_length=backend.max_length,
-                dimension=backend.info.dimension,
-                supports_dimensions=bool(getattr(backend, "supports_dimensions", False)),
-            )
-        )
-    return described
+    """One entry per served name (as vLLM lists each ``--served-model-name``), each model's
+    names together in their order; ``root`` says which model a name belongs to."""
+    return [
+        _describe(runtime, entry, name)
+        for entry in served_models(runtime.settings, _loaded(runtime))
+        for name in entry.names
+    ]
+
+
+def _describe(runtime: Runtime, entry: ServedBackend, name: str) -> OpenAIModel:
+    backend = entry.backend
+    return OpenAIModel(
+        id=name,
+        created=int(runtime.started_at),
+        owned_by="smart-embedder",
+        root=entry.root,
+        roles=list(entry.roles),
+        kind=backend.info.kind,
+        max_length=backend.max_length,
+        dimension=backend.info.dimension,
+        supports_dimensions=bool(getattr(backend, "supports_dimensions", False)),
+    )

@@ -13,6 +13,7 @@ from app import __version__
 from app.api.inference import runtime_of
 from app.api.schemas import (
     BatchSettings,
+    GpuStatus,
     HealthStatus,
     LiveStatus,
     ModelDescription,
@@ -22,6 +23,7 @@ from app.api.schemas import (
 )
 from app.cpu import affinity_cores
 from app.models.base import Head
+from app.paths import METADATA_ENDPOINTS
 
 
 class OpsController(Controller):
@@ -77,16 +79,24 @@ class OpsController(Controller):
                 )
         scheduler = runtime.scheduler
         settings = runtime.settings
+        max_items = scheduler.limits.max_items if scheduler else None
         return HealthStatus(
             status="healthy" if runtime.ready else runtime.phase,
+            gpu=gpu_status(runtime.device, runtime.gpu),
+            model=(models.name_for(Head.SPARSE) or models.name_for(Head.DENSE)) if models else None,
+            dense_embedding_model=models.name_for(Head.DENSE) if models else None,
+            reranker_model=models.reranker.name if models and models.reranker else None,
+            max_input_length=max((b.max_length for b in models.by_head.values()), default=None)
+            if models
+            else None,
+            batch_size=max_items,
+            max_requests_in_batch=max_items,
             version=__version__,
             device=runtime.device,
-            gpu=runtime.gpu,
             models_loaded=runtime.models is not None,
             dense_model=models.name_for(Head.DENSE) if models else None,
             sparse_model=models.name_for(Head.SPARSE) if models else None,
             colbert_model=models.name_for(Head.COLBERT) if models else None,
-            reranker_model=models.reranker.name if models and models.reranker else None,
             models=described,
             batch=BatchSettings(
                 max_batch_tokens=scheduler.limits.max_tokens,
@@ -113,10 +123,21 @@ class OpsController(Controller):
         for (endpoint, reason), count in stats.rejected.items():
             rejected.setdefault(endpoint, {})[reason] = count
         scheduler = runtime.scheduler
+        uptime = time.time() - stats.started_at
+        inference_requests = sum(
+            n for endpoint, n in stats.requests.items() if endpoint not in METADATA_ENDPOINTS
+        )
+        rejected_requests = sum(stats.rejected.values())
         return StatsBody(
-            uptime_seconds=round(time.time() - stats.started_at, 3),
+            uptime=format_uptime(uptime),
+            uptime_seconds=int(uptime),
+            total_requests=inference_requests,
+            total_sentences=stats.sentences,
+            total_batches=stats.batches,
+            rejected_requests=rejected_requests,
+            hardware=hardware_line(runtime.gpu),
             totals=StatsTotals(
-                requests=sum(stats.requests.values()),
+                requests=inference_requests,
                 errors=sum(stats.errors.values()),
                 sentences=stats.sentences,
                 rerank_pairs=stats.pairs,
@@ -124,7 +145,7 @@ class OpsController(Controller):
                 batch_items=stats.batch_items,
                 batch_tokens=stats.batch_tokens,
                 padded_tokens=stats.padded_tokens,
-                rejected_requests=sum(stats.rejected.values()),
+                rejected_requests=rejected_requests,
                 items_per_batch=round(stats.batch_items / stats.batches, 2)
                 if stats.batches
                 else 0.0,
@@ -137,7 +158,7 @@ class OpsController(Controller):
                 "embed_pending": scheduler.pending("embed") if scheduler else 0,
                 "rerank_pending": scheduler.pending("rerank") if scheduler else 0,
             },
-            hardware={
+            hardware_details={
                 "device": runtime.device,
                 "gpu": str(runtime.gpu.get("name")) if runtime.gpu else None,
                 "cpu_count": affinity_cores(),
@@ -145,3 +166,47 @@ class OpsController(Controller):
                 "python": platform.python_version(),
             },
         )
+
+
+GpuDescription = dict[str, str | int | float | None] | None
+
+
+def gpu_status(device: str, gpu: GpuDescription) -> GpuStatus:
+    """The original's ``gpu`` object from what the engine found at start-up (it never touches
+    CUDA here: the API process has no CUDA context of its own)."""
+    if not gpu:
+        return GpuStatus(
+            available=False,
+            device_info="CPU",
+            memory_gb=0.0,
+            device_count=0,
+            multi_gpu_enabled=False,
+            configured_devices=[device],
+        )
+    total = int(gpu.get("total_memory_bytes") or 0)
+    return GpuStatus(
+        available=True,
+        device_info=str(gpu.get("name")),
+        memory_gb=round(total / 1024**3, 2),
+        device_count=int(gpu.get("device_count") or 1),
+        # one engine serves one device (a pod per GPU scales out instead)
+        multi_gpu_enabled=False,
+        configured_devices=[device],
+        capability=str(gpu.get("capability")),
+        cuda=str(gpu.get("cuda")),
+        total_memory_bytes=total,
+    )
+
+
+def hardware_line(gpu: GpuDescription) -> str:
+    """The original's ``hardware``: "CPU", or "<GPU name> (<memory> GB)"."""
+    if not gpu:
+        return "CPU"
+    return f"{gpu.get('name')} ({int(gpu.get('total_memory_bytes') or 0) / 1024**3:.2f} GB)"
+
+
+def format_uptime(seconds: float) -> str:
+    """ "1h 2m 3s", as the original writes it (hours are not folded into days)."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes}m {secs}s"

@@ -25,7 +25,7 @@ from app.api.inference import (
     pair_warnings,
     runtime_of,
 )
-from app.api.openai import check_model_name
+from app.api.model_names import resolve_model
 from app.api.schemas_compat import (
     ApiVersion,
     BilledUnits,
@@ -75,7 +75,7 @@ class RerankCompatController(Controller):
             raise InvalidInput(
                 "reranking is not available: no reranker model is configured", param="model"
             )
-        check_model_name(scheduler.models, data.model, role="rerank", serving=reranker.name)
+        model_name = resolve_model(settings, scheduler.models, data.model, role="rerank")
         outcome = await await_or_abandon(
             request, scheduler.rerank(data.query, texts), settings.request_timeout
         )
@@ -98,7 +98,7 @@ class RerankCompatController(Controller):
             meta.warnings = [w.message for w in warnings]
         body = CompatRerankResponse(
             id=str(uuid.uuid4()),
-            model=reranker.name,
+            model=model_name,
             results=[
                 _result(int(i), float(scores[i]), texts, data.return_documents) for i in order
             ],

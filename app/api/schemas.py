@@ -10,7 +10,31 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from app.api.bounds import bounded
+
 InputTypeField = Literal["query", "document"]
+
+# --- texts, as every request takes them ---
+#: a character that is not whitespace by ``str.isspace``, written out as ranges so that
+#: ECMA-262 (JSON Schema's regex dialect) and Python's ``re`` read it alike: a text must hold
+#: one, as an empty or blank text is a 400 (SPEC §1.1)
+NOT_BLANK = r"[^\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_TEXT = Meta(min_length=1, pattern=NOT_BLANK)
+#: a text to embed: at most MAX_SENTENCE_CHARS characters
+EmbedText = Annotated[str, _TEXT, bounded(max_length="max_sentence_chars")]
+#: a rerank query or passage: at most MAX_RERANK_TEXT_CHARS characters
+RerankText = Annotated[str, _TEXT, bounded(max_length="max_rerank_text_chars")]
+EmbedTexts = Annotated[
+    list[EmbedText],
+    Meta(min_length=1),
+    bounded(max_items="max_sentences_per_request", max_total_chars="max_total_chars_per_request"),
+]
+RerankTexts = Annotated[
+    list[RerankText],
+    Meta(min_length=1),
+    bounded(max_items="max_rerank_passages", max_total_chars="max_rerank_total_chars"),
+]
+AtLeastOne = Annotated[int, Meta(ge=1)]
 
 
 # --- warnings (both endpoints) ---
@@ -38,7 +62,13 @@ class ApiWarning(Struct, kw_only=True):
 
 # --- /embeddings ---
 class EmbeddingRequest(Struct, kw_only=True):
-    sentences: Annotated[list[str], Meta(description="Texts, 1..MAX_SENTENCES_PER_REQUEST")]
+    sentences: Annotated[
+        EmbedTexts,
+        Meta(
+            description="Texts, 1..MAX_SENTENCES_PER_REQUEST, each 1..MAX_SENTENCE_CHARS "
+            "characters and not blank, MAX_TOTAL_CHARS_PER_REQUEST in all"
+        ),
+    ]
     # Unset means "yes, if a configured model gives it"; an explicit true for a vector type
     # no model gives is a 400 (SPEC §2).
     return_dense: bool | UnsetType = UNSET
@@ -111,10 +141,16 @@ class EmbeddingResponseDoc(Struct, kw_only=True):
 
 # --- /rerank ---
 class RerankRequest(Struct, kw_only=True):
-    query: str
-    passages: Annotated[list[str], Meta(description="Passages to score, 1..MAX_RERANK_PASSAGES")]
+    query: Annotated[RerankText, Meta(description="1..MAX_RERANK_TEXT_CHARS, not blank")]
+    passages: Annotated[
+        RerankTexts,
+        Meta(
+            description="Passages to score, 1..MAX_RERANK_PASSAGES, each 1..MAX_RERANK_TEXT_CHARS "
+            "characters and not blank, MAX_RERANK_TOTAL_CHARS in all"
+        ),
+    ]
     normalize: bool = False
-    top_n: int | None = None
+    top_n: AtLeastOne | None = None
 
 
 class RerankResult(Struct, kw_only=True):
@@ -179,17 +215,42 @@ class BatchSettings(Struct, kw_only=True):
     engine_pid: int | None = None
 
 
+class GpuStatus(Struct, kw_only=True):
+    """The original's ``gpu`` object, on a CPU too (``available: false``, ``device_info:
+    "CPU"``), with our details of the device beside its fields."""
+
+    available: bool
+    device_info: str
+    memory_gb: float
+    device_count: int
+    multi_gpu_enabled: bool
+    configured_devices: list[str]
+    capability: str | None = None
+    cuda: str | None = None
+    total_memory_bytes: int | None = None
+
+
 class HealthStatus(Struct, kw_only=True):
     status: str
+    # --- the original's fields (SPEC §1.3), with its types ---
+    gpu: GpuStatus
+    #: the bge-m3 model (the sparse and ColBERT source), else the dense one
+    model: str | None
+    dense_embedding_model: str | None
+    reranker_model: str | None
+    #: the longest input, in tokens, of the embedding models
+    max_input_length: int | None
+    #: texts per forward pass, at most
+    batch_size: int | None
+    #: requests in one forward pass, at most (each brings at least one text)
+    max_requests_in_batch: int | None
+    # --- ours ---
     version: str
     device: str
-    # float, not int | float: the OpenAPI oneOf would match an int twice (an invalid answer)
-    gpu: dict[str, str | float | None] | None
     models_loaded: bool
     dense_model: str | None
     sparse_model: str | None
     colbert_model: str | None
-    reranker_model: str | None
     models: dict[str, ModelDescription]
     batch: BatchSettings | None
     uptime_seconds: float
@@ -213,9 +274,22 @@ class StatsTotals(Struct, kw_only=True):
 
 
 class StatsBody(Struct, kw_only=True):
-    uptime_seconds: float
+    # --- the original's fields (SPEC §1.3), with its types ---
+    #: "1h 2m 3s"
+    uptime: str
+    uptime_seconds: int
+    #: inference requests answered (embeddings and rerank, every status)
+    total_requests: int
+    total_sentences: int
+    total_batches: int
+    #: 429s and 503s: the sum of the ``*_requests_rejected_total`` series on /metrics
+    rejected_requests: int
+    #: "CPU", or the GPU's name and memory: "NVIDIA H100 80GB HBM3 (79.19 GB)"
+    hardware: str
+    # --- ours ---
     totals: StatsTotals
     requests_by_endpoint: dict[str, int]
     rejected_by_endpoint: dict[str, dict[str, int]]
     queue: dict[str, int]
-    hardware: dict[str, str | float | None]  # float covers ints (see HealthStatus.gpu)
+    # float, not int | float: the OpenAPI oneOf would match an int twice (an invalid answer)
+    hardware_details: dict[str, str | float | None]

@@ -8,29 +8,64 @@ working. The fields we read are typed strictly, so a wrong type is a 400 naming 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from app.api.schemas import ApiWarning
+from app.api.bounds import bounded
+from app.api.schemas import (
+    ApiWarning,
+    AtLeastOne,
+    EmbedText,
+    EmbedTexts,
+    InputTypeField,
+    RerankText,
+)
 
-InputTypeField = Literal["query", "document"]
-AtLeastOne = Annotated[int, Meta(ge=1)]
+#: the ``model`` field of every ecosystem request
+ModelName = Annotated[
+    str,
+    Meta(
+        description="A name GET /v1/models lists for this route's model, or none for it; a "
+        "name not served is a 404, one served for another role only a 400"
+    ),
+]
 
 
 # --- POST /v1/embeddings ---
-class OpenAIEmbeddingRequest(Struct, kw_only=True):
-    # Token-id arrays (ints, lists of ints) are decoded so the handler can refuse them with
-    # a message that says why, instead of a bare type error.
-    input: Annotated[
-        str | list[str | int | list[int]],
-        Meta(description="A text or a list of texts (token-id arrays are not supported)"),
-    ]
-    model: str | None = None
+class OpenAIEmbeddingOptions(Struct, kw_only=True):
+    model: ModelName | None = None
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: AtLeastOne | None = None
+    dimensions: (
+        Annotated[
+            AtLeastOne, Meta(description="Matryoshka truncation, where the model supports it")
+        ]
+        | None
+    ) = None
     input_type: InputTypeField = "document"
     user: str | None = None
+
+
+# The request as the OpenAPI document states it: ``input`` is text.
+class OpenAIEmbeddingParams(OpenAIEmbeddingOptions, kw_only=True):
+    input: Annotated[
+        EmbedText | EmbedTexts,
+        Meta(
+            description="A text, or a list of 1..MAX_SENTENCES_PER_REQUEST texts; each "
+            "1..MAX_SENTENCE_CHARS characters and not blank, MAX_TOTAL_CHARS_PER_REQUEST in all "
+            "(token-id arrays are not supported)"
+        ),
+    ]
+
+
+# The request as the route decodes it: token-id arrays (ints, lists of ints) are read too, so
+# the handler can refuse them with a message that says why instead of a bare type error; the
+# document does not offer them.
+class OpenAIEmbeddingRequest(OpenAIEmbeddingOptions, kw_only=True):
+    input: EmbedText | Annotated[list[EmbedText | int | list[int]], Meta(min_length=1)]
+
+    #: what the OpenAPI document shows for this body (app.api.openapi_bodies)
+    documented_as: ClassVar[type[Struct]] = OpenAIEmbeddingParams
 
 
 class OpenAIEmbedding(Struct, kw_only=True):
@@ -61,6 +96,8 @@ class OpenAIModel(Struct, kw_only=True):
     object: Literal["model"] = "model"
     created: int
     owned_by: str
+    #: the configured hub id or directory this name serves (vLLM's ``root``)
+    root: str | None = None
     #: what this server uses the model for: dense, sparse, colbert, rerank
     roles: list[str]
     kind: str
@@ -76,18 +113,23 @@ class OpenAIModelList(Struct, kw_only=True):
 
 # --- POST /v1/rerank, /v2/rerank ---
 class RerankDocument(Struct, kw_only=True):
-    text: str
+    text: RerankText
 
 
 class CompatRerankRequest(Struct, kw_only=True):
-    query: str
+    query: Annotated[RerankText, Meta(description="1..MAX_RERANK_TEXT_CHARS, not blank")]
     documents: Annotated[
-        list[str | RerankDocument],
-        Meta(description="Texts, or objects with a `text` field; 1..MAX_RERANK_PASSAGES"),
+        list[RerankText | RerankDocument],
+        Meta(
+            min_length=1,
+            description="Texts, or objects with a `text` field; 1..MAX_RERANK_PASSAGES, each "
+            "1..MAX_RERANK_TEXT_CHARS characters and not blank, MAX_RERANK_TOTAL_CHARS in all",
+        ),
+        bounded(max_items="max_rerank_passages", max_total_chars="max_rerank_total_chars"),
     ]
     top_n: AtLeastOne | None = None
     return_documents: bool = False
-    model: str | None = None
+    model: ModelName | None = None
     #: Cohere's per-document cap: accepted; the model's own token limit is what applies
     max_tokens_per_doc: AtLeastOne | None = None
 

@@ -95,6 +95,10 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         name, _, value = pair.partition("=")
         env[name] = value
     env.setdefault("RATE_LIMIT_REQUESTS_PER_MINUTE", "0")
+    # Throughput at any --concurrency: the original's queue bounds (200 / 32 requests), the
+    # defaults, would answer a run above them with 503s instead of measuring it.
+    env.setdefault("MAX_QUEUE_SIZE", "4096")
+    env.setdefault("RERANK_MAX_QUEUE", "4096")
     env.setdefault("LOG_LEVEL", "warning")
     return env
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from app.errors import ModelLoadError
+from app.models import naming
 from app.models.base import EmbeddingBackend, Head, RerankBackend
+from app.models.naming import ServedNames, parse_names
 from app.models.presets import ModelChoice, offline_choice
 from app.models.registry import Role, embedding_backend_for, rerank_backend_for
 from app.models.source import ModelDir, locate
@@ -43,13 +46,31 @@ class ModelSet:
 
 def model_choice(settings: Settings) -> ModelChoice:
     if settings.preset == "offline":
-        return offline_choice()
-    return ModelChoice(
-        bge_m3=settings.bge_m3_model,
-        dense=settings.dense_embedding_model,
-        sparse=settings.sparse_embedding_model,
-        reranker=settings.reranker_model,
+        refs = offline_choice()
+    else:
+        refs = ModelChoice(
+            bge_m3=settings.bge_m3_model,
+            dense=settings.dense_embedding_model,
+            sparse=settings.sparse_embedding_model,
+            reranker=settings.reranker_model,
+        )
+    return replace(
+        refs,
+        bge_m3_served=parse_names(settings.bge_m3_served_model_name),
+        dense_served=parse_names(settings.dense_served_model_name),
+        sparse_served=parse_names(settings.sparse_served_model_name),
+        reranker_served=parse_names(settings.reranker_served_model_name),
     )
+
+
+@lru_cache(maxsize=16)
+def served_names(settings: Settings) -> ServedNames:
+    """The names every configured model answers to (``app.models.naming``).
+
+    Cached: the API asks on every request that names a model, and settings are frozen.
+    """
+    choice = model_choice(settings)
+    return naming.served_names(choice, planned_roles(choice))
 
 
 def planned_roles(choice: ModelChoice) -> list[tuple[Role, str]]:
@@ -76,6 +97,7 @@ def preflight(settings: Settings) -> list[str]:
     Returns the refs that still need a download.
     """
     choice = model_choice(settings)
+    served_names(settings)  # two models given one name fail here, before the port opens
     pending: list[str] = []
     for role, ref in planned_roles(choice):
         try:
@@ -93,6 +115,11 @@ def preflight(settings: Settings) -> list[str]:
             continue
         _backend_class(model_dir, role)
     return pending
+
+
+def _served_name(names: ServedNames, ref: str) -> str:
+    model = names.for_ref(ref)
+    return model.name if model is not None else ref
 
 
 def _is_local_ref(ref: str) -> bool:
@@ -123,6 +150,7 @@ def load_models(
         configure_cpu_threads(usable_cores(settings.cpu_threads))
     torch.set_grad_enabled(False)
     choice = model_choice(settings)
+    names = served_names(settings)
     models = ModelSet()
     loaded: dict[str, object] = {}
     plan = planned_roles(choice)
@@ -154,7 +182,8 @@ def load_models(
             )
             loaded[ref] = backend_class(  # type: ignore[call-arg]
                 model_dir,
-                name=choice.served_name(ref),
+                # what the native API and /health report; /v1 routes read every name
+                name=_served_name(names, ref),
                 device=device,
                 dtype=dtype,
                 settings=settings,

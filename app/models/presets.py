@@ -12,15 +12,22 @@ from app.errors import ModelLoadError
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """The refs (hub id or directory) and served names of each role; empty ref = none."""
+    """The refs (hub id or directory) of each role, empty = none, and the names they go by."""
 
     bge_m3: str = ""
     dense: str = ""
     sparse: str = ""
     reranker: str = ""
-    names: tuple[tuple[str, str], ...] = ()  # (ref, served name) for refs that are paths
+    #: (ref, canonical name) for refs that are paths a preset chose: the model's own hub id
+    #: says more to a client than a site-packages directory does
+    names: tuple[tuple[str, str], ...] = ()
+    #: the operator's served names per setting (``*_SERVED_MODEL_NAME``), in their order
+    bge_m3_served: tuple[str, ...] = ()
+    dense_served: tuple[str, ...] = ()
+    sparse_served: tuple[str, ...] = ()
+    reranker_served: tuple[str, ...] = ()
 
-    def served_name(self, ref: str) -> str:
+    def canonical_name(self, ref: str) -> str:
         return dict(self.names).get(ref, ref)
 
 

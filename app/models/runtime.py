@@ -36,6 +36,7 @@ def describe_device(device: torch.device) -> dict[str, str | int | float | None]
         "total_memory_bytes": int(props.total_memory),
         "capability": f"{props.major}.{props.minor}",
         "cuda": torch.version.cuda,
+        "device_count": torch.cuda.device_count(),
     }
 
 

@@ -13,7 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from app.errors import Overloaded
-from app.paths import endpoint_for
+from app.paths import METADATA_ENDPOINTS, endpoint_for
 from app.runtime import Runtime
 from app.scheduler.scheduler import Kind
 from app.telemetry.metrics import family_of
@@ -32,7 +32,7 @@ class ShedWhenFull:
     ) -> None:
         scheduler = self.runtime.scheduler
         endpoint = endpoint_for(connection.scope["path"])
-        if scheduler is None or endpoint is None:
+        if scheduler is None or endpoint is None or endpoint in METADATA_ENDPOINTS:
             return
         kind: Kind = "rerank" if family_of(endpoint) == "rerank" else "embed"
         if scheduler.pending(kind) >= self.bounds[kind]:

@@ -1,7 +1,8 @@
 """Every OpenTelemetry instrument, named once, and the Prometheus text they are read as.
 
-The names are the original service's (SPEC §6; dashboards depend on them) plus the
-``smart_embedder_*`` names that the Helm chart's HPA and dashboard use. Each app gets its own
+The names are the original service's (SPEC §6; dashboards depend on them), each with exactly
+the original's labels, plus the ``smart_embedder_*`` series that carry the detail (endpoint,
+HTTP status, model) and that the Helm chart's HPA and dashboard use. Each app gets its own
 ``MeterProvider`` and its own Prometheus registry, never the global ones, so several apps in one
 process (tests) do not mix their numbers.
 
@@ -21,24 +22,38 @@ from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from app import __version__
+from app.paths import ENDPOINT_PATHS, METADATA_ENDPOINTS
 
 PROMETHEUS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
-#: endpoint label values → the metric family they belong to
+#: our endpoint labels → the metric family they belong to (``smart_embedder_*`` series)
 EMBED_ENDPOINTS = ("embeddings", "openai_embeddings")
 RERANK_ENDPOINTS = ("rerank", "rerank_compat")
 REJECTION_REASONS = ("rate_limit", "backpressure")
+#: the ``status`` values of the original's request counters (its dashboards filter on them)
+ORIGINAL_STATUSES = ("success", "error", "timeout")
 QUEUES = ("embed", "rerank")
+_ORIGINAL_INFO_LABELS = ("model", "version", "gpu_available", "device")
 
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 _TOKENS = (16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576)
 _RATIOS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
+Observer = Callable[[CallbackOptions], Iterable[Observation]]
+
 
 def family_of(endpoint: str) -> str:
-    """``"rerank"`` for the rerank endpoints, ``"embedding"`` for the rest."""
+    """``"rerank"`` for the rerank endpoints, ``"embedding"`` for the rest: the original counted
+    every refusal outside ``/rerank`` as an embedding one, ``/v1/models``' too."""
     return "rerank" if endpoint in RERANK_ENDPOINTS else "embedding"
+
+
+def original_status(status: int) -> str:
+    """The original's ``status`` label for an HTTP status: success, timeout (504) or error."""
+    if status < 400:
+        return "success"
+    return "timeout" if status == 504 else "error"
 
 
 class GaugeSources:
@@ -50,6 +65,8 @@ class GaugeSources:
     def __init__(self) -> None:
         #: (endpoint, status) -> requests answered
         self.statuses: Callable[[], Counter[tuple[str, int]]] = Counter
+        #: (endpoint, reason) -> requests refused (429 / 503)
+        self.rejections: Callable[[], Counter[tuple[str, str]]] = Counter
         #: family ("embedding" / "rerank") -> requests being served now
         self.active: Callable[[], Counter[str]] = Counter
         #: family -> texts embedded / pairs scored
@@ -61,6 +78,10 @@ class GaugeSources:
 
 
 class Metrics:
+    """Two sets of series. The original's names carry exactly the original's labels (SPEC §6),
+    so queries and alerts written for it match; the ``smart_embedder_*`` series carry the
+    detail (endpoint, HTTP status, model, queue)."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self._reader = PrometheusMetricReader(
@@ -69,47 +90,50 @@ class Metrics:
         self._provider = MeterProvider(metric_readers=[self._reader])
         self.sources = GaugeSources()
         meter = self._provider.get_meter("smart_embedder", __version__)
+        observe_counter, histogram = meter.create_observable_counter, meter.create_histogram
 
-        counter, histogram = meter.create_counter, meter.create_histogram
+        # --- the original's series ---
+        observe_counter(
+            "embedding_requests_total",
+            callbacks=[self._observe_embedding_requests],
+            description="Embedding requests answered, by status (success, error, timeout) and "
+            "endpoint (path).",
+        )
+        observe_counter(
+            "rerank_requests_total",
+            callbacks=[self._observe_rerank_requests],
+            description="Rerank requests answered, by status (success, error, timeout).",
+        )
         for family, name in (("embedding", "Embedding"), ("rerank", "Rerank")):
-            meter.create_observable_counter(
-                f"{family}_requests_total",
-                callbacks=[self._requests_observer(family)],
-                description=f"{name} requests answered, by endpoint and HTTP status.",
+            observe_counter(
+                f"{family}_requests_rejected_total",
+                callbacks=[self._rejections_observer(family)],
+                description=f"{name} requests refused, by reason (429 rate_limit, "
+                "503 backpressure, 503 not_ready).",
             )
             meter.create_observable_up_down_counter(
                 f"{family}_active_requests",
                 callbacks=[self._active_observer(family)],
                 description=f"{name} requests being served now.",
             )
-        self.rejected = {
-            "embedding": counter(
-                "embedding_requests_rejected_total",
-                description="Embedding requests refused (429 rate_limit, 503 backpressure).",
-            ),
-            "rerank": counter(
-                "rerank_requests_rejected_total",
-                description="Rerank requests refused (429 rate_limit, 503 backpressure).",
-            ),
-        }
         self.durations = {
             "embedding": histogram(
                 "embedding_request_duration_seconds",
-                description="Time from request to response, by endpoint.",
+                description="Time from request to response, by endpoint (path).",
                 explicit_bucket_boundaries_advisory=_SECONDS,
             ),
             "rerank": histogram(
                 "rerank_request_duration_seconds",
-                description="Time from request to response, by endpoint.",
+                description="Time from request to response.",
                 explicit_bucket_boundaries_advisory=_SECONDS,
             ),
         }
-        meter.create_observable_counter(
+        observe_counter(
             "embedding_sentences_processed_total",
             callbacks=[self._units_observer("embedding")],
             description="Texts embedded.",
         )
-        meter.create_observable_counter(
+        observe_counter(
             "rerank_pairs_processed_total",
             callbacks=[self._units_observer("rerank")],
             description="Query-passage pairs.",
@@ -131,6 +155,55 @@ class Metrics:
                 explicit_bucket_boundaries_advisory=_SECONDS,
             ),
         }
+        meter.create_observable_gauge(
+            "embedding_queue_size",
+            callbacks=[self._observe_queue_size],
+            description="Embedding texts waiting to be batched.",
+        )
+        meter.create_observable_gauge(
+            "embedding_server_info",
+            callbacks=[self._observe_info],
+            description="Always 1; the labels describe the server (the original's set).",
+        )
+        for kind in ("allocated", "reserved", "free", "total"):
+            meter.create_observable_gauge(
+                f"gpu_memory_{kind}_bytes",
+                callbacks=[self._gpu_observer(kind)],
+                description=f"GPU memory {kind} (0 without a GPU).",
+            )
+        meter.create_observable_gauge(
+            "embedding_gpu_memory_allocated_bytes",
+            callbacks=[self._gpu_observer("allocated")],
+            description="GPU memory allocated: the original's older name of "
+            "gpu_memory_allocated_bytes, kept for its dashboards.",
+        )
+
+        # --- our detail ---
+        observe_counter(
+            "smart_embedder_requests_total",
+            callbacks=[self._observe_detailed_requests],
+            description="Requests answered, by endpoint and HTTP status code.",
+        )
+        observe_counter(
+            "smart_embedder_requests_rejected_total",
+            callbacks=[self._observe_detailed_rejections],
+            description="Requests refused, by endpoint and reason.",
+        )
+        self.detailed_duration = histogram(
+            "smart_embedder_request_duration_seconds",
+            description="Time from request to response, by endpoint.",
+            explicit_bucket_boundaries_advisory=_SECONDS,
+        )
+        self.detailed_batch_size = histogram(
+            "smart_embedder_batch_size",
+            description="Texts or pairs in one forward pass, by queue and model.",
+            explicit_bucket_boundaries_advisory=_BATCH_SIZES,
+        )
+        self.detailed_inference_seconds = histogram(
+            "smart_embedder_inference_duration_seconds",
+            description="One forward pass, by queue and model.",
+            explicit_bucket_boundaries_advisory=_SECONDS,
+        )
         self.batch_tokens = histogram(
             "smart_embedder_batch_tokens",
             description="Padded tokens (longest x count) of one forward pass, by queue.",
@@ -152,72 +225,95 @@ class Metrics:
             description="Requests admitted and not yet answered in this pod (HPA metric).",
         )
         meter.create_observable_gauge(
-            "embedding_queue_size",
-            callbacks=[self._observe_queue_size],
-            description="Embedding texts waiting to be batched.",
+            "smart_embedder_server_info",
+            callbacks=[self._observe_detailed_info],
+            description="Always 1; the labels name the version, device and each role's model.",
         )
-        meter.create_observable_gauge(
-            "embedding_server_info",
-            callbacks=[self._observe_info],
-            description="Always 1; the labels describe the server.",
+
+    # --- the original's series, read from the tallies ---
+    def _observe_embedding_requests(self, _options: CallbackOptions) -> Iterable[Observation]:
+        # The endpoint values the original's dashboards use exist (at 0) from the first scrape.
+        seen: Counter[tuple[str, str]] = Counter(
+            {(ENDPOINT_PATHS[e], s): 0 for e in EMBED_ENDPOINTS for s in ORIGINAL_STATUSES}
         )
-        for kind in ("allocated", "reserved", "free", "total"):
-            meter.create_observable_gauge(
-                f"gpu_memory_{kind}_bytes",
-                callbacks=[self._gpu_observer(kind)],
-                description=f"GPU memory {kind} (0 without a GPU).",
-            )
-        self._zero_series()
+        for (endpoint, status), n in self.sources.statuses().items():
+            if family_of(endpoint) == "embedding" and endpoint not in METADATA_ENDPOINTS:
+                seen[(ENDPOINT_PATHS[endpoint], original_status(status))] += n
+        return [Observation(n, {"status": s, "endpoint": e}) for (e, s), n in seen.items()]
 
-    def _zero_series(self) -> None:
-        # A series that was never touched is not exported; dashboards and the rejection
-        # alerts expect these to exist (at 0) from the first scrape.
-        # (The observable counters below report these series themselves.)
-        for endpoint in (*EMBED_ENDPOINTS, *RERANK_ENDPOINTS):
-            family = family_of(endpoint)
-            for reason in REJECTION_REASONS:
-                self.rejected[family].add(0, {"endpoint": endpoint, "reason": reason})
+    def _observe_rerank_requests(self, _options: CallbackOptions) -> Iterable[Observation]:
+        seen: Counter[str] = Counter(dict.fromkeys(ORIGINAL_STATUSES, 0))
+        for (endpoint, status), n in self.sources.statuses().items():
+            if family_of(endpoint) == "rerank":
+                seen[original_status(status)] += n
+        return [Observation(n, {"status": s}) for s, n in seen.items()]
 
-    # --- observable instruments ---
-    def _requests_observer(self, family: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def _rejections_observer(self, family: str) -> Observer:
         def observe(_options: CallbackOptions) -> Iterable[Observation]:
-            counts = self.sources.statuses()
-            endpoints = EMBED_ENDPOINTS if family == "embedding" else RERANK_ENDPOINTS
-            seen = {(endpoint, 200): 0 for endpoint in endpoints}  # from the first scrape
-            seen.update({key: n for key, n in counts.items() if family_of(key[0]) == family})
-            return [
-                Observation(n, {"endpoint": endpoint, "status": str(status)})
-                for (endpoint, status), n in seen.items()
-            ]
+            seen: Counter[str] = Counter(dict.fromkeys(REJECTION_REASONS, 0))
+            for (endpoint, reason), n in self.sources.rejections().items():
+                if family_of(endpoint) == family:
+                    seen[reason] += n
+            return [Observation(n, {"reason": reason}) for reason, n in seen.items()]
 
         return observe
 
-    def _active_observer(self, family: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def _active_observer(self, family: str) -> Observer:
         def observe(_options: CallbackOptions) -> Iterable[Observation]:
             return [Observation(self.sources.active()[family])]
 
         return observe
 
-    def _units_observer(self, family: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def _units_observer(self, family: str) -> Observer:
         def observe(_options: CallbackOptions) -> Iterable[Observation]:
             return [Observation(self.sources.units()[family])]
 
         return observe
 
-    def _observe_depth(self, _options: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(self.sources.pending(q), {"queue": q}) for q in QUEUES]
-
     def _observe_queue_size(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(self.sources.queued_items("embed"))]
 
     def _observe_info(self, _options: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(1, self.sources.server_info())]
+        info = self.sources.server_info()
+        return [Observation(1, {key: info.get(key, "") for key in _ORIGINAL_INFO_LABELS})]
 
-    def _gpu_observer(self, kind: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def _gpu_observer(self, kind: str) -> Observer:
         def observe(_options: CallbackOptions) -> Iterable[Observation]:
             return [Observation(self.sources.gpu_memory().get(kind, 0))]
 
         return observe
+
+    # --- our detail ---
+    def _observe_detailed_requests(self, _options: CallbackOptions) -> Iterable[Observation]:
+        seen: Counter[tuple[str, int]] = Counter(
+            {(endpoint, 200): 0 for endpoint in (*EMBED_ENDPOINTS, *RERANK_ENDPOINTS)}
+        )
+        seen.update(self.sources.statuses())
+        return [
+            Observation(n, {"endpoint": endpoint, "status": str(status)})
+            for (endpoint, status), n in seen.items()
+        ]
+
+    def _observe_detailed_rejections(self, _options: CallbackOptions) -> Iterable[Observation]:
+        seen: Counter[tuple[str, str]] = Counter(
+            {
+                (endpoint, reason): 0
+                for endpoint in (*EMBED_ENDPOINTS, *RERANK_ENDPOINTS)
+                for reason in REJECTION_REASONS
+            }
+        )
+        seen.update(self.sources.rejections())
+        return [
+            Observation(n, {"endpoint": endpoint, "reason": reason})
+            for (endpoint, reason), n in seen.items()
+        ]
+
+    def _observe_depth(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(self.sources.pending(q), {"queue": q}) for q in QUEUES]
+
+    def _observe_detailed_info(self, _options: CallbackOptions) -> Iterable[Observation]:
+        info = self.sources.server_info()
+        return [Observation(1, {k: v for k, v in info.items() if k != "gpu_available"})]
 
     # --- output ---
     def render(self) -> bytes:

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from app.paths import ENDPOINT_PATHS, METADATA_ENDPOINTS
 from app.telemetry.metrics import Metrics, family_of
 from app.telemetry.tracing import Tracing
 
@@ -48,22 +49,30 @@ class Recorder:
         self.tracing = tracing or Tracing.disabled()
         sources = self.metrics.sources
         sources.statuses = lambda: self.stats.statuses
+        sources.rejections = lambda: self.stats.rejected
         sources.active = lambda: self.stats.active
         sources.units = lambda: Counter(embedding=self.stats.sentences, rerank=self.stats.pairs)
 
     # --- requests ---
     def request_started(self, endpoint: str) -> None:
-        self.stats.active[family_of(endpoint)] += 1
+        if endpoint not in METADATA_ENDPOINTS:
+            self.stats.active[family_of(endpoint)] += 1
 
     def request_finished(self, endpoint: str, status: int, seconds: float) -> None:
         """Every inference request, once, with the status its client got."""
-        family = family_of(endpoint)
         self.stats.requests[endpoint] += 1
         self.stats.statuses[(endpoint, status)] += 1
         if status >= 400:
             self.stats.errors[endpoint] += 1
+        self.metrics.detailed_duration.record(seconds, {"endpoint": endpoint})
+        if endpoint in METADATA_ENDPOINTS:
+            return
+        family = family_of(endpoint)
         self.stats.active[family] -= 1
-        self.metrics.durations[family].record(seconds, {"endpoint": endpoint})
+        if family == "rerank":
+            self.metrics.durations[family].record(seconds)
+        else:
+            self.metrics.durations[family].record(seconds, {"endpoint": ENDPOINT_PATHS[endpoint]})
 
     def request_done(self, endpoint: str, status: int, seconds: float, units: int) -> None:
         """A request produced results: count its texts or pairs. (Its status and duration
@@ -76,8 +85,7 @@ class Recorder:
             self.stats.sentences += units
 
     def rejected(self, endpoint: str, reason: str) -> None:
-        self.stats.rejected[(endpoint, reason)] += 1
-        self.metrics.rejected[family_of(endpoint)].add(1, {"endpoint": endpoint, "reason": reason})
+        self.stats.rejected[(endpoint, reason)] += 1  # /metrics reads this tally at scrape time
 
     # --- the scheduler ---
     def queue_waits(self, kind: str, now: float, enqueued_at: Iterable[float]) -> None:
@@ -108,9 +116,12 @@ class Recorder:
         self.metrics.batch_tokens.record(padded_tokens, queue)
         if padded_tokens:
             self.metrics.padding_ratio.record(1 - tokens / padded_tokens, queue)
-        self.metrics.inference_seconds[kind].record(seconds, {"model": model})
+        detail = {"queue": kind, "model": model}
+        self.metrics.inference_seconds[kind].record(seconds)
+        self.metrics.detailed_inference_seconds.record(seconds, detail)
+        self.metrics.detailed_batch_size.record(size, detail)
         if kind == "embed":
-            self.metrics.batch_size.record(size, {"model": model})
+            self.metrics.batch_size.record(size)
         self.tracing.batch_span(
             kind, model, seconds, size=size, tokens=tokens, padded_tokens=padded_tokens
         )

@@ -24,6 +24,9 @@ def watch_runtime(sources: GaugeSources, runtime: Runtime) -> None:
     def server_info() -> dict[str, str]:
         models = runtime.models
         return {
+            # the original's labels: its one model, whether a GPU serves, the device
+            "model": (models.name_for(Head.DENSE) if models else None) or "",
+            "gpu_available": str(bool(runtime.gpu)),
             "version": __version__,
             "device": runtime.device,
             "dense_model": (models.name_for(Head.DENSE) if models else None) or "",

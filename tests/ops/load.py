@@ -1,14 +1,26 @@
-"""Small helpers for the real-server tests: concurrent requests with per-request timings."""
+"""Small helpers for the real-server tests: concurrent requests, waits on the server's own
+figures, and a hold on its engine process, so that each test decides on events and not on how
+fast a (possibly busy) machine happens to be."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
+
+#: how long a wait for something the server does at once may take before the test fails: a
+#: hang guard only, far beyond any answer on a busy 2-core machine
+HANG_GUARD_S = 60.0
 
 
 @dataclass
@@ -37,7 +49,9 @@ def heavy_texts(count: int, words: int = 300) -> list[str]:
 
 
 async def stats_when(
-    client: httpx.AsyncClient, ready: Callable[[dict[str, Any]], bool], timeout: float = 30
+    client: httpx.AsyncClient,
+    ready: Callable[[dict[str, Any]], bool],
+    timeout: float = HANG_GUARD_S,
 ) -> dict[str, Any]:
     """Poll ``/stats`` until ``ready`` holds of it; fail with its last figures after
     ``timeout`` seconds rather than hang the suite."""
@@ -46,6 +60,55 @@ async def stats_when(
         assert time.monotonic() < deadline, f"/stats never got there: {stats}"
         await asyncio.sleep(0.01)
     return stats
+
+
+def wait_until(
+    probe: Callable[[], T], ready: Callable[[T], bool], what: str, timeout: float = HANG_GUARD_S
+) -> T:
+    """Call ``probe`` until ``ready`` holds of what it returns, and return that; fail with
+    the last value after ``timeout`` seconds (a hang guard, not part of the verdict)."""
+    deadline = time.monotonic() + timeout
+    while not ready(seen := probe()):
+        assert time.monotonic() < deadline, f"{what} never happened; last seen: {seen!r:.2000}"
+        time.sleep(0.02)
+    return seen
+
+
+def engine_pid(url: str) -> int:
+    """The pid of the server's engine process (``/health``), which runs every forward pass."""
+    batch = httpx.get(f"{url}/health", timeout=HANG_GUARD_S).json()["batch"]
+    assert batch["engine"] == "process", batch
+    return int(batch["engine_pid"])
+
+
+def _stopped(pid: int) -> bool:
+    """Whether every thread of ``pid`` is stopped (or the process is gone)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        # the state is the field after the parenthesised command name
+        states = [(task / "stat").read_text().rpartition(")")[2].split()[0] for task in tasks]
+    except FileNotFoundError:
+        return True
+    return all(state in ("T", "t", "Z", "X") for state in states)
+
+
+@contextlib.contextmanager
+def engine_paused(pid: int) -> Iterator[None]:
+    """Hold the engine process (SIGSTOP) until the block ends (SIGCONT): no batch finishes
+    meanwhile, so whatever the test sees inside happened before any answer, on any machine.
+    This is the real-server tests' hold on the model, as the unit tests' gate is.
+
+    The API process keeps working: admission, refusals, ``/stats``, ``/metrics``, readiness
+    and disconnects never wait on the engine. Keep the requests sent while it is held small
+    (a few KB per batch): the batches cut meanwhile wait in the pipe to the engine, and a
+    write that filled it would stall the API process until the block ends."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: _stopped(pid), bool, f"engine process {pid} stopping")
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
 
 
 async def warm_connections(client: httpx.AsyncClient, count: int) -> None:

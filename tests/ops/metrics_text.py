@@ -49,3 +49,8 @@ def value(text: str, name: str, **labels: str) -> float:
         for sample_labels, v in samples(text).get(name, [])
         if all(sample_labels.get(k) == want for k, want in labels.items())
     )
+
+
+def series(text: str, name: str, **labels: str) -> list[float]:
+    """The values of ``name``'s samples whose labels are exactly ``labels`` (none: ``[]``)."""
+    return [v for sample_labels, v in samples(text).get(name, []) if sample_labels == labels]

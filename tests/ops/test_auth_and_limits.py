@@ -1,14 +1,19 @@
 """Bearer auth, per-client rate limits with trusted proxies, and the body cap, through the
-real app (Litestar's TestClient over ASGI) on the tiny models."""
+real app (Litestar's TestClient over ASGI) on the tiny models.
+
+The rate-limit tests run the app's token buckets on a clock the test owns, so a bucket refills
+when the test says so and never because a busy machine took a second over a few requests."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 
 import pytest
 from litestar.testing import TestClient
 
+from app.security import ratelimit
 from tests.helpers import wait_ready
 
 TOKEN = "s3cret-token-value"
@@ -28,6 +33,27 @@ def guarded(make_client: ClientFactory) -> Iterator[TestClient]:  # type: ignore
 
 def bearer(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def rate_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The clock of every app's rate limiter built during the test (``TokenBuckets`` takes
+    one; the app builds its buckets with the default, ``time.monotonic``)."""
+    clock = FakeClock()
+    monkeypatch.setattr(
+        ratelimit, "TokenBuckets", functools.partial(ratelimit.TokenBuckets, clock=clock)
+    )
+    return clock
 
 
 @pytest.mark.parametrize(
@@ -71,22 +97,30 @@ def test_openapi_shows_bearer_on_protected_routes_only(
             assert secured == (path not in OPERATIONS), path
 
 
-def test_burst_then_429_with_retry_after(make_client: ClientFactory) -> None:
+def test_burst_then_429_with_retry_after(make_client: ClientFactory, rate_clock: FakeClock) -> None:
     with make_client(rate_limit_requests_per_minute=60, rate_limit_burst_size=3) as client:
         wait_ready(client)
         statuses = [client.post("/rerank", json=RERANK).status_code for _ in range(5)]
         assert statuses == [200, 200, 200, 429, 429]
         r = client.post("/embeddings/", json=EMBED)
         assert r.status_code == 429
-        assert int(r.headers["retry-after"]) >= 1
+        assert r.headers["retry-after"] == "1"  # one token refills in 1 s at 60 per minute
         assert "rate limit" in r.json()["error"]["message"]
         for path in OPERATIONS:  # never limited, even for a client that is
             assert client.get(path).status_code == 200, path
         rejected = client.get("/stats").json()["rejected_by_endpoint"]
         assert rejected == {"rerank": {"rate_limit": 2}, "embeddings": {"rate_limit": 1}}
+        # The refill rate: one more request a second, no more.
+        rate_clock.now += 0.5
+        assert client.post("/rerank", json=RERANK).status_code == 429
+        rate_clock.now += 0.5
+        assert client.post("/rerank", json=RERANK).status_code == 200
+        assert client.post("/rerank", json=RERANK).status_code == 429
 
 
-def test_forwarded_for_counts_only_from_trusted_proxies(make_client: ClientFactory) -> None:
+def test_forwarded_for_counts_only_from_trusted_proxies(
+    make_client: ClientFactory, rate_clock: FakeClock
+) -> None:
     def statuses(client: TestClient, forwarded: str) -> list[int]:  # type: ignore[type-arg]
         headers = {"X-Forwarded-For": forwarded}
         return [client.post("/rerank", json=RERANK, headers=headers).status_code for _ in range(2)]

@@ -148,8 +148,11 @@ def test_panels_do_not_overlap() -> None:
 def test_dashboard_answers_the_operator_questions() -> None:
     used = set().union(*(metric_names(q) for q in queries()))
     wanted = {
-        "embedding_requests_total",  # request rate and errors by endpoint
+        "embedding_requests_total",  # request rate
         "rerank_requests_total",
+        "smart_embedder_requests_total",  # errors by endpoint and status
+        "smart_embedder_request_duration_seconds_bucket",  # latency by endpoint
+        "smart_embedder_inference_duration_seconds_bucket",  # forward passes by model
         "embedding_request_duration_seconds_bucket",  # latency quantiles
         "rerank_request_duration_seconds_bucket",
         "smart_embedder_queue_depth",  # queue depth and wait
@@ -157,8 +160,7 @@ def test_dashboard_answers_the_operator_questions() -> None:
         "embedding_batch_size_bucket",  # batch size and tokens
         "smart_embedder_batch_tokens_bucket",
         "smart_embedder_batch_padding_ratio_bucket",  # padding
-        "embedding_requests_rejected_total",  # rejections by reason
-        "rerank_requests_rejected_total",
+        "smart_embedder_requests_rejected_total",  # rejections by endpoint and reason
         "gpu_memory_allocated_bytes",  # GPU memory
         "gpu_memory_reserved_bytes",
         "gpu_memory_free_bytes",

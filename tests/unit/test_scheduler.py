@@ -1,13 +1,17 @@
 """The scheduler with the real engine threads (inline) and queues, on a small numpy backend whose
 batches the tests can hold, inspect and break: order, splitting, cross-request batching,
-budget, cancellation, overload and error isolation (SPEC §3)."""
+budget, cancellation, overload and error isolation (SPEC §3).
+
+Each step waits for the state it needs (a batch held at the gate, requests admitted or
+queued), never for a sleep to have been long enough: the verdicts are the same on an idle
+machine and a busy one."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -27,6 +31,22 @@ from app.models.base import (
 from app.models.catalog import ModelSet
 from app.scheduler.batcher import padded_cost
 from app.scheduler.scheduler import BatchLimits, Scheduler
+
+#: how long a step may wait for something that happens at once: a hang guard, never a verdict
+HANG_GUARD_S = 60.0
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Let the loop (and the engine threads) run until ``condition`` holds."""
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.001)
+
+    try:
+        await asyncio.wait_for(poll(), HANG_GUARD_S)
+    except asyncio.TimeoutError:
+        raise AssertionError(f"never happened: {what}") from None
 
 
 class CountingBackend(EmbeddingBackend):
@@ -54,7 +74,8 @@ class CountingBackend(EmbeddingBackend):
 
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
         self.entered.set()
-        self.gate.wait(10)
+        # A gate never opened fails the batch (and so the test) rather than letting it pass.
+        assert self.gate.wait(HANG_GUARD_S), "the test never opened the gate"
         self.batches.append([len(t.ids) for t in batch])
         if any(len(t.ids) == 13 for t in batch):  # "boom" texts have 13 words
             raise RuntimeError("device fault")
@@ -98,6 +119,22 @@ async def embed(scheduler: Scheduler, texts: list[str]) -> list[float]:
     return [float(item.dense[0]) for item in outcome.items]  # type: ignore[index]
 
 
+async def held(backend: CountingBackend) -> None:
+    """Wait until the worker is inside a batch, held at the closed gate."""
+    assert await asyncio.to_thread(backend.entered.wait, HANG_GUARD_S), "no batch reached it"
+
+
+def ran(backend: CountingBackend) -> list[int]:
+    """The first token of every text that reached the model (its word count)."""
+    return [n for b in backend.batches for n in b]
+
+
+async def flush(scheduler: Scheduler) -> None:
+    """Send one more request and wait for it: the queue is oldest first and one worker runs
+    the batches in order, so whatever was queued before it has run (or been dropped) now."""
+    assert await embed(scheduler, [text(5)]) == [5.0]
+
+
 async def test_results_come_back_in_input_order_across_split_batches(setup) -> None:  # type: ignore[no-untyped-def]
     backend, build = setup
     scheduler = build(limits=BatchLimits(max_tokens=10_000, max_items=3))
@@ -122,9 +159,10 @@ async def test_requests_are_batched_together(setup) -> None:  # type: ignore[no-
     scheduler = build()
     backend.gate.clear()
     first = asyncio.create_task(embed(scheduler, [text(2)]))
-    await asyncio.to_thread(backend.entered.wait, 5)  # the worker is now held in batch 1
+    await held(backend)  # the worker is now held in batch 1
     others = [asyncio.create_task(embed(scheduler, [text(3), text(4)])) for _ in range(5)]
-    await asyncio.sleep(0.05)
+    # (short texts are tokenized on the loop, so an admitted request is a queued one)
+    await until(lambda: scheduler.pending("embed") == 6, "all five requests queued")
     backend.gate.set()
     assert await first == [2.0]
     assert [await o for o in others] == [[3.0, 4.0]] * 5
@@ -140,7 +178,10 @@ async def test_without_cross_request_batching_each_batch_is_one_request(setup) -
     scheduler = build(cross=False)
     backend.gate.clear()
     tasks = [asyncio.create_task(embed(scheduler, [text(3), text(4)])) for _ in range(4)]
-    await asyncio.sleep(0.05)
+    # All four wait together while the first batch is held: cross-request batching, if it
+    # were on, would mix them.
+    await held(backend)
+    await until(lambda: scheduler.pending("embed") == 4, "all four requests queued")
     backend.gate.set()
     await asyncio.gather(*tasks)
     assert [len(b) for b in backend.batches] == [2, 2, 2, 2]
@@ -152,19 +193,22 @@ async def test_a_cancelled_request_never_reaches_the_model(setup) -> None:  # ty
     scheduler = build()
     backend.gate.clear()
     running = asyncio.create_task(embed(scheduler, [text(2)]))
-    await asyncio.to_thread(backend.entered.wait, 5)
+    await held(backend)
     second = asyncio.create_task(embed(scheduler, [text(3)]))  # cut as batch 2 at once
-    await asyncio.sleep(0.02)
+    await until(
+        lambda: scheduler.pending("embed") == 2 and scheduler.queued_items("embed") == 0,
+        "the second request cut as the batch behind the held one",
+    )
     abandoned = asyncio.create_task(embed(scheduler, [text(77)]))
-    await asyncio.sleep(0.02)
+    await until(lambda: scheduler.queued_items("embed") == 1, "the third request queued")
     abandoned.cancel()
     backend.gate.set()
     await running
     await second
     with pytest.raises(asyncio.CancelledError):
         await abandoned
-    await asyncio.sleep(0.05)
-    assert 77 not in [n for b in backend.batches for n in b]
+    await flush(scheduler)
+    assert 77 not in ran(backend)
     assert scheduler.pending("embed") == 0
     await scheduler.stop()
 
@@ -174,7 +218,7 @@ async def test_full_queue_rejects_at_once_and_recovers(setup) -> None:  # type: 
     scheduler = build(max_queue=2)
     backend.gate.clear()
     admitted = [asyncio.create_task(embed(scheduler, [text(2)])) for _ in range(2)]
-    await asyncio.sleep(0.02)
+    await until(lambda: scheduler.pending("embed") == 2, "both requests admitted")
     with pytest.raises(Overloaded) as refused:
         await embed(scheduler, [text(2)])
     assert refused.value.retry_after == 1 and "queue is full" in refused.value.message
@@ -189,10 +233,10 @@ async def test_a_failing_batch_fails_only_its_own_requests(setup) -> None:  # ty
     scheduler = build(cross=False)
     backend.gate.clear()
     good_before = asyncio.create_task(embed(scheduler, [text(2)]))
-    await asyncio.to_thread(backend.entered.wait, 5)
+    await held(backend)
     bad = asyncio.create_task(embed(scheduler, [BOOM, text(4)]))
     good_after = asyncio.create_task(embed(scheduler, [text(6)]))
-    await asyncio.sleep(0.02)
+    await until(lambda: scheduler.pending("embed") == 3, "the bad and the good request queued")
     backend.gate.set()
     assert await good_before == [2.0]
     with pytest.raises(InferenceFailed, match="device fault"):
@@ -207,11 +251,12 @@ async def test_drain_finishes_admitted_work_and_refuses_new(setup) -> None:  # t
     scheduler = build()
     backend.gate.clear()
     admitted = asyncio.create_task(embed(scheduler, [text(3)]))
-    await asyncio.sleep(0.02)
-    draining = asyncio.create_task(scheduler.drain(timeout=5))
-    await asyncio.sleep(0.02)
+    await held(backend)
+    draining = asyncio.create_task(scheduler.drain(timeout=HANG_GUARD_S))
+    await until(lambda: not scheduler.accepting, "the drain begun")
     with pytest.raises(Overloaded, match="shutting down"):
         await embed(scheduler, [text(2)])
+    assert not draining.done()  # it waits for the admitted request, held at the gate
     backend.gate.set()
     assert await admitted == [3.0]
     assert await draining is True
@@ -241,7 +286,7 @@ async def test_a_fatal_error_stops_the_engine_and_clears_health(threads: int) ->
     assert engine.healthy is False
     with pytest.raises(EngineStopped):
         await engine.run(0, payload, frozenset({Head.DENSE}))
-    await asyncio.wait_for(died.wait(), 10)  # reported through the loop, once
+    await asyncio.wait_for(died.wait(), HANG_GUARD_S)  # reported through the loop, once
     assert deaths == ["the inference engine stopped: KeyboardInterrupt: "]
     await engine.stop()
     # The dying thread must not swallow the stop meant for its sibling.
@@ -250,14 +295,18 @@ async def test_a_fatal_error_stops_the_engine_and_clears_health(threads: int) ->
 
 class _LeavingClient:
     """What a Litestar request shows ``await_or_abandon``: an ASGI receive that reports the
-    client's disconnect after ``after`` seconds."""
+    client's disconnect once ``gone`` returns."""
 
-    def __init__(self, after: float) -> None:
-        self.after = after
+    def __init__(self, gone: Callable[[], Awaitable[object]]) -> None:
+        self.gone = gone
 
     async def receive(self) -> dict[str, str]:
-        await asyncio.sleep(self.after)
+        await self.gone()
         return {"type": "http.disconnect"}
+
+
+async def never() -> None:
+    await asyncio.Event().wait()
 
 
 async def test_a_client_that_leaves_is_dropped_before_its_batch_runs(setup) -> None:  # type: ignore[no-untyped-def]
@@ -267,20 +316,25 @@ async def test_a_client_that_leaves_is_dropped_before_its_batch_runs(setup) -> N
     scheduler = build()
     backend.gate.clear()
     busy = asyncio.create_task(embed(scheduler, [text(2)]))
-    await asyncio.to_thread(backend.entered.wait, 5)
+    await held(backend)
     queued = asyncio.create_task(embed(scheduler, [text(3)]))  # takes the second slot
-    await asyncio.sleep(0.02)
+    await until(
+        lambda: scheduler.pending("embed") == 2 and scheduler.queued_items("embed") == 0,
+        "the second request cut as the batch behind the held one",
+    )
+    # The client leaves once its request waits in the queue behind both slots.
+    leaves = _LeavingClient(lambda: until(lambda: scheduler.queued_items("embed") == 1, "queued"))
     with pytest.raises(ClientGone):
         await await_or_abandon(
-            _LeavingClient(0.05),  # type: ignore[arg-type]
+            leaves,  # type: ignore[arg-type]
             scheduler.embed([text(55)], frozenset({Head.DENSE})),
-            timeout=5,
+            timeout=HANG_GUARD_S,
         )
     backend.gate.set()
     await busy
     await queued
-    await asyncio.sleep(0.05)
-    assert 55 not in [n for b in backend.batches for n in b]
+    await flush(scheduler)
+    assert 55 not in ran(backend)
     await scheduler.stop()
 
 
@@ -292,12 +346,17 @@ async def test_a_request_over_its_timeout_is_dropped_with_504(setup) -> None:  #
     scheduler = build()
     backend.gate.clear()
     busy = asyncio.create_task(embed(scheduler, [text(2)]))
-    await asyncio.to_thread(backend.entered.wait, 5)
+    await held(backend)
     queued = asyncio.create_task(embed(scheduler, [text(3)]))
-    await asyncio.sleep(0.02)
+    await until(
+        lambda: scheduler.pending("embed") == 2 and scheduler.queued_items("embed") == 0,
+        "the second request cut as the batch behind the held one",
+    )
+    # Both slots are held at the gate, so the request cannot finish in any time: the short
+    # timeout always passes first, on any machine.
     with pytest.raises(RequestTimeout) as late:
         await await_or_abandon(
-            _LeavingClient(60),  # type: ignore[arg-type]
+            _LeavingClient(never),  # type: ignore[arg-type]
             scheduler.embed([text(66)], frozenset({Head.DENSE})),
             timeout=0.05,
         )
@@ -305,8 +364,8 @@ async def test_a_request_over_its_timeout_is_dropped_with_504(setup) -> None:  #
     backend.gate.set()
     await busy
     await queued
-    await asyncio.sleep(0.05)
-    assert 66 not in [n for b in backend.batches for n in b]
+    await flush(scheduler)
+    assert 66 not in ran(backend)
     await scheduler.stop()
 
 
@@ -316,7 +375,7 @@ class _PairedBackend(CountingBackend):
 
     def __init__(self) -> None:
         super().__init__()
-        self.barrier = threading.Barrier(2, timeout=5)
+        self.barrier = threading.Barrier(2, timeout=HANG_GUARD_S)
 
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
         self.barrier.wait()
@@ -349,7 +408,8 @@ async def test_two_cpu_workers_run_two_batches_side_by_side() -> None:
     async with two_worker_scheduler(backend, max_items=2) as scheduler:
         sizes = [4, 1, 3, 2]
         # Two batches of two: with one thread the first would wait at the barrier forever.
-        assert await asyncio.wait_for(embed(scheduler, [text(n) for n in sizes]), 10) == sizes
+        done = await asyncio.wait_for(embed(scheduler, [text(n) for n in sizes]), HANG_GUARD_S)
+        assert done == sizes
         assert sorted(len(b) for b in backend.batches) == [2, 2]
 
 
@@ -376,7 +436,8 @@ async def test_idle_workers_share_a_lone_request() -> None:
     backend = _PairedBackend()
     async with two_worker_scheduler(backend, max_items=64) as scheduler:
         sizes = [4, 1, 3, 2, 5]
-        assert await asyncio.wait_for(embed(scheduler, [text(n) for n in sizes]), 10) == sizes
+        done = await asyncio.wait_for(embed(scheduler, [text(n) for n in sizes]), HANG_GUARD_S)
+        assert done == sizes
         assert sorted(len(b) for b in backend.batches) == [2, 3]
 
 
@@ -406,10 +467,12 @@ async def test_a_dense_only_request_batched_with_colbert_gets_only_dense() -> No
     scheduler.start()
     backend.gate.clear()
     first = asyncio.create_task(scheduler.embed([text(2)], frozenset({Head.DENSE})))
-    await asyncio.to_thread(backend.entered.wait, 5)  # batch 1 holds the engine
+    await held(backend)  # batch 1 holds the engine
+    # Both are queued in one loop turn, before the dispatcher (woken by the first) runs, so
+    # batch 2 is cut with both of them on any machine.
     dense_only = asyncio.create_task(scheduler.embed([text(3)], frozenset({Head.DENSE})))
     both = asyncio.create_task(scheduler.embed([text(4)], frozenset({Head.DENSE, Head.COLBERT})))
-    await asyncio.sleep(0.05)
+    await until(lambda: scheduler.pending("embed") == 3, "both requests queued")
     backend.gate.set()
     await first
     dense_outcome, both_outcome = await dense_only, await both

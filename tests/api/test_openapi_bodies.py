@@ -1,0 +1,156 @@
+"""The request bodies in ``/openapi.json`` say what the server accepts (SPEC §1.3, §4): a body
+valid by the document is answered 200, and one the server refuses is invalid by it, at every
+bound (counts, characters, blank texts, ``top_n``, vector types, ``dimensions``). The bounds
+that depend on the loaded models follow them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from litestar.testing import TestClient
+
+from app.asgi import create_app
+from app.models.base import Head
+from app.models.catalog import ModelSet
+from app.settings import Settings
+from tests.helpers import wait_ready
+
+
+def body_validator(client: TestClient, path: str) -> jsonschema.Draft202012Validator:  # type: ignore[type-arg]
+    document = client.get("/openapi.json").json()
+    ref = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    schema = {**ref, "components": document["components"]}
+    return jsonschema.Draft202012Validator(schema)
+
+
+WORDS = "x" * 20_000
+#: (path, body, status): 200 where the document says valid; 400 / 422 where it does not
+CASES: list[tuple[str, dict[str, Any], int]] = [
+    ("/embeddings", {"sentences": ["a"]}, 200),
+    ("/embeddings", {"sentences": ["a"] * 128}, 200),
+    ("/embeddings", {"sentences": ["a"] * 129}, 422),
+    ("/embeddings", {"sentences": [WORDS]}, 200),
+    ("/embeddings", {"sentences": [WORDS + "x"]}, 422),
+    ("/embeddings", {"sentences": []}, 400),
+    ("/embeddings", {"sentences": ["a", ""]}, 400),
+    ("/embeddings", {"sentences": [" \t\n"]}, 400),
+    ("/embeddings", {"sentences": ["\u3000\u2028\x1c"]}, 400),
+    ("/embeddings", {"sentences": ["\ufeff"]}, 200),  # not whitespace to Python
+    ("/embeddings", {"sentences": ["a"], "return_dense": False, "return_sparse": False}, 200),
+    (
+        "/embeddings",
+        {
+            "sentences": ["a"],
+            "return_dense": False,
+            "return_sparse": False,
+            "return_colbert": False,
+        },
+        400,
+    ),
+    ("/rerank", {"query": "q", "passages": ["p"], "top_n": 1}, 200),
+    ("/rerank", {"query": "q", "passages": ["p"], "top_n": 0}, 400),
+    ("/rerank", {"query": " ", "passages": ["p"]}, 400),
+    ("/rerank", {"query": "q", "passages": ["p"] * 129}, 422),
+    ("/rerank", {"query": WORDS + "x", "passages": ["p"]}, 422),
+    ("/v1/embeddings", {"input": "a"}, 200),
+    ("/v1/embeddings", {"input": ["a", "b"]}, 200),
+    ("/v1/embeddings", {"input": ""}, 400),
+    ("/v1/embeddings", {"input": []}, 400),
+    ("/v1/embeddings", {"input": [[1, 2]]}, 400),
+    ("/v1/embeddings", {"input": [1, 2]}, 400),
+    ("/v1/embeddings", {"input": ["a"] * 129}, 422),
+    ("/v1/embeddings", {"input": "a", "dimensions": 0}, 400),
+    # the tiny bge-m3 has no Matryoshka dimensions
+    ("/v1/embeddings", {"input": "a", "dimensions": 8}, 400),
+    ("/v1/rerank", {"query": "q", "documents": ["a", {"text": "b"}], "top_n": 1}, 200),
+    ("/v1/rerank", {"query": "q", "documents": []}, 400),
+    ("/v1/rerank", {"query": "q", "documents": [{"text": ""}]}, 400),
+    ("/v2/rerank", {"query": "q", "documents": ["d"] * 129}, 422),
+    ("/v2/rerank", {"query": "q", "documents": ["d"], "top_n": -1}, 400),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status"), CASES)
+def test_valid_by_the_document_means_accepted(
+    client: TestClient,  # type: ignore[type-arg]
+    path: str,
+    body: dict[str, Any],
+    status: int,
+) -> None:
+    errors = list(body_validator(client, path).iter_errors(body))
+    r = client.post(path, json=body)
+    assert r.status_code == status, r.text[:300]
+    assert (not errors) == (status == 200), [e.message[:200] for e in errors]
+
+
+def test_the_total_characters_bound_is_stated_as_an_extension(client: TestClient) -> None:  # type: ignore[type-arg]
+    """JSON Schema bounds each text, not their sum: the document states the sum beside."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["EmbeddingRequest"]["properties"]["sentences"]["x-max-total-chars"] == 250_000
+    assert schemas["RerankRequest"]["properties"]["passages"]["x-max-total-chars"] == 250_000
+    over = client.post("/embeddings", json={"sentences": [WORDS] * 13})
+    assert over.status_code == 422
+    assert "at most 250000" in over.json()["detail"]
+
+
+def test_a_model_name_is_valid_unless_served_for_another_role(
+    client: TestClient,  # type: ignore[type-arg]
+    tiny_models: dict[str, Path],
+) -> None:
+    """A name not served is a 404, which the document lists; a name served for another role
+    only is a 400, and invalid by the document."""
+    bge, reranker = str(tiny_models["bge-m3"]), str(tiny_models["bge-reranker"])
+    cases = [
+        ("/v1/embeddings", {"input": "a", "model": bge}, 200),
+        ("/v1/embeddings", {"input": "a", "model": "no-such-model"}, 404),
+        ("/v1/embeddings", {"input": "a", "model": reranker}, 400),
+        ("/v1/rerank", {"query": "q", "documents": ["d"], "model": reranker}, 200),
+        ("/v1/rerank", {"query": "q", "documents": ["d"], "model": "no-such-model"}, 404),
+        ("/v1/rerank", {"query": "q", "documents": ["d"], "model": bge}, 400),
+    ]
+    for path, body, status in cases:
+        errors = list(body_validator(client, path).iter_errors(body))
+        r = client.post(path, json=body)
+        assert r.status_code == status, (body, r.text[:300])
+        assert (not errors) == (status != 400), (body, [e.message[:200] for e in errors])
+
+
+@pytest.fixture(scope="module")
+def dense_only(tiny_settings: Settings, tiny_model_set: ModelSet) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """Only a dense model, the tiny bge-m3 posing as a Matryoshka one (32 dimensions)."""
+    bge = tiny_model_set.by_head[Head.DENSE]
+    posing = copy.copy(bge)
+    posing.__class__ = type("MatryoshkaBge", (type(bge),), {"supports_dimensions": True})
+    app = create_app(tiny_settings, models=ModelSet(by_head={Head.DENSE: posing}))
+    with TestClient(app, timeout=60) as client:
+        wait_ready(client)
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/embeddings", {"sentences": ["a"]}, 200),
+        ("/embeddings", {"sentences": ["a"], "return_colbert": False}, 200),
+        ("/embeddings", {"sentences": ["a"], "return_colbert": True}, 400),
+        ("/embeddings", {"sentences": ["a"], "return_dense": False}, 400),
+        ("/v1/embeddings", {"input": "a", "dimensions": 32}, 200),
+        ("/v1/embeddings", {"input": "a", "dimensions": 33}, 400),
+    ],
+)
+def test_the_document_follows_the_loaded_models(
+    dense_only: TestClient,  # type: ignore[type-arg]
+    path: str,
+    body: dict[str, Any],
+    status: int,
+) -> None:
+    errors = list(body_validator(dense_only, path).iter_errors(body))
+    r = dense_only.post(path, json=body)
+    assert r.status_code == status, r.text[:300]
+    assert (not errors) == (status == 200), [e.message[:200] for e in errors]
