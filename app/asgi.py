@@ -25,6 +25,10 @@ from app.api.openapi_bodies import document_request_bodies
 from app.api.operations import operations_layer
 from app.api.ops import OpsController
 from app.api.rerank_compat import RerankCompatController
+from app.api.tei.embed import TeiEmbedController
+from app.api.tei.rerank import TeiRerankController
+from app.api.tei.root import TeiRootController
+from app.api.tei.tokens import TeiTokensController
 from app.engine.process import ProcessEngine
 from app.models.catalog import ModelSet
 from app.runtime import Runtime
@@ -78,6 +82,10 @@ def create_app(
             OpsController,
             OpenAIController,
             RerankCompatController,
+            TeiEmbedController,
+            TeiRerankController,
+            TeiTokensController,
+            TeiRootController,
             *operations.route_handlers,
         ],
         middleware=operations.middleware,
@@ -93,7 +101,8 @@ def create_app(
             version=__version__,
             description=(
                 "Dense, sparse and ColBERT embeddings (bge-m3, Qwen3) and reranking, "
-                "with the original smart-embedder API and OpenAI / Cohere compatible routes."
+                "with the original smart-embedder API and OpenAI, Cohere and Hugging Face TEI "
+                "compatible routes."
             ),
             path="/docs",
             render_plugins=[SwaggerRenderPlugin(path="/")],

@@ -37,6 +37,22 @@ class LimitExceeded(ServiceError):
     error_type = "invalid_request_error"
 
 
+class InputTooLong(ServiceError):
+    """A text (or pair) is longer than the model takes and the request said not to truncate.
+
+    Only TEI's routes ask for that (``truncate: false``); TEI answers 413."""
+
+    status_code = 413
+    error_type = "invalid_request_error"
+
+    def __init__(self, message: str, *, max_tokens: int, tokens: int, index: int) -> None:
+        super().__init__(message)
+        self.max_tokens = max_tokens
+        self.tokens = tokens
+        #: which text (or pair) of the request, counted from 0
+        self.index = index
+
+
 class Unauthorized(ServiceError):
     status_code = 401
     error_type = "authentication_error"

@@ -11,7 +11,7 @@ import time
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.paths import endpoint_for
+from app.paths import endpoint_for, endpoint_of
 from app.telemetry.recorder import Recorder
 
 
@@ -38,4 +38,10 @@ class RequestAccounting:
         try:
             await self.app(scope, receive, watch_status)
         finally:
-            self.recorder.request_finished(endpoint, status, time.perf_counter() - started)
+            # a handler may have named what the request turned out to be (TEI's /rerank body)
+            self.recorder.request_finished(
+                endpoint_of(scope) or endpoint,
+                status,
+                time.perf_counter() - started,
+                started_as=endpoint,
+            )

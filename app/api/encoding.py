@@ -19,7 +19,10 @@ def wants_msgpack(request: Request[Any, Any, Any]) -> bool:
     return any(t in accept for t in _MSGPACK_TYPES)
 
 
-def respond(request: Request[Any, Any, Any], body: msgspec.Struct) -> Response[bytes]:
+def respond(
+    request: Request[Any, Any, Any], body: object, headers: dict[str, str] | None = None
+) -> Response[bytes]:
+    """``body``: a Struct, or lists of them and of numbers (TEI's bodies are bare arrays)."""
     if wants_msgpack(request):
-        return Response(content=_msgpack.encode(body), media_type=MSGPACK)
-    return Response(content=_json.encode(body), media_type=MediaType.JSON)
+        return Response(content=_msgpack.encode(body), media_type=MSGPACK, headers=headers)
+    return Response(content=_json.encode(body), media_type=MediaType.JSON, headers=headers)

@@ -17,8 +17,9 @@ from litestar.utils.scope.state import ScopeState
 
 from app.api.inference import ClientGone
 from app.api.schemas import NOT_BLANK, ErrorBody, ErrorInfo
+from app.api.tei.errors import speaks_tei, tei_error_response
 from app.errors import NotReady, Overloaded, RateLimited, ServiceError, Unauthorized
-from app.paths import endpoint_for
+from app.paths import endpoint_of
 
 log = logging.getLogger("smart_embedder.api")
 
@@ -94,6 +95,22 @@ def error_response(
     )
 
 
+def _respond(
+    request: Request[Any, Any, Any],
+    exc: BaseException,
+    status: int,
+    message: str,
+    *,
+    error_type: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    """The error in the shape the request's route speaks: ours, or TEI's on TEI's routes."""
+    if speaks_tei(request):
+        return tei_error_response(status, message, exc, headers)
+    return error_response(status, message, error_type=error_type, param=param, headers=headers)
+
+
 #: the refusals SPEC §4 counts per endpoint and reason (each 429 / 503 a client sees)
 _REJECTION_REASONS: tuple[tuple[type[ServiceError], str], ...] = (
     (RateLimited, "rate_limit"),
@@ -108,12 +125,14 @@ def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respon
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
-    endpoint = endpoint_for(request.scope["path"])
+    endpoint = endpoint_of(request.scope)
     for error_class, reason in _REJECTION_REASONS:
         if isinstance(exc, error_class) and endpoint is not None:
             request.app.state.runtime.recorder.rejected(endpoint, reason)
             break
-    return error_response(
+    return _respond(
+        request,
+        exc,
         exc.status_code,
         exc.message,
         error_type=exc.error_type,
@@ -124,10 +143,12 @@ def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respon
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     if _missing_body(request, exc):
-        return error_response(400, "invalid request body: expected a JSON object, got nothing")
+        return _respond(
+            request, exc, 400, "invalid request body: expected a JSON object, got nothing"
+        )
     data = request.route_handler.parsed_fn_signature.parameters.get("data")
     message, param = describe_validation(exc, data.annotation if data is not None else None)
-    return error_response(400, message, param=param)
+    return _respond(request, exc, 400, message, param=param)
 
 
 def _missing_body(request: Request[Any, Any, Any], exc: ValidationException) -> bool:
@@ -201,7 +222,7 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     elif exc.status_code == 413:
         limit = request.app.request_max_body_size
         message = f"request body is larger than {limit} bytes (MAX_REQUEST_BODY_BYTES)"
-    return error_response(exc.status_code, message, param=param, headers=headers or None)
+    return _respond(request, exc, exc.status_code, message, param=param, headers=headers or None)
 
 
 #: a \uD800-\uDBFF escape not followed by a low one, or a \uDC00-\uDFFF escape not preceded
@@ -284,8 +305,8 @@ def _undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) 
     if state.body is Empty or state.json is not Empty:  # not the body parse: a real bug
         return _unexpected(request, exc)
     bad = exc.object[exc.start : exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
-    return error_response(
-        400, f"invalid request body: not valid UTF-8 (byte 0x{bad}: {exc.reason})"
+    return _respond(
+        request, exc, 400, f"invalid request body: not valid UTF-8 (byte 0x{bad}: {exc.reason})"
     )
 
 
@@ -297,22 +318,24 @@ def _nested_too_deeply(request: Request[Any, Any, Any], exc: RecursionError) -> 
     decoding = state.body is not Empty and state.json is Empty and state.msgpack is Empty
     if not decoding:  # not the body parse: a real bug
         return _unexpected(request, exc)
-    return error_response(
+    return _respond(
+        request,
+        exc,
         400,
         "invalid request body: arrays or objects are nested too deeply to decode; "
         "no field of this API nests more than three levels",
     )
 
 
-def _client_gone(_: Request[Any, Any, Any], __: ClientGone) -> Response[bytes]:
+def _client_gone(request: Request[Any, Any, Any], exc: ClientGone) -> Response[bytes]:
     """The client disconnected before its answer was ready: nothing to log, nobody to read
     the body. 499 is nginx's "client closed request"; the accounting middleware counts it."""
-    return error_response(499, "the client closed the request before the answer was ready")
+    return _respond(request, exc, 499, "the client closed the request before the answer was ready")
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, f"internal error: {type(exc).__name__}")
+    return _respond(request, exc, 500, f"internal error: {type(exc).__name__}")
 
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {

@@ -14,7 +14,7 @@ from litestar.handlers import BaseRouteHandler
 from app.api.schemas import ApiWarning, TruncationDetails, WarningTarget
 from app.errors import InvalidInput, LimitExceeded, RequestTimeout, ServiceError
 from app.models.base import EmbeddingBackend, TokenizedPair, TokenizedText
-from app.paths import METADATA_ENDPOINTS, endpoint_for
+from app.paths import endpoint_for
 from app.runtime import Runtime
 
 T = TypeVar("T")
@@ -41,8 +41,9 @@ JSON_READABLE_TYPES = frozenset(
 
 async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Refuse, before reading it, an inference request body that says it is not JSON."""
-    endpoint = endpoint_for(connection.scope["path"])
-    if endpoint is None or endpoint in METADATA_ENDPOINTS:
+    # a GET (/v1/models, /info) has no body to refuse
+    scope = connection.scope
+    if scope.get("method") in ("GET", "HEAD") or endpoint_for(scope["path"]) is None:
         return
     header = connection.headers.get("content-type", "")
     media_type = header.partition(";")[0].strip().lower()

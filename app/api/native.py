@@ -32,6 +32,9 @@ from app.api.schemas import (
     RerankResult,
     SparseIndices,
 )
+from app.api.tei.errors import either_error_responses
+from app.api.tei.rerank import rerank_body, tei_body_on_rerank
+from app.api.tei.schemas import TeiRank, TeiRerankRequest
 from app.errors import InvalidInput
 from app.models.base import Head, ItemEmbedding
 
@@ -130,9 +133,20 @@ class NativeController(Controller):
         "/rerank",
         status_code=200,
         summary="Score passages against a query",
+        description="The original service's body (`query`, `passages`). A body with `texts` "
+        "and no `passages` is TEI's rerank body (`query`, `texts`, `raw_scores`, `return_text`) "
+        "and gets TEI's answer: `[{index, score, text?}]`, highest score first.",
+        # TEI's body shares this path; tei_body_on_rerank answers it before this handler reads
+        # the body, so the original's requests go through exactly as before
+        before_request=tei_body_on_rerank,
+        opt={"documented_bodies": (TeiRerankRequest,), "request_body": rerank_body},
         responses={
-            200: ResponseSpec(RerankResponse, description="OK", generate_examples=False),
-            **INFERENCE_ERRORS,
+            200: ResponseSpec(
+                RerankResponse | list[TeiRank],  # type: ignore[arg-type]
+                description="OK",
+                generate_examples=False,
+            ),
+            **either_error_responses(INFERENCE_ERRORS),
         },
     )
     async def rerank(self, request: Request[Any, Any, Any], data: RerankRequest) -> Response[bytes]:

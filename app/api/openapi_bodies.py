@@ -11,6 +11,11 @@ struct's ``documented_as``, where the route decodes more than it accepts), with:
 - once the models are loaded, what depends on them: which vector types can be asked for, and
   whether ``dimensions`` may be sent and up to what.
 
+A route that decodes its body itself (TEI's ``POST /``), or that takes more than one body
+(``/rerank``: the original's or TEI's), says so in its handler's ``opt``: ``documented_bodies``,
+the structs whose components its body refers to, and ``request_body``, the body's schema (or a
+function of the loaded models that gives it), which replaces the one Litestar generated.
+
 Components are rendered on every read of the document, so it follows the models as they load.
 """
 
@@ -23,13 +28,14 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar
-from litestar.openapi.spec import Components, Reference, Schema
+from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, RequestBody, Schema
 from litestar.routes import HTTPRoute
 
 from app.api.bounds import resolve
 from app.api.model_names import served_models
 from app.api.schemas import EmbeddingRequest
 from app.api.schemas_compat import CompatRerankRequest, OpenAIEmbeddingParams
+from app.api.tei.schemas import TeiEmbedParams
 from app.models.base import Head
 from app.models.catalog import ModelSet
 from app.models.registry import Role
@@ -65,6 +71,37 @@ def document_request_bodies(app: Litestar) -> None:
     for name in bodies.components():
         schemas[name] = RenderedSchema(render=partial(bodies.component, name))
     openapi.components.schemas = schemas
+    _replace_bodies(app)
+
+
+#: a body's schema, or a function of the loaded models that gives it (``opt["request_body"]``)
+BodySchema = dict[str, Any] | Callable[[ModelSet | None], dict[str, Any]]
+
+
+def _replace_bodies(app: Litestar) -> None:
+    """Each operation whose handler states its body (``opt["request_body"]``) gets it."""
+    paths = app.openapi_schema.paths or {}
+    runtime: Runtime = app.state.runtime
+    for route in app.routes:
+        item = paths.get(route.path_format)
+        if item is None or not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            body: BodySchema | None = handler.opt.get("request_body")
+            if body is None:
+                continue
+            schema = RenderedSchema(render=partial(_render_body, body, runtime))
+            for method in handler.http_methods:
+                operation = getattr(item, method.lower(), None)
+                if operation is not None:
+                    operation.request_body = RequestBody(
+                        content={"application/json": OpenAPIMediaType(schema=schema)},
+                        required=True,
+                    )
+
+
+def _render_body(body: BodySchema, runtime: Runtime) -> dict[str, Any]:
+    return body(runtime.models) if callable(body) else body
 
 
 @dataclass(eq=False)  # eq=False keeps Schema's own __hash__
@@ -119,6 +156,8 @@ def _body_structs(app: Litestar) -> dict[str, type[msgspec.Struct]]:
         if item is None or not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
+            for documented in handler.opt.get("documented_bodies", ()):
+                found[documented.__name__] = documented
             data = handler.parsed_fn_signature.parameters.get("data")
             struct = data.annotation if data is not None else None
             if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
@@ -189,5 +228,6 @@ def _model_names(role: Role) -> Rule:
 _MODEL_RULES: dict[type[msgspec.Struct], tuple[Rule, ...]] = {
     EmbeddingRequest: (_vector_types,),
     OpenAIEmbeddingParams: (_dimensions, _model_names("dense")),
+    TeiEmbedParams: (_dimensions,),
     CompatRerankRequest: (_model_names("rerank"),),
 }

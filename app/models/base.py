@@ -11,11 +11,16 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from app.models.tokenization import TextTokenizer
+
 InputType = Literal["query", "document"]
+#: which end of an over-long text truncation cuts (TEI's ``truncation_direction``)
+TruncationSide = Literal["left", "right"]
 
 
 class Head(str, enum.Enum):
@@ -82,6 +87,8 @@ class EmbeddingBackend(ABC):
     truncation_side: ClassVar[str] = "right"
 
     info: ModelInfo
+    #: every embedding backend tokenizes with one (``/tokenize`` and ``/decode`` read it)
+    tokenizer: TextTokenizer
 
     @property
     def name(self) -> str:
@@ -92,7 +99,17 @@ class EmbeddingBackend(ABC):
         return self.info.max_length
 
     @abstractmethod
-    def tokenize(self, texts: Sequence[str], input_type: InputType) -> list[TokenizedText]: ...
+    def tokenize(
+        self,
+        texts: Sequence[str],
+        input_type: InputType,
+        truncation_side: TruncationSide | None = None,
+    ) -> list[TokenizedText]:
+        """``truncation_side``: the end an over-long text loses; None is the model's own."""
+
+    def prompt_for(self, input_type: InputType) -> str:
+        """The text ``tokenize`` puts before each text of this input type."""
+        return ""
 
     @abstractmethod
     def embed(
@@ -122,7 +139,10 @@ class RerankBackend(ABC):
         return self.info.max_length
 
     @abstractmethod
-    def tokenize_pairs(self, query: str, passages: Sequence[str]) -> list[TokenizedPair]: ...
+    def tokenize_pairs(
+        self, query: str, passages: Sequence[str], truncation_side: TruncationSide | None = None
+    ) -> list[TokenizedPair]:
+        """``truncation_side``: the end an over-long passage loses (None: its end)."""
 
     @abstractmethod
     def score(self, batch: Sequence[TokenizedPair]) -> np.ndarray:

@@ -23,6 +23,7 @@ from app.models.base import (
     ModelInfo,
     SparseVector,
     TokenizedText,
+    TruncationSide,
 )
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
@@ -89,8 +90,13 @@ class BgeM3Backend(EmbeddingBackend):
             extra={"colbert_dim": int(self.colbert_linear.out_features)},
         )
 
-    def tokenize(self, texts: Sequence[str], input_type: InputType) -> list[TokenizedText]:
-        return self.tokenizer.encode(texts)
+    def tokenize(
+        self,
+        texts: Sequence[str],
+        input_type: InputType,
+        truncation_side: TruncationSide | None = None,
+    ) -> list[TokenizedText]:
+        return self.tokenizer.encode(texts, truncation_side)
 
     @torch.inference_mode()
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:

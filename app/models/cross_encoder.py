@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from app.models.base import ModelInfo, RerankBackend, TokenizedPair
+from app.models.base import ModelInfo, RerankBackend, TokenizedPair, TruncationSide
 from app.models.runtime import pad_batch, pad_type_ids
 from app.models.source import ModelDir
 from app.settings import Settings
@@ -43,12 +43,20 @@ class CrossEncoderBackend(RerankBackend):
         uses_type_ids = int(getattr(config, "type_vocab_size", 1) or 1) > 1
         tokenizer = AutoTokenizer.from_pretrained(model_dir.path)
         self.tokenizer = TextTokenizer(tokenizer, limit, with_type_ids=uses_type_ids)
+        labels = getattr(config, "id2label", None) or {0: "LABEL_0"}
         self.info = ModelInfo(
-            name=name, kind=self.kind, source=str(model_dir.path), max_length=limit
+            name=name,
+            kind=self.kind,
+            source=str(model_dir.path),
+            max_length=limit,
+            # the name of the score's class, as TEI's /predict and /info report it
+            extra={"label": str(labels.get(0, "LABEL_0"))},
         )
 
-    def tokenize_pairs(self, query: str, passages: Sequence[str]) -> list[TokenizedPair]:
-        return self.tokenizer.encode_pairs(query, passages)
+    def tokenize_pairs(
+        self, query: str, passages: Sequence[str], truncation_side: TruncationSide | None = None
+    ) -> list[TokenizedPair]:
+        return self.tokenizer.encode_pairs(query, passages, truncation_side)
 
     @torch.inference_mode()
     def score(self, batch: Sequence[TokenizedPair]) -> np.ndarray:

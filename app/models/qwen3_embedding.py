@@ -25,6 +25,7 @@ from app.models.base import (
     ItemEmbedding,
     ModelInfo,
     TokenizedText,
+    TruncationSide,
 )
 from app.models.pooling import l2_normalize
 from app.models.runtime import pad_batch
@@ -109,10 +110,18 @@ class Qwen3EmbeddingBackend(EmbeddingBackend):
             },
         )
 
-    def tokenize(self, texts: Sequence[str], input_type: InputType) -> list[TokenizedText]:
+    def tokenize(
+        self,
+        texts: Sequence[str],
+        input_type: InputType,
+        truncation_side: TruncationSide | None = None,
+    ) -> list[TokenizedText]:
         if input_type == "query":
             texts = [self.query_prefix + text for text in texts]
-        return self.tokenizer.encode(texts)
+        return self.tokenizer.encode(texts, truncation_side)
+
+    def prompt_for(self, input_type: InputType) -> str:
+        return self.query_prefix if input_type == "query" else ""
 
     @torch.inference_mode()
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:

@@ -22,7 +22,7 @@ from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from app.errors import ModelLoadError
-from app.models.base import ModelInfo, RerankBackend, TokenizedPair
+from app.models.base import ModelInfo, RerankBackend, TokenizedPair, TruncationSide
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
 from app.models.tokenization import split_pair_budget
@@ -79,7 +79,10 @@ class PairPromptTokenizer:
             )
         self.max_length = max_length
 
-    def encode_pairs(self, query: str, documents: Sequence[str]) -> list[TokenizedPair]:
+    def encode_pairs(
+        self, query: str, documents: Sequence[str], side: TruncationSide | None = None
+    ) -> list[TokenizedPair]:
+        """The query is cut from its end when it must be; the document from ``side``."""
         t = self.template
         # The query and document each start with the template's separating space: a split
         # point of the pre-tokenizer (after ":"), so the template's head tokens stay intact.
@@ -101,15 +104,18 @@ class PairPromptTokenizer:
             q_len, d_len = int(q_to - q_from), int(d_to - d_from)
             q_keep, d_keep = split_pair_budget(q_len, d_len, budget)
             if (q_keep, d_keep) != (q_len, d_len):
+                kept = (
+                    ids[d_to - d_keep : d_to] if side == "left" else ids[d_from : d_from + d_keep]
+                )
                 if q_keep == q_len:
-                    # Only the document's end goes: everything before it is exactly as encoded.
-                    ids = ids[: d_from + d_keep] + t.suffix_ids
+                    # Only the document is cut: everything before it is exactly as encoded.
+                    ids = ids[:d_from] + kept + t.suffix_ids
                 else:
                     ids = (
                         t.head_ids
                         + ids[q_from : q_from + q_keep]
                         + t.middle_ids
-                        + ids[d_from : d_from + d_keep]
+                        + kept
                         + t.suffix_ids
                     )
             out.append(
@@ -181,8 +187,10 @@ class Qwen3RerankerBackend(RerankBackend):
             extra={"instruction": settings.qwen_rerank_instruction},
         )
 
-    def tokenize_pairs(self, query: str, passages: Sequence[str]) -> list[TokenizedPair]:
-        return self.tokenizer.encode_pairs(query, passages)
+    def tokenize_pairs(
+        self, query: str, passages: Sequence[str], truncation_side: TruncationSide | None = None
+    ) -> list[TokenizedPair]:
+        return self.tokenizer.encode_pairs(query, passages, truncation_side)
 
     @torch.inference_mode()
     def score(self, batch: Sequence[TokenizedPair]) -> np.ndarray:

@@ -26,6 +26,7 @@ from app.models.base import (
     ItemEmbedding,
     ModelInfo,
     TokenizedText,
+    TruncationSide,
 )
 from app.models.pooling import POOLERS, l2_normalize, pool, pooling_modes
 from app.models.runtime import pad_batch
@@ -166,12 +167,20 @@ class SentenceTransformerBackend(EmbeddingBackend):
             extra={"pooling": "+".join(self.layout.pooling), "normalized": self.layout.normalize},
         )
 
-    def tokenize(self, texts: Sequence[str], input_type: InputType) -> list[TokenizedText]:
+    def tokenize(
+        self,
+        texts: Sequence[str],
+        input_type: InputType,
+        truncation_side: TruncationSide | None = None,
+    ) -> list[TokenizedText]:
         prompt = self.layout.prompt_for(input_type)
         prepared = [prompt + text for text in texts]
         if self.layout.do_lower_case:
             prepared = [text.lower() for text in prepared]
-        return self.tokenizer.encode(prepared)
+        return self.tokenizer.encode(prepared, truncation_side)
+
+    def prompt_for(self, input_type: InputType) -> str:
+        return self.layout.prompt_for(input_type)
 
     @torch.inference_mode()
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:

@@ -8,11 +8,24 @@ with the model's special tokens.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tokenizers import Encoding, Tokenizer
 from transformers import PreTrainedTokenizerBase
 
-from app.models.base import TokenizedPair, TokenizedText
+from app.models.base import TokenizedPair, TokenizedText, TruncationSide
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSpan:
+    """One token of a text as TEI's ``/tokenize`` shows it: its id, its text, and for a token
+    of the text (not a special one) the characters it covers."""
+
+    id: int
+    text: str
+    special: bool
+    start: int | None
+    stop: int | None
 
 
 class TextTokenizer:
@@ -36,13 +49,15 @@ class TextTokenizer:
         self.specials_single = self._tok.num_special_tokens_to_add(False)
         self.specials_pair = self._tok.num_special_tokens_to_add(True)
 
-    def encode(self, texts: Sequence[str]) -> list[TokenizedText]:
+    def encode(
+        self, texts: Sequence[str], side: TruncationSide | None = None
+    ) -> list[TokenizedText]:
         encodings = self._tok.encode_batch(list(texts), add_special_tokens=True)
         out: list[TokenizedText] = []
         for text, enc in zip(texts, encodings, strict=True):
             original = len(enc.ids)
             if original > self.max_length:
-                enc = self._truncated(text, original)
+                enc = self._truncated(text, side or self.truncation_side)
             out.append(
                 TokenizedText(
                     ids=enc.ids,
@@ -52,12 +67,15 @@ class TextTokenizer:
             )
         return out
 
-    def _truncated(self, text: str, original: int) -> Encoding:
+    def _truncated(self, text: str, side: str) -> Encoding:
         bare = self._tok.encode(text, add_special_tokens=False)
-        bare.truncate(self.max_length - self.specials_single, direction=self.truncation_side)
+        bare.truncate(self.max_length - self.specials_single, direction=side)
         return self._tok.post_process(bare, None, True)
 
-    def encode_pairs(self, query: str, passages: Sequence[str]) -> list[TokenizedPair]:
+    def encode_pairs(
+        self, query: str, passages: Sequence[str], side: TruncationSide | None = None
+    ) -> list[TokenizedPair]:
+        """The query is cut from its end when it must be; the passage from ``side``."""
         q = self._tok.encode(query, add_special_tokens=False)
         bare = self._tok.encode_batch(list(passages), add_special_tokens=False)
         budget = max(2, self.max_length - self.specials_pair)
@@ -70,7 +88,7 @@ class TextTokenizer:
                 q_enc = self._tok.encode(query, add_special_tokens=False)
                 q_enc.truncate(q_keep, direction="right")
             if p_keep < p_len:
-                p.truncate(p_keep, direction="right")
+                p.truncate(p_keep, direction=side or "right")
             enc = self._tok.post_process(q_enc, p, True)
             out.append(
                 TokenizedPair(
@@ -89,6 +107,27 @@ class TextTokenizer:
 
     def encode_bare(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]
+
+    def spans(self, text: str, add_special_tokens: bool = True) -> list[TokenSpan]:
+        """Every token of ``text``, untruncated, with the characters each one covers."""
+        enc = self._tok.encode(text, add_special_tokens=add_special_tokens)
+        out: list[TokenSpan] = []
+        for token_id, token, (start, stop), special in zip(
+            enc.ids, enc.tokens, enc.offsets, enc.special_tokens_mask, strict=True
+        ):
+            if special:
+                out.append(TokenSpan(token_id, token, True, None, None))
+            else:
+                out.append(TokenSpan(token_id, text[start:stop], False, start, stop))
+        return out
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
+        return self._tok.decode(list(ids), skip_special_tokens=skip_special_tokens)
+
+    @property
+    def vocab_size(self) -> int:
+        """Token ids run from 0 to this, exclusive (added tokens included)."""
+        return int(self._tok.get_vocab_size(with_added_tokens=True))
 
 
 def split_pair_budget(query_len: int, passage_len: int, budget: int) -> tuple[int, int]:

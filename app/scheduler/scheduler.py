@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from app.engine.base import BatchResult, Engine
-from app.errors import EngineStopped, InferenceFailed, InvalidInput, Overloaded
+from app.errors import EngineStopped, InferenceFailed, InputTooLong, InvalidInput, Overloaded
 from app.models.base import (
     EmbeddingBackend,
     Head,
@@ -32,6 +32,7 @@ from app.models.base import (
     RerankBackend,
     TokenizedPair,
     TokenizedText,
+    TruncationSide,
 )
 from app.models.catalog import ModelSet
 from app.scheduler.batcher import padded_cost
@@ -47,6 +48,8 @@ T = TypeVar("T")
 #: Texts up to this many characters in all are tokenized on the loop: for short texts the
 #: hop to the tokenizer pool and back costs more than the tokenizer itself.
 INLINE_TOKENIZE_CHARS = 2048
+#: threads that tokenize long requests off the loop (TEI's /info reports it)
+TOKENIZE_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ class Scheduler:
             )
             for number, backend in enumerate(models.backends())
         }
-        self._tokenize_pool = ThreadPoolExecutor(2, thread_name_prefix="tokenize")
+        self._tokenize_pool = ThreadPoolExecutor(TOKENIZE_WORKERS, thread_name_prefix="tokenize")
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -166,8 +169,16 @@ class Scheduler:
 
     # --- requests ---
     async def embed(
-        self, texts: Sequence[str], heads: frozenset[Head], input_type: InputType = "document"
+        self,
+        texts: Sequence[str],
+        heads: frozenset[Head],
+        input_type: InputType = "document",
+        *,
+        truncation_side: TruncationSide | None = None,
+        truncate: bool = True,
     ) -> EmbedOutcome:
+        """``truncation_side``: which end an over-long text loses (None: the model's own);
+        ``truncate=False`` refuses an over-long text (``InputTooLong``) before it is queued."""
         plan: dict[int, tuple[EmbeddingBackend, set[Head]]] = {}
         for head in heads:
             backend = self.models.by_head.get(head)
@@ -181,12 +192,19 @@ class Scheduler:
             loop = asyncio.get_running_loop()
             backends = [backend for backend, _ in plan.values()]
             chars = sum(len(t) for t in texts)
+            # the side is passed only when asked for, so every backend keeps its own default
+            side = () if truncation_side is None else (truncation_side,)
             if len(backends) == 1:
-                tokenized = [await self._tokenize(chars, backends[0].tokenize, texts, input_type)]
+                tokenized = [
+                    await self._tokenize(chars, backends[0].tokenize, texts, input_type, *side)
+                ]
             else:
                 tokenized = await asyncio.gather(
-                    *(self._tokenize(chars, b.tokenize, texts, input_type) for b in backends)
+                    *(self._tokenize(chars, b.tokenize, texts, input_type, *side) for b in backends)
                 )
+            if not truncate:
+                for backend, tokens in zip(backends, tokenized, strict=True):
+                    refuse_truncated_texts(backend, tokens)
             jobs = [
                 Job(tokens, loop, frozenset(plan[id(b)][1]))
                 for b, tokens in zip(backends, tokenized, strict=True)
@@ -205,16 +223,61 @@ class Scheduler:
                     target.colbert = part.colbert
         return EmbedOutcome(items=merged, tokenized=list(zip(backends, tokenized, strict=True)))
 
-    async def rerank(self, query: str, passages: Sequence[str]) -> RerankOutcome:
+    async def rerank(
+        self,
+        query: str,
+        passages: Sequence[str],
+        *,
+        truncation_side: TruncationSide | None = None,
+        truncate: bool = True,
+    ) -> RerankOutcome:
+        """As ``embed``: ``truncation_side`` is the end an over-long passage loses,
+        ``truncate=False`` refuses an over-long pair before it is queued."""
         reranker = self.models.reranker
         if reranker is None:
             raise InvalidInput("reranking is not available: no reranker model is configured")
         with self._admitted("rerank"):
             loop = asyncio.get_running_loop()
             chars = len(query) + sum(len(p) for p in passages)
-            pairs = await self._tokenize(chars, reranker.tokenize_pairs, query, passages)
+            side = () if truncation_side is None else (truncation_side,)
+            pairs = await self._tokenize(chars, reranker.tokenize_pairs, query, passages, *side)
+            if not truncate:
+                refuse_truncated_pairs(reranker, pairs)
             (scores,) = await self._run_jobs([Job(pairs, loop)], [reranker])
         return RerankOutcome(scores=np.asarray(scores, dtype=np.float32), pairs=pairs)
+
+    async def rerank_pairs(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        truncation_side: TruncationSide | None = None,
+        truncate: bool = True,
+    ) -> RerankOutcome:
+        """Score (query, passage) pairs whose queries differ: one request, one admission, its
+        pairs batched as ``rerank``'s are; the scores come back in input order."""
+        reranker = self.models.reranker
+        if reranker is None:
+            raise InvalidInput("reranking is not available: no reranker model is configured")
+        by_query: dict[str, list[int]] = {}
+        for i, (query, _) in enumerate(pairs):
+            by_query.setdefault(query, []).append(i)
+        with self._admitted("rerank"):
+            loop = asyncio.get_running_loop()
+            chars = sum(len(q) + len(p) for q, p in pairs)
+            side = () if truncation_side is None else (truncation_side,)
+            tokenized: list[TokenizedPair | None] = [None] * len(pairs)
+            for query, indices in by_query.items():
+                passages = [pairs[i][1] for i in indices]
+                encoded = await self._tokenize(
+                    chars, reranker.tokenize_pairs, query, passages, *side
+                )
+                for i, pair in zip(indices, encoded, strict=True):
+                    tokenized[i] = pair
+            ordered = [pair for pair in tokenized if pair is not None]
+            if not truncate:
+                refuse_truncated_pairs(reranker, ordered)
+            (scores,) = await self._run_jobs([Job(ordered, loop)], [reranker])
+        return RerankOutcome(scores=np.asarray(scores, dtype=np.float32), pairs=ordered)
 
     async def _tokenize(self, chars: int, tokenize: Callable[..., T], *args: Any) -> T:
         if chars <= INLINE_TOKENIZE_CHARS:
@@ -303,3 +366,29 @@ class Scheduler:
         )
         for item, result in zip(items, done.results, strict=True):
             item.job.deliver(item.index, result)
+
+
+def refuse_truncated_texts(backend: EmbeddingBackend, texts: Sequence[TokenizedText]) -> None:
+    for i, text in enumerate(texts):
+        if text.truncated:
+            raise InputTooLong(
+                f"text {i} of the request has {text.original_tokens} tokens; {backend.name} "
+                f"takes {backend.max_length}",
+                max_tokens=backend.max_length,
+                tokens=text.original_tokens,
+                index=i,
+            )
+
+
+def refuse_truncated_pairs(reranker: RerankBackend, pairs: Sequence[TokenizedPair]) -> None:
+    for i, pair in enumerate(pairs):
+        cut = (pair.query_tokens - pair.query_kept) + (pair.passage_tokens - pair.passage_kept)
+        if cut:
+            tokens = len(pair.ids) + cut
+            raise InputTooLong(
+                f"pair {i} of the request (a query and a text) has {tokens} tokens; "
+                f"{reranker.name} takes {reranker.max_length}",
+                max_tokens=reranker.max_length,
+                tokens=tokens,
+                index=i,
+            )

@@ -27,8 +27,15 @@ from app.paths import ENDPOINT_PATHS, METADATA_ENDPOINTS
 PROMETHEUS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 #: our endpoint labels → the metric family they belong to (``smart_embedder_*`` series)
-EMBED_ENDPOINTS = ("embeddings", "openai_embeddings")
-RERANK_ENDPOINTS = ("rerank", "rerank_compat")
+EMBED_ENDPOINTS = (
+    "embeddings",
+    "openai_embeddings",
+    "tei_embed",
+    "tei_embed_sparse",
+    "tei_embed_all",
+    "tei_similarity",
+)
+RERANK_ENDPOINTS = ("rerank", "rerank_compat", "tei_rerank", "tei_predict")
 REJECTION_REASONS = ("rate_limit", "backpressure")
 #: the ``status`` values of the original's request counters (its dashboards filter on them)
 ORIGINAL_STATUSES = ("success", "error", "timeout")

@@ -58,8 +58,11 @@ class Recorder:
         if endpoint not in METADATA_ENDPOINTS:
             self.stats.active[family_of(endpoint)] += 1
 
-    def request_finished(self, endpoint: str, status: int, seconds: float) -> None:
-        """Every inference request, once, with the status its client got."""
+    def request_finished(
+        self, endpoint: str, status: int, seconds: float, *, started_as: str | None = None
+    ) -> None:
+        """Every inference request, once, with the status its client got. ``started_as``: the
+        endpoint ``request_started`` was told, when the request turned out to be another."""
         self.stats.requests[endpoint] += 1
         self.stats.statuses[(endpoint, status)] += 1
         if status >= 400:
@@ -68,7 +71,7 @@ class Recorder:
         if endpoint in METADATA_ENDPOINTS:
             return
         family = family_of(endpoint)
-        self.stats.active[family] -= 1
+        self.stats.active[family_of(started_as or endpoint)] -= 1
         if family == "rerank":
             self.metrics.durations[family].record(seconds)
         else:

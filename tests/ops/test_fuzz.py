@@ -41,6 +41,15 @@ from schemathesis.generation.modes import GenerationMode
 
 from app.api.schemas import EmbeddingRequest, RerankRequest
 from app.api.schemas_compat import CompatRerankRequest, OpenAIEmbeddingRequest
+from app.api.tei.schemas import (
+    TeiDecodeRequest,
+    TeiEmbedRequest,
+    TeiInputsRequest,
+    TeiPredictRequest,
+    TeiRerankRequest,
+    TeiSimilarityRequest,
+    TeiTokenizeRequest,
+)
 from tests.helpers import ServerProcess
 
 #: cases per operation and mode; ``SCHEMATHESIS_MAX_EXAMPLES`` raises it for a longer hunt
@@ -73,23 +82,57 @@ OPERATIONS = [
     ("GET", "/readyz"),
     ("GET", "/stats"),
     ("GET", "/metrics"),
+    # Hugging Face TEI's routes (/rerank above takes TEI's body too)
+    ("POST", "/embed"),
+    ("POST", "/embed_sparse"),
+    ("POST", "/embed_all"),
+    ("POST", "/similarity"),
+    ("POST", "/predict"),
+    ("POST", "/tokenize"),
+    ("POST", "/decode"),
+    ("GET", "/info"),
+    ("POST", "/"),
+    ("POST", "/invocations"),
 ]
 
 
-#: the struct each body route decodes (its handler's ``data``)
-BODIES: dict[str, type[msgspec.Struct]] = {
-    "/embeddings": EmbeddingRequest,
-    "/rerank": RerankRequest,
-    "/v1/embeddings": OpenAIEmbeddingRequest,
-    "/v1/rerank": CompatRerankRequest,
-    "/v2/rerank": CompatRerankRequest,
+#: the structs each body route decodes (its handler's ``data``; /rerank and TEI's POST / tell
+#: two bodies apart)
+BODIES: dict[str, tuple[type[msgspec.Struct], ...]] = {
+    "/embeddings": (EmbeddingRequest,),
+    "/rerank": (RerankRequest, TeiRerankRequest),
+    "/v1/embeddings": (OpenAIEmbeddingRequest,),
+    "/v1/rerank": (CompatRerankRequest,),
+    "/v2/rerank": (CompatRerankRequest,),
+    "/embed": (TeiEmbedRequest,),
+    "/embed_sparse": (TeiInputsRequest,),
+    "/embed_all": (TeiInputsRequest,),
+    "/similarity": (TeiSimilarityRequest,),
+    "/predict": (TeiPredictRequest,),
+    "/tokenize": (TeiTokenizeRequest,),
+    "/decode": (TeiDecodeRequest,),
+    "/": (TeiEmbedRequest, TeiRerankRequest),
+    "/invocations": (TeiEmbedRequest, TeiRerankRequest),
 }
+
+
+#: what refusing a schema-violating request may answer: Schemathesis' own list, and 413, which
+#: TEI's routes answer for a batch over the size limit (as TEI does; the document says so)
+REJECTION_STATUSES = [
+    "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"
+]  # fmt: skip
 
 
 def fuzz_config() -> SchemathesisConfig:
     # every check, positive data acceptance included; max_response_time runs only with a limit
     return SchemathesisConfig.from_dict(
-        {"checks": {"enabled": True, "max_response_time": MAX_RESPONSE_TIME}}
+        {
+            "checks": {
+                "enabled": True,
+                "max_response_time": MAX_RESPONSE_TIME,
+                "negative_data_rejection": {"expected-statuses": REJECTION_STATUSES},
+            }
+        }
     )
 
 
@@ -144,14 +187,18 @@ def reads_as_valid(
 ) -> bool:
     """Whether the server reads this body (as Litestar converts it: ``strict=False``) as one
     the document calls valid."""
-    struct = BODIES.get(case.path)
-    if struct is None or not isinstance(case.body, dict):
+    if case.path not in BODIES or not isinstance(case.body, dict):
         return False
-    try:
-        read = msgspec.to_builtins(msgspec.convert(case.body, struct, strict=False))
-    except (msgspec.ValidationError, TypeError):
-        return False
-    return bool(validators[case.path].is_valid(read))
+    for struct in BODIES[case.path]:
+        try:
+            read = msgspec.to_builtins(msgspec.convert(case.body, struct, strict=False))
+        except (msgspec.ValidationError, TypeError):
+            continue
+        # the fields a body decodes to, and the keys that tell two bodies apart
+        read.update({key: case.body[key] for key in ("texts", "passages") if key in case.body})
+        if validators[case.path].is_valid(read):
+            return True
+    return False
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +240,14 @@ def test_the_document_states_the_limits_this_server_runs_with(fuzz_server: Serve
     # the tiny bge-m3 has no Matryoshka dimensions: the document does not offer them
     dimensions = schemas["OpenAIEmbeddingRequest"]["properties"]["dimensions"]
     assert dimensions["type"] == "null"
+    # TEI's bodies take the same limits
+    inputs = schemas["TeiEmbedRequest"]["properties"]["inputs"]["anyOf"]
+    assert (inputs[0]["maxLength"], inputs[1]["maxItems"], inputs[1]["minItems"]) == (300, 12, 1)
+    assert schemas["TeiEmbedRequest"]["properties"]["dimensions"]["type"] == "null"
+    texts = schemas["TeiRerankRequest"]["properties"]["texts"]
+    assert (texts["minItems"], texts["maxItems"], texts["items"]["maxLength"]) == (1, 10, 400)
+    sentences = schemas["TeiSimilarityInput"]["properties"]["sentences"]
+    assert (sentences["maxItems"], sentences["items"]["maxLength"]) == (12, 300)
 
 
 #: (method, path, mode): schema-violating input exists only for operations that take a body

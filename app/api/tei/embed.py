@@ -1,0 +1,241 @@
+"""TEI's embedding routes: ``POST /embed`` (dense), ``/embed_sparse`` (bge-m3's lexical
+weights, or SPLADE's), ``/embed_all`` (per-token vectors: bge-m3's ColBERT vectors) and
+``/similarity``. Each runs through the same scheduler, batching and limits as the native
+``/embeddings``: the same texts give the same vectors.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from litestar import Controller, Request, Response, post
+from litestar.openapi.datastructures import ResponseSpec
+
+from app.api.encoding import respond
+from app.api.inference import await_or_abandon, check_text, check_texts, runtime_of
+from app.api.openai import output_dimensions, prompt_tokens, unit_rows
+from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch
+from app.api.tei.inputs import (
+    compute_headers,
+    input_type_of,
+    serving,
+    side_of,
+    texts_of,
+    truncates,
+)
+from app.api.tei.schemas import (
+    PromptName,
+    TeiEmbedRequest,
+    TeiInputsRequest,
+    TeiSimilarityParameters,
+    TeiSimilarityRequest,
+    TeiSparseValue,
+    TruncationDirection,
+)
+from app.models.base import Head
+from app.scheduler.scheduler import EmbedOutcome
+
+
+async def _embed(
+    request: Request[Any, Any, Any],
+    texts: list[str],
+    head: Head,
+    *,
+    truncate: bool | None,
+    truncation_direction: TruncationDirection,
+    prompt_name: PromptName | None,
+) -> EmbedOutcome:
+    runtime = runtime_of(request)
+    scheduler = runtime.require_scheduler()
+    return await await_or_abandon(
+        request,
+        scheduler.embed(
+            texts,
+            frozenset({head}),
+            input_type_of(prompt_name),
+            truncation_side=side_of(truncation_direction),
+            truncate=truncates(truncate),
+        ),
+        runtime.settings.request_timeout,
+    )
+
+
+def _done(
+    request: Request[Any, Any, Any],
+    endpoint: str,
+    started: float,
+    texts: list[str],
+    outcome: EmbedOutcome,
+    body: object,
+) -> Response[bytes]:
+    runtime_of(request).recorder.request_done(
+        endpoint, 200, time.perf_counter() - started, len(texts)
+    )
+    headers = compute_headers(started, sum(map(len, texts)), prompt_tokens(outcome.tokenized))
+    return respond(request, body, headers)
+
+
+async def embed_dense(request: Request[Any, Any, Any], data: TeiEmbedRequest) -> Response[bytes]:
+    """TEI's ``/embed``: one dense vector per input, L2-normalised unless ``normalize`` is
+    false, cut to ``dimensions`` first where the model is Matryoshka-trained."""
+    started = time.perf_counter()
+    runtime = runtime_of(request)
+    texts = texts_of(data.inputs, runtime.settings)
+    backend = serving(runtime.require_scheduler().models, Head.DENSE, "/embed")
+    keep = output_dimensions(backend, data.dimensions)
+    outcome = await _embed(
+        request,
+        texts,
+        Head.DENSE,
+        truncate=data.truncate,
+        truncation_direction=data.truncation_direction,
+        prompt_name=data.prompt_name,
+    )
+    dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
+    if keep is not None:
+        dense = dense[:, :keep]
+    if data.normalize:
+        dense = unit_rows(dense)
+    return _done(request, "tei_embed", started, texts, outcome, dense.tolist())
+
+
+async def embed_sparse(request: Request[Any, Any, Any], data: TeiInputsRequest) -> Response[bytes]:
+    """TEI's ``/embed_sparse``: each input's non-zero weights by token id, ascending."""
+    started = time.perf_counter()
+    runtime = runtime_of(request)
+    texts = texts_of(data.inputs, runtime.settings)
+    serving(runtime.require_scheduler().models, Head.SPARSE, "/embed_sparse")
+    outcome = await _embed(
+        request,
+        texts,
+        Head.SPARSE,
+        truncate=data.truncate,
+        truncation_direction=data.truncation_direction,
+        prompt_name=data.prompt_name,
+    )
+    body = []
+    for item in outcome.items:
+        assert item.sparse is not None  # the sparse head ran for every item
+        pairs = zip(item.sparse.indices.tolist(), item.sparse.values.tolist(), strict=True)
+        body.append([{"index": index, "value": value} for index, value in pairs])
+    return _done(request, "tei_embed_sparse", started, texts, outcome, body)
+
+
+class TeiEmbedController(Controller):
+    tags = ["tei"]
+    opt = {TEI_OPT: True}
+
+    @post(
+        "/embed",
+        status_code=200,
+        summary="Dense embeddings, TEI shape",
+        description="One vector per input, in input order: L2-normalised unless `normalize` is "
+        "false, cut to `dimensions` first where the model is Matryoshka-trained. The same "
+        "vectors as `/embeddings/` gives with `normalize_dense: true`.",
+        responses={
+            200: ResponseSpec(list[list[float]], description="OK", generate_examples=False),
+            **TEI_ERRORS,
+        },
+    )
+    async def embed(
+        self, request: Request[Any, Any, Any], data: TeiEmbedRequest
+    ) -> Response[bytes]:
+        return await embed_dense(request, data)
+
+    @post(
+        "/embed_sparse",
+        status_code=200,
+        summary="Sparse lexical weights, TEI shape",
+        description="bge-m3's lexical weights (ReLU of its sparse head, the max over a repeated "
+        "token, special tokens dropped), or a SPLADE model's where that is the sparse model: "
+        "for each input its non-zero weights by token id, ascending. The same weights as "
+        "`/embeddings/` gives as `sparse`.",
+        responses={
+            200: ResponseSpec(
+                list[list[TeiSparseValue]], description="OK", generate_examples=False
+            ),
+            **TEI_ERRORS,
+        },
+    )
+    async def embed_sparse(
+        self, request: Request[Any, Any, Any], data: TeiInputsRequest
+    ) -> Response[bytes]:
+        return await embed_sparse(request, data)
+
+    @post(
+        "/embed_all",
+        status_code=200,
+        summary="Per-token vectors (bge-m3's ColBERT vectors), TEI shape",
+        description="For each input, one vector per token: bge-m3's ColBERT vectors (its "
+        "colbert head, each row L2-normalised), for every token after CLS, padding excluded. "
+        "TEI returns the last hidden state of every token instead; these are what ColBERT "
+        "late-interaction scoring takes. The same vectors as `/embeddings/` gives as `colbert`.",
+        responses={
+            200: ResponseSpec(list[list[list[float]]], description="OK", generate_examples=False),
+            **TEI_ERRORS,
+        },
+    )
+    async def embed_all(
+        self, request: Request[Any, Any, Any], data: TeiInputsRequest
+    ) -> Response[bytes]:
+        started = time.perf_counter()
+        runtime = runtime_of(request)
+        texts = texts_of(data.inputs, runtime.settings)
+        serving(runtime.require_scheduler().models, Head.COLBERT, "/embed_all")
+        outcome = await _embed(
+            request,
+            texts,
+            Head.COLBERT,
+            truncate=data.truncate,
+            truncation_direction=data.truncation_direction,
+            prompt_name=data.prompt_name,
+        )
+        body = [np.asarray(item.colbert).tolist() for item in outcome.items]
+        return _done(request, "tei_embed_all", started, texts, outcome, body)
+
+    @post(
+        "/similarity",
+        status_code=200,
+        summary="Cosine similarity of sentences to a source sentence, TEI shape",
+        description="The cosine similarity of each of `inputs.sentences` to "
+        "`inputs.source_sentence`, by the dense model, in input order.",
+        responses={
+            200: ResponseSpec(list[float], description="OK", generate_examples=False),
+            **TEI_ERRORS,
+        },
+    )
+    async def similarity(
+        self, request: Request[Any, Any, Any], data: TeiSimilarityRequest
+    ) -> Response[bytes]:
+        started = time.perf_counter()
+        runtime = runtime_of(request)
+        settings = runtime.settings
+        source, sentences = data.inputs.source_sentence, data.inputs.sentences
+        check_text(source, "inputs.source_sentence", max_chars=settings.max_sentence_chars)
+        if not sentences:
+            raise EmptyBatch("`inputs.sentences` cannot be empty", param="inputs.sentences")
+        check_texts(
+            sentences,
+            "inputs.sentences",
+            max_items=settings.max_sentences_per_request,
+            max_chars=settings.max_sentence_chars,
+            max_total_chars=settings.max_total_chars_per_request,
+        )
+        serving(runtime.require_scheduler().models, Head.DENSE, "/similarity")
+        parameters = data.parameters or TeiSimilarityParameters()
+        texts = [source, *sentences]
+        outcome = await _embed(
+            request,
+            texts,
+            Head.DENSE,
+            truncate=parameters.truncate,
+            truncation_direction=parameters.truncation_direction,
+            prompt_name=parameters.prompt_name,
+        )
+        rows = unit_rows(
+            np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
+        )
+        similarities = (rows[1:] @ rows[0]).tolist()
+        return _done(request, "tei_similarity", started, texts, outcome, similarities)
