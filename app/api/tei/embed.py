@@ -7,7 +7,7 @@ weights, or SPLADE's), ``/embed_all`` (per-token vectors: bge-m3's ColBERT vecto
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from litestar import Controller, Request, Response, post
@@ -38,14 +38,16 @@ from app.models.base import Head
 from app.scheduler.scheduler import EmbedOutcome
 
 
+class EmbedOptions(Protocol):
+    """What every TEI embedding body says about its texts (the request, or ``parameters``)."""
+
+    truncate: bool | None
+    truncation_direction: TruncationDirection
+    prompt_name: PromptName | None
+
+
 async def _embed(
-    request: Request[Any, Any, Any],
-    texts: list[str],
-    head: Head,
-    *,
-    truncate: bool | None,
-    truncation_direction: TruncationDirection,
-    prompt_name: PromptName | None,
+    request: Request[Any, Any, Any], texts: list[str], head: Head, options: EmbedOptions
 ) -> EmbedOutcome:
     runtime = runtime_of(request)
     scheduler = runtime.require_scheduler()
@@ -54,12 +56,22 @@ async def _embed(
         scheduler.embed(
             texts,
             frozenset({head}),
-            input_type_of(prompt_name),
-            truncation_side=side_of(truncation_direction),
-            truncate=truncates(truncate),
+            input_type_of(options.prompt_name),
+            truncation_side=side_of(options.truncation_direction),
+            truncate=truncates(options.truncate),
         ),
         runtime.settings.request_timeout,
     )
+
+
+async def _embed_inputs(
+    request: Request[Any, Any, Any], data: TeiInputsRequest, head: Head, route: str
+) -> tuple[list[str], EmbedOutcome]:
+    """The texts of a body's ``inputs`` through the one model that gives ``head``."""
+    runtime = runtime_of(request)
+    texts = texts_of(data.inputs, runtime.settings)
+    serving(runtime.require_scheduler().models, head, route)
+    return texts, await _embed(request, texts, head, data)
 
 
 def _done(
@@ -85,14 +97,7 @@ async def embed_dense(request: Request[Any, Any, Any], data: TeiEmbedRequest) ->
     texts = texts_of(data.inputs, runtime.settings)
     backend = serving(runtime.require_scheduler().models, Head.DENSE, "/embed")
     keep = output_dimensions(backend, data.dimensions)
-    outcome = await _embed(
-        request,
-        texts,
-        Head.DENSE,
-        truncate=data.truncate,
-        truncation_direction=data.truncation_direction,
-        prompt_name=data.prompt_name,
-    )
+    outcome = await _embed(request, texts, Head.DENSE, data)
     dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
     if keep is not None:
         dense = dense[:, :keep]
@@ -104,17 +109,7 @@ async def embed_dense(request: Request[Any, Any, Any], data: TeiEmbedRequest) ->
 async def embed_sparse(request: Request[Any, Any, Any], data: TeiInputsRequest) -> Response[bytes]:
     """TEI's ``/embed_sparse``: each input's non-zero weights by token id, ascending."""
     started = time.perf_counter()
-    runtime = runtime_of(request)
-    texts = texts_of(data.inputs, runtime.settings)
-    serving(runtime.require_scheduler().models, Head.SPARSE, "/embed_sparse")
-    outcome = await _embed(
-        request,
-        texts,
-        Head.SPARSE,
-        truncate=data.truncate,
-        truncation_direction=data.truncation_direction,
-        prompt_name=data.prompt_name,
-    )
+    texts, outcome = await _embed_inputs(request, data, Head.SPARSE, "/embed_sparse")
     body = []
     for item in outcome.items:
         assert item.sparse is not None  # the sparse head ran for every item
@@ -181,17 +176,7 @@ class TeiEmbedController(Controller):
         self, request: Request[Any, Any, Any], data: TeiInputsRequest
     ) -> Response[bytes]:
         started = time.perf_counter()
-        runtime = runtime_of(request)
-        texts = texts_of(data.inputs, runtime.settings)
-        serving(runtime.require_scheduler().models, Head.COLBERT, "/embed_all")
-        outcome = await _embed(
-            request,
-            texts,
-            Head.COLBERT,
-            truncate=data.truncate,
-            truncation_direction=data.truncation_direction,
-            prompt_name=data.prompt_name,
-        )
+        texts, outcome = await _embed_inputs(request, data, Head.COLBERT, "/embed_all")
         body = [np.asarray(item.colbert).tolist() for item in outcome.items]
         return _done(request, "tei_embed_all", started, texts, outcome, body)
 
@@ -226,14 +211,7 @@ class TeiEmbedController(Controller):
         serving(runtime.require_scheduler().models, Head.DENSE, "/similarity")
         parameters = data.parameters or TeiSimilarityParameters()
         texts = [source, *sentences]
-        outcome = await _embed(
-            request,
-            texts,
-            Head.DENSE,
-            truncate=parameters.truncate,
-            truncation_direction=parameters.truncation_direction,
-            prompt_name=parameters.prompt_name,
-        )
+        outcome = await _embed(request, texts, Head.DENSE, parameters)
         rows = unit_rows(
             np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
         )
