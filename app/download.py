@@ -206,10 +206,16 @@ def run(
     _quiet_libraries()
     wanted = named_models(specs, settings.model_revision) if specs else configured_models(settings)
     cache = settings.model_cache_dir or "the default Hugging Face cache"
-    say(f"download: {len(wanted)} model(s) into {cache} (verify: {verify})")
+    # Local directories (the offline preset's weights inside pip packages, a mounted volume)
+    # are only checked: saying they go into the cache would send operators looking there.
+    local = [item for item in wanted if Path(item.ref).expanduser().is_dir()]
+    hub = len(wanted) - len(local)
+    on_disk = f", {len(local)} already in local directories" if local else ""
+    say(f"download: {hub} model(s) into {cache}{on_disk} (verify: {verify})")
     done = []
     for item in wanted:
-        say(f"{item.describe()}: fetching")
+        action = "local directory, nothing to fetch" if item in local else "fetching"
+        say(f"{item.describe()}: {action}")
         fetched = fetch(item, settings, verify)
         kinds = ", ".join(b.kind for b in fetched.backends)
         verified = (

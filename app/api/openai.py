@@ -20,6 +20,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from app.api.encoding import respond
 from app.api.errors import INFERENCE_ERRORS, error_responses
 from app.api.inference import (
+    EMBED_LIMITS,
     await_or_abandon,
     check_text,
     check_texts,
@@ -53,7 +54,7 @@ def requested_texts(data: OpenAIEmbeddingRequest, runtime: Runtime) -> list[str]
     settings = runtime.settings
     raw = data.input
     if isinstance(raw, str):
-        check_text(raw, "input", max_chars=settings.max_sentence_chars)
+        check_text(raw, "input", max_chars=settings.max_sentence_chars, setting=EMBED_LIMITS.chars)
         return [raw]
     for i, item in enumerate(raw):
         if not isinstance(item, str):
@@ -70,6 +71,7 @@ def requested_texts(data: OpenAIEmbeddingRequest, runtime: Runtime) -> list[str]
         max_items=settings.max_sentences_per_request,
         max_chars=settings.max_sentence_chars,
         max_total_chars=settings.max_total_chars_per_request,
+        limits=EMBED_LIMITS,
     )
     return texts
 

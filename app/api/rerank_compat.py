@@ -19,6 +19,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from app.api.encoding import respond
 from app.api.errors import INFERENCE_ERRORS, error_responses
 from app.api.inference import (
+    RERANK_LIMITS,
     await_or_abandon,
     check_text,
     check_texts,
@@ -61,13 +62,19 @@ class RerankCompatController(Controller):
         runtime = runtime_of(request)
         settings = runtime.settings
         texts = [d if isinstance(d, str) else d.text for d in data.documents]
-        check_text(data.query, "query", max_chars=settings.max_rerank_text_chars)
+        check_text(
+            data.query,
+            "query",
+            max_chars=settings.max_rerank_text_chars,
+            setting=RERANK_LIMITS.chars,
+        )
         check_texts(
             texts,
             "documents",
             max_items=settings.max_rerank_passages,
             max_chars=settings.max_rerank_text_chars,
             max_total_chars=settings.max_rerank_total_chars,
+            limits=RERANK_LIMITS,
         )
         scheduler = runtime.require_scheduler()
         reranker = scheduler.models.reranker

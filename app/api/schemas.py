@@ -53,11 +53,12 @@ class TruncationDetails(Struct, kw_only=True):
 
 
 class ApiWarning(Struct, kw_only=True):
-    code: Literal["input_truncated", "query_truncated", "passage_truncated"]
+    code: Literal["input_truncated", "query_truncated", "passage_truncated", "unknown_field"]
     severity: Literal["warning"] = "warning"
     message: str
     target: WarningTarget
-    details: TruncationDetails
+    #: the truncation warnings' numbers; absent from an ``unknown_field`` warning
+    details: TruncationDetails | UnsetType = UNSET
 
 
 # --- /embeddings ---

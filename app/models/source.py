@@ -82,7 +82,8 @@ def locate(ref: str, *, revision: str = "", cache_dir: str = "", download: bool 
             offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
             why = "HF_HUB_OFFLINE is set" if offline else "the hub could not be reached"
             raise ModelLoadError(
-                f"model {ref}: not in the cache ({cache_dir or 'default HF cache'}) and {why}"
+                f"model {ref}: not in the cache ({cache_dir or 'default HF cache'}) and {why}; "
+                f"{_NO_NETWORK_HINT}"
             ) from None
         except HfHubHTTPError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -92,6 +93,14 @@ def locate(ref: str, *, revision: str = "", cache_dir: str = "", download: bool 
     except Exception as exc:  # network stack errors vary; the operator needs one line
         raise ModelLoadError(f"model {ref}: {type(exc).__name__}: {exc}") from None
     return ModelDir(path=Path(path), ref=ref)
+
+
+#: the ways forward without a hub, in the same line as the failure (operators read the last)
+_NO_NETWORK_HINT = (
+    "without network, start with --preset offline (weights from pip packages), fetch the "
+    "models first with `smart-embedder download`, or point the model settings at local "
+    "directories with HF_HUB_OFFLINE=1"
+)
 
 
 def is_cached_or_local(ref: str, *, revision: str = "", cache_dir: str = "") -> bool:

@@ -159,7 +159,9 @@ def test_bad_top_n_and_too_many_documents(co: cohere.ClientV2, reranker: str) ->
     assert caught.value.body["error"]["param"] == "top_n"
     with pytest.raises(cohere.UnprocessableEntityError) as caught:
         co.rerank(model=reranker, query=QUERY, documents=["doc"] * 129)
-    assert caught.value.body["detail"] == "documents has 129 items; at most 128 are allowed"
+    assert caught.value.body["detail"] == (
+        "documents has 129 items; at most 128 are allowed (MAX_RERANK_PASSAGES)"
+    )
 
 
 def test_wrong_document_shape_names_the_field(server_http: httpx.Client) -> None:

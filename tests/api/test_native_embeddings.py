@@ -170,12 +170,21 @@ def test_truncation_warning_counts_tokens_exactly(
         ({"sentences": []}, 400, "sentences must contain at least one text"),
         ({"sentences": ["ok", ""]}, 400, "sentences[1] is empty"),
         ({"sentences": ["ok", "   "]}, 400, "sentences[1] is empty"),
-        ({"sentences": ["x"] * 129}, 422, "sentences has 129 items; at most 128 are allowed"),
-        ({"sentences": ["ok", "y" * 20001]}, 422, "sentences[1] exceeds 20000 characters"),
+        (
+            {"sentences": ["x"] * 129},
+            422,
+            "sentences has 129 items; at most 128 are allowed (MAX_SENTENCES_PER_REQUEST)",
+        ),
+        (
+            {"sentences": ["ok", "y" * 20001]},
+            422,
+            "sentences[1] exceeds 20000 characters (MAX_SENTENCE_CHARS)",
+        ),
         (
             {"sentences": ["z" * 20000] * 13},
             422,
-            "sentences has 260000 characters in all; at most 250000 are allowed",
+            "sentences has 260000 characters in all; at most 250000 are allowed "
+            "(MAX_TOTAL_CHARS_PER_REQUEST)",
         ),
         ({"sentences": ["ok", 3]}, 400, "sentences[1]"),
         ({"sentences": "not a list"}, 400, "sentences"),
@@ -231,4 +240,6 @@ def test_limits_follow_settings(make_client) -> None:  # type: ignore[no-untyped
         r = small.post("/embeddings/", json={"sentences": ["a", "b", "c"]})
         assert r.status_code == 422 and "at most 2" in r.json()["detail"]
         r = small.post("/embeddings/", json={"sentences": ["abcdef"]})
-        assert r.status_code == 422 and r.json()["detail"] == "sentences[0] exceeds 5 characters"
+        assert r.status_code == 422 and r.json()["detail"] == (
+            "sentences[0] exceeds 5 characters (MAX_SENTENCE_CHARS)"
+        )

@@ -169,7 +169,10 @@ def test_empty_text_and_bad_enum(oai: openai.OpenAI, dense_model: str) -> None:
 def test_too_many_inputs_is_unprocessable(oai: openai.OpenAI, dense_model: str) -> None:
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         oai.embeddings.create(input=["x"] * 129, model=dense_model)
-    assert "input has 129 items; at most 128 are allowed" in caught.value.message
+    assert (
+        "input has 129 items; at most 128 are allowed (MAX_SENTENCES_PER_REQUEST)"
+        in caught.value.message
+    )
 
 
 def test_wrong_api_key_is_an_authentication_error(server: ServerProcess) -> None:

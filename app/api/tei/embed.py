@@ -14,7 +14,13 @@ from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 
 from app.api.encoding import respond
-from app.api.inference import await_or_abandon, check_text, check_texts, runtime_of
+from app.api.inference import (
+    EMBED_LIMITS,
+    await_or_abandon,
+    check_text,
+    check_texts,
+    runtime_of,
+)
 from app.api.openai import output_dimensions, prompt_tokens, unit_rows
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch
 from app.api.tei.inputs import (
@@ -198,7 +204,12 @@ class TeiEmbedController(Controller):
         runtime = runtime_of(request)
         settings = runtime.settings
         source, sentences = data.inputs.source_sentence, data.inputs.sentences
-        check_text(source, "inputs.source_sentence", max_chars=settings.max_sentence_chars)
+        check_text(
+            source,
+            "inputs.source_sentence",
+            max_chars=settings.max_sentence_chars,
+            setting=EMBED_LIMITS.chars,
+        )
         if not sentences:
             raise EmptyBatch("`inputs.sentences` cannot be empty", param="inputs.sentences")
         check_texts(
@@ -207,6 +218,7 @@ class TeiEmbedController(Controller):
             max_items=settings.max_sentences_per_request,
             max_chars=settings.max_sentence_chars,
             max_total_chars=settings.max_total_chars_per_request,
+            limits=EMBED_LIMITS,
         )
         serving(runtime.require_scheduler().models, Head.DENSE, "/similarity")
         parameters = data.parameters or TeiSimilarityParameters()

@@ -20,7 +20,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from msgspec import UNSET
 
 from app.api.encoding import respond
-from app.api.inference import await_or_abandon, check_text, check_texts, runtime_of
+from app.api.inference import (
+    RERANK_LIMITS,
+    await_or_abandon,
+    check_text,
+    check_texts,
+    runtime_of,
+)
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch, NotServed, mark_tei
 from app.api.tei.inputs import (
     body_json,
@@ -61,14 +67,17 @@ async def tei_rerank(request: Request[Any, Any, Any], data: TeiRerankRequest) ->
     settings = runtime.settings
     if not data.texts:
         raise EmptyBatch("`texts` cannot be empty", param="texts")
-    check_text(data.query, "query", max_chars=settings.max_rerank_text_chars)
-    check_batch(len(data.texts), settings.max_rerank_passages, "texts")
+    check_text(
+        data.query, "query", max_chars=settings.max_rerank_text_chars, setting=RERANK_LIMITS.chars
+    )
+    check_batch(len(data.texts), settings.max_rerank_passages, "texts", RERANK_LIMITS.items)
     check_texts(
         data.texts,
         "texts",
         max_items=settings.max_rerank_passages,
         max_chars=settings.max_rerank_text_chars,
         max_total_chars=settings.max_rerank_total_chars,
+        limits=RERANK_LIMITS,
     )
     reranker = _reranker(runtime)
     outcome = await await_or_abandon(
@@ -145,7 +154,7 @@ def _pairs(inputs: str | list[str | list[str]], limit: int) -> tuple[list[tuple[
         if len(inputs) != 2:
             raise InvalidInput(f"inputs has {len(inputs)} texts; {lone}", param="inputs")
         return [(str(inputs[0]), str(inputs[1]))], False
-    check_batch(len(inputs), limit, "inputs")
+    check_batch(len(inputs), limit, "inputs", RERANK_LIMITS.items)
     pairs: list[tuple[str, str]] = []
     for i, item in enumerate(inputs):
         if isinstance(item, str) or len(item) != 2:
@@ -184,13 +193,23 @@ class TeiRerankController(Controller):
         pairs, batch = _pairs(data.inputs, settings.max_rerank_passages)
         for i, (query, text) in enumerate(pairs):
             where = f"inputs[{i}]" if batch else "inputs"
-            check_text(query, f"{where}[0]", max_chars=settings.max_rerank_text_chars)
-            check_text(text, f"{where}[1]", max_chars=settings.max_rerank_text_chars)
+            check_text(
+                query,
+                f"{where}[0]",
+                max_chars=settings.max_rerank_text_chars,
+                setting=RERANK_LIMITS.chars,
+            )
+            check_text(
+                text,
+                f"{where}[1]",
+                max_chars=settings.max_rerank_text_chars,
+                setting=RERANK_LIMITS.chars,
+            )
         texts = sum(len(text) for _, text in pairs)
         if texts > settings.max_rerank_total_chars:
             raise LimitExceeded(
                 f"the texts of inputs have {texts} characters in all; at most "
-                f"{settings.max_rerank_total_chars} are allowed",
+                f"{settings.max_rerank_total_chars} are allowed ({RERANK_LIMITS.total_chars})",
                 param="inputs",
             )
         total = texts + sum(len(query) for query, _ in pairs)
