@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from litestar.testing import TestClient
 
+from app.settings import Settings
 from tests.helpers import ServerProcess, wait_ready
 
 QUERY = "A man is eating food."
@@ -22,7 +23,14 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 @pytest.fixture(scope="module")
 def offline(make_client: Callable[..., TestClient]) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    with make_client(preset="offline") as client:
+    # The suite's settings name the tiny models; a model setting that differs from its default
+    # overrides that role of the preset, so these go back to the defaults here.
+    defaults = Settings()
+    with make_client(
+        preset="offline",
+        bge_m3_model=defaults.bge_m3_model,
+        reranker_model=defaults.reranker_model,
+    ) as client:
         wait_ready(client)
         yield client
 
