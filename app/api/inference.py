@@ -16,6 +16,7 @@ from app.errors import InvalidInput, LimitExceeded, RequestTimeout, ServiceError
 from app.models.base import EmbeddingBackend, TokenizedPair, TokenizedText
 from app.paths import endpoint_for
 from app.runtime import Runtime
+from app.settings import Settings
 
 T = TypeVar("T")
 
@@ -62,56 +63,72 @@ def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
 
 
 class TextLimits(NamedTuple):
-    """The names of the settings that bound a list of texts, as a message says them."""
+    """The bounds of a list of texts, each with the name of the setting that sets it (a
+    message says which one an operator would raise)."""
 
-    items: str
-    chars: str
-    total_chars: str
-
-
-#: the bounds of texts to embed, and of rerank queries and passages
-EMBED_LIMITS = TextLimits(
-    "MAX_SENTENCES_PER_REQUEST", "MAX_SENTENCE_CHARS", "MAX_TOTAL_CHARS_PER_REQUEST"
-)
-RERANK_LIMITS = TextLimits("MAX_RERANK_PASSAGES", "MAX_RERANK_TEXT_CHARS", "MAX_RERANK_TOTAL_CHARS")
+    items: int
+    chars: int
+    total_chars: int
+    items_setting: str
+    chars_setting: str
+    total_chars_setting: str
 
 
-def check_texts(
-    texts: Sequence[str],
-    field: str,
-    *,
-    max_items: int,
-    max_chars: int,
-    max_total_chars: int,
-    limits: TextLimits,
-) -> None:
+def embed_limits(settings: Settings) -> TextLimits:
+    """The bounds of texts to embed."""
+    return TextLimits(
+        settings.max_sentences_per_request,
+        settings.max_sentence_chars,
+        settings.max_total_chars_per_request,
+        "MAX_SENTENCES_PER_REQUEST",
+        "MAX_SENTENCE_CHARS",
+        "MAX_TOTAL_CHARS_PER_REQUEST",
+    )
+
+
+def rerank_limits(settings: Settings) -> TextLimits:
+    """The bounds of rerank queries and passages."""
+    return TextLimits(
+        settings.max_rerank_passages,
+        settings.max_rerank_text_chars,
+        settings.max_rerank_total_chars,
+        "MAX_RERANK_PASSAGES",
+        "MAX_RERANK_TEXT_CHARS",
+        "MAX_RERANK_TOTAL_CHARS",
+    )
+
+
+def check_texts(texts: Sequence[str], field: str, limits: TextLimits) -> None:
     """Empty → 400; over a count or size limit → 422; each message names the field, and the
     setting that sets the limit (so that an operator knows what to raise)."""
     if not texts:
         raise InvalidInput(f"{field} must contain at least one text", param=field)
-    if len(texts) > max_items:
+    if len(texts) > limits.items:
         raise LimitExceeded(
-            f"{field} has {len(texts)} items; at most {max_items} are allowed ({limits.items})",
+            f"{field} has {len(texts)} items; at most {limits.items} are allowed "
+            f"({limits.items_setting})",
             param=field,
         )
     total = 0
     for i, text in enumerate(texts):
-        check_text(text, f"{field}[{i}]", max_chars=max_chars, setting=limits.chars)
+        check_text(text, f"{field}[{i}]", limits)
         total += len(text)
-    if total > max_total_chars:
+    if total > limits.total_chars:
         raise LimitExceeded(
-            f"{field} has {total} characters in all; at most {max_total_chars} are allowed "
-            f"({limits.total_chars})",
+            f"{field} has {total} characters in all; at most {limits.total_chars} are allowed "
+            f"({limits.total_chars_setting})",
             param=field,
         )
 
 
-def check_text(text: str, field: str, *, max_chars: int, setting: str) -> None:
-    """``setting``: the name of the one that sets ``max_chars``, for the message."""
+def check_text(text: str, field: str, limits: TextLimits) -> None:
+    """One text against ``limits``' per-text bound."""
     if not text or not text.strip():
         raise InvalidInput(f"{field} is empty", param=field)
-    if len(text) > max_chars:
-        raise LimitExceeded(f"{field} exceeds {max_chars} characters ({setting})", param=field)
+    if len(text) > limits.chars:
+        raise LimitExceeded(
+            f"{field} exceeds {limits.chars} characters ({limits.chars_setting})", param=field
+        )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

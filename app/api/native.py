@@ -14,13 +14,13 @@ from msgspec import UNSET
 from app.api.encoding import respond
 from app.api.errors import INFERENCE_ERRORS
 from app.api.inference import (
-    EMBED_LIMITS,
-    RERANK_LIMITS,
     await_or_abandon,
     check_text,
     check_texts,
+    embed_limits,
     input_warnings,
     pair_warnings,
+    rerank_limits,
     runtime_of,
 )
 from app.api.schemas import (
@@ -102,14 +102,7 @@ class NativeController(Controller):
         started = time.perf_counter()
         runtime = runtime_of(request)
         settings = runtime.settings
-        check_texts(
-            data.sentences,
-            "sentences",
-            max_items=settings.max_sentences_per_request,
-            max_chars=settings.max_sentence_chars,
-            max_total_chars=settings.max_total_chars_per_request,
-            limits=EMBED_LIMITS,
-        )
+        check_texts(data.sentences, "sentences", embed_limits(settings))
         scheduler = runtime.require_scheduler()
         heads = requested_heads(data, scheduler.models.by_head.keys())
         outcome = await await_or_abandon(
@@ -163,20 +156,9 @@ class NativeController(Controller):
         started = time.perf_counter()
         runtime = runtime_of(request)
         settings = runtime.settings
-        check_text(
-            data.query,
-            "query",
-            max_chars=settings.max_rerank_text_chars,
-            setting=RERANK_LIMITS.chars,
-        )
-        check_texts(
-            data.passages,
-            "passages",
-            max_items=settings.max_rerank_passages,
-            max_chars=settings.max_rerank_text_chars,
-            max_total_chars=settings.max_rerank_total_chars,
-            limits=RERANK_LIMITS,
-        )
+        limits = rerank_limits(settings)
+        check_text(data.query, "query", limits)
+        check_texts(data.passages, "passages", limits)
         scheduler = runtime.require_scheduler()
         outcome = await await_or_abandon(
             request, scheduler.rerank(data.query, data.passages), settings.request_timeout

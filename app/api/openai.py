@@ -20,10 +20,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from app.api.encoding import respond
 from app.api.errors import INFERENCE_ERRORS, error_responses
 from app.api.inference import (
-    EMBED_LIMITS,
     await_or_abandon,
     check_text,
     check_texts,
+    embed_limits,
     input_warnings,
     runtime_of,
 )
@@ -54,7 +54,7 @@ def requested_texts(data: OpenAIEmbeddingRequest, runtime: Runtime) -> list[str]
     settings = runtime.settings
     raw = data.input
     if isinstance(raw, str):
-        check_text(raw, "input", max_chars=settings.max_sentence_chars, setting=EMBED_LIMITS.chars)
+        check_text(raw, "input", embed_limits(settings))
         return [raw]
     for i, item in enumerate(raw):
         if not isinstance(item, str):
@@ -65,14 +65,7 @@ def requested_texts(data: OpenAIEmbeddingRequest, runtime: Runtime) -> list[str]
                 param=where,
             )
     texts: list[str] = raw  # type: ignore[assignment]  # every item was checked above
-    check_texts(
-        texts,
-        "input",
-        max_items=settings.max_sentences_per_request,
-        max_chars=settings.max_sentence_chars,
-        max_total_chars=settings.max_total_chars_per_request,
-        limits=EMBED_LIMITS,
-    )
+    check_texts(texts, "input", embed_limits(settings))
     return texts
 
 

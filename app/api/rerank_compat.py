@@ -19,11 +19,11 @@ from litestar.openapi.datastructures import ResponseSpec
 from app.api.encoding import respond
 from app.api.errors import INFERENCE_ERRORS, error_responses
 from app.api.inference import (
-    RERANK_LIMITS,
     await_or_abandon,
     check_text,
     check_texts,
     pair_warnings,
+    rerank_limits,
     runtime_of,
 )
 from app.api.model_names import resolve_model
@@ -62,20 +62,9 @@ class RerankCompatController(Controller):
         runtime = runtime_of(request)
         settings = runtime.settings
         texts = [d if isinstance(d, str) else d.text for d in data.documents]
-        check_text(
-            data.query,
-            "query",
-            max_chars=settings.max_rerank_text_chars,
-            setting=RERANK_LIMITS.chars,
-        )
-        check_texts(
-            texts,
-            "documents",
-            max_items=settings.max_rerank_passages,
-            max_chars=settings.max_rerank_text_chars,
-            max_total_chars=settings.max_rerank_total_chars,
-            limits=RERANK_LIMITS,
-        )
+        limits = rerank_limits(settings)
+        check_text(data.query, "query", limits)
+        check_texts(texts, "documents", limits)
         scheduler = runtime.require_scheduler()
         reranker = scheduler.models.reranker
         if reranker is None:

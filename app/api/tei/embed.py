@@ -15,10 +15,10 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from app.api.encoding import respond
 from app.api.inference import (
-    EMBED_LIMITS,
     await_or_abandon,
     check_text,
     check_texts,
+    embed_limits,
     runtime_of,
 )
 from app.api.openai import output_dimensions, prompt_tokens, unit_rows
@@ -204,22 +204,11 @@ class TeiEmbedController(Controller):
         runtime = runtime_of(request)
         settings = runtime.settings
         source, sentences = data.inputs.source_sentence, data.inputs.sentences
-        check_text(
-            source,
-            "inputs.source_sentence",
-            max_chars=settings.max_sentence_chars,
-            setting=EMBED_LIMITS.chars,
-        )
+        limits = embed_limits(settings)
+        check_text(source, "inputs.source_sentence", limits)
         if not sentences:
             raise EmptyBatch("`inputs.sentences` cannot be empty", param="inputs.sentences")
-        check_texts(
-            sentences,
-            "inputs.sentences",
-            max_items=settings.max_sentences_per_request,
-            max_chars=settings.max_sentence_chars,
-            max_total_chars=settings.max_total_chars_per_request,
-            limits=EMBED_LIMITS,
-        )
+        check_texts(sentences, "inputs.sentences", limits)
         serving(runtime.require_scheduler().models, Head.DENSE, "/similarity")
         parameters = data.parameters or TeiSimilarityParameters()
         texts = [source, *sentences]

@@ -13,7 +13,7 @@ from litestar import Request
 from litestar.exceptions import ClientException, SerializationException, ValidationException
 
 from app.api.errors import describe_validation
-from app.api.inference import EMBED_LIMITS, check_text, check_texts
+from app.api.inference import TextLimits, check_text, check_texts, embed_limits
 from app.api.tei.errors import EmptyBatch, NotServed
 from app.api.tei.schemas import PromptName, TruncationDirection
 from app.errors import InvalidInput, LimitExceeded
@@ -50,7 +50,7 @@ def texts_of(
     """TEI's ``inputs``, a text or a list of them, checked against the embedding limits
     (over them: TEI's 413); token-id inputs are refused with a message that says why."""
     if isinstance(inputs, str):
-        check_text(inputs, field, max_chars=settings.max_sentence_chars, setting=EMBED_LIMITS.chars)
+        check_text(inputs, field, embed_limits(settings))
         return [inputs]
     if not inputs:
         raise EmptyBatch(f"`{field}` cannot be empty", param=field)
@@ -64,23 +64,19 @@ def texts_of(
                 param=where,
             )
     texts: list[str] = list(inputs)  # type: ignore[arg-type]  # every item was checked above
-    check_batch(len(texts), settings.max_sentences_per_request, field, EMBED_LIMITS.items)
-    check_texts(
-        texts,
-        field,
-        max_items=settings.max_sentences_per_request,
-        max_chars=settings.max_sentence_chars,
-        max_total_chars=settings.max_total_chars_per_request,
-        limits=EMBED_LIMITS,
-    )
+    limits = embed_limits(settings)
+    check_batch(len(texts), field, limits)
+    check_texts(texts, field, limits)
     return texts
 
 
-def check_batch(count: int, limit: int, field: str, setting: str) -> None:
-    """TEI's batch-size check, in its words, then the name of the setting that sets ``limit``."""
-    if count > limit:
+def check_batch(count: int, field: str, limits: TextLimits) -> None:
+    """TEI's batch-size check, in its words, then the name of the setting that sets it."""
+    if count > limits.items:
         raise LimitExceeded(
-            f"batch size {count} > maximum allowed batch size {limit} ({setting})", param=field
+            f"batch size {count} > maximum allowed batch size {limits.items} "
+            f"({limits.items_setting})",
+            param=field,
         )
 
 

@@ -21,10 +21,11 @@ from msgspec import UNSET
 
 from app.api.encoding import respond
 from app.api.inference import (
-    RERANK_LIMITS,
+    TextLimits,
     await_or_abandon,
     check_text,
     check_texts,
+    rerank_limits,
     runtime_of,
 )
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch, NotServed, mark_tei
@@ -67,18 +68,10 @@ async def tei_rerank(request: Request[Any, Any, Any], data: TeiRerankRequest) ->
     settings = runtime.settings
     if not data.texts:
         raise EmptyBatch("`texts` cannot be empty", param="texts")
-    check_text(
-        data.query, "query", max_chars=settings.max_rerank_text_chars, setting=RERANK_LIMITS.chars
-    )
-    check_batch(len(data.texts), settings.max_rerank_passages, "texts", RERANK_LIMITS.items)
-    check_texts(
-        data.texts,
-        "texts",
-        max_items=settings.max_rerank_passages,
-        max_chars=settings.max_rerank_text_chars,
-        max_total_chars=settings.max_rerank_total_chars,
-        limits=RERANK_LIMITS,
-    )
+    limits = rerank_limits(settings)
+    check_text(data.query, "query", limits)
+    check_batch(len(data.texts), "texts", limits)
+    check_texts(data.texts, "texts", limits)
     reranker = _reranker(runtime)
     outcome = await await_or_abandon(
         request,
@@ -140,7 +133,9 @@ async def tei_body_on_rerank(request: Request[Any, Any, Any]) -> Response[bytes]
     return await tei_rerank(request, convert_body(await body_json(request), TeiRerankRequest))
 
 
-def _pairs(inputs: str | list[str | list[str]], limit: int) -> tuple[list[tuple[str, str]], bool]:
+def _pairs(
+    inputs: str | list[str | list[str]], limits: TextLimits
+) -> tuple[list[tuple[str, str]], bool]:
     """TEI's ``/predict`` inputs as (query, text) pairs, and whether they came as a batch."""
     lone = (
         "the served reranker scores pairs: send [query, text], or a list of them "
@@ -154,7 +149,7 @@ def _pairs(inputs: str | list[str | list[str]], limit: int) -> tuple[list[tuple[
         if len(inputs) != 2:
             raise InvalidInput(f"inputs has {len(inputs)} texts; {lone}", param="inputs")
         return [(str(inputs[0]), str(inputs[1]))], False
-    check_batch(len(inputs), limit, "inputs", RERANK_LIMITS.items)
+    check_batch(len(inputs), "inputs", limits)
     pairs: list[tuple[str, str]] = []
     for i, item in enumerate(inputs):
         if isinstance(item, str) or len(item) != 2:
@@ -190,26 +185,17 @@ class TeiRerankController(Controller):
         started = time.perf_counter()
         runtime = runtime_of(request)
         settings = runtime.settings
-        pairs, batch = _pairs(data.inputs, settings.max_rerank_passages)
+        limits = rerank_limits(settings)
+        pairs, batch = _pairs(data.inputs, limits)
         for i, (query, text) in enumerate(pairs):
             where = f"inputs[{i}]" if batch else "inputs"
-            check_text(
-                query,
-                f"{where}[0]",
-                max_chars=settings.max_rerank_text_chars,
-                setting=RERANK_LIMITS.chars,
-            )
-            check_text(
-                text,
-                f"{where}[1]",
-                max_chars=settings.max_rerank_text_chars,
-                setting=RERANK_LIMITS.chars,
-            )
+            check_text(query, f"{where}[0]", limits)
+            check_text(text, f"{where}[1]", limits)
         texts = sum(len(text) for _, text in pairs)
-        if texts > settings.max_rerank_total_chars:
+        if texts > limits.total_chars:
             raise LimitExceeded(
                 f"the texts of inputs have {texts} characters in all; at most "
-                f"{settings.max_rerank_total_chars} are allowed ({RERANK_LIMITS.total_chars})",
+                f"{limits.total_chars} are allowed ({limits.total_chars_setting})",
                 param="inputs",
             )
         total = texts + sum(len(query) for query, _ in pairs)

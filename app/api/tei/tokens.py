@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 
 from app.api.encoding import respond
-from app.api.inference import EMBED_LIMITS, runtime_of
+from app.api.inference import embed_limits, runtime_of
 from app.api.tei.errors import TEI_METADATA_ERRORS, TEI_OPT, NotServed
 from app.api.tei.inputs import check_batch, input_type_of, primary_backend, texts_of
 from app.api.tei.schemas import TeiDecodeRequest, TeiToken, TeiTokenizeRequest
@@ -99,9 +99,7 @@ class TeiTokensController(Controller):
         if all(isinstance(item, int) for item in ids):
             sequences = [list(ids)]  # type: ignore[arg-type]  # every item is an int
         elif all(isinstance(item, list) for item in ids):
-            check_batch(
-                len(ids), runtime.settings.max_sentences_per_request, "ids", EMBED_LIMITS.items
-            )
+            check_batch(len(ids), "ids", embed_limits(runtime.settings))
             sequences = list(ids)  # type: ignore[arg-type]  # every item is a list
         else:
             raise InvalidInput(
