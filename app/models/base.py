@@ -98,14 +98,17 @@ class EmbeddingBackend(ABC):
     def max_length(self) -> int:
         return self.info.max_length
 
-    @abstractmethod
     def tokenize(
         self,
         texts: Sequence[str],
         input_type: InputType,
         truncation_side: TruncationSide | None = None,
     ) -> list[TokenizedText]:
-        """``truncation_side``: the end an over-long text loses; None is the model's own."""
+        """Each text after its input type's prompt (``prompt_for``), with the model's special
+        tokens. ``truncation_side``: the end an over-long text loses; None is the model's own."""
+        prompt = self.prompt_for(input_type)
+        prepared = [prompt + text for text in texts] if prompt else texts
+        return self.tokenizer.encode(prepared, truncation_side)
 
     def prompt_for(self, input_type: InputType) -> str:
         """The text ``tokenize`` puts before each text of this input type."""

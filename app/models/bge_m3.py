@@ -18,12 +18,10 @@ from transformers import AutoModel, AutoTokenizer
 from app.models.base import (
     EmbeddingBackend,
     Head,
-    InputType,
     ItemEmbedding,
     ModelInfo,
     SparseVector,
     TokenizedText,
-    TruncationSide,
 )
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
@@ -89,14 +87,6 @@ class BgeM3Backend(EmbeddingBackend):
             dimension=hidden,
             extra={"colbert_dim": int(self.colbert_linear.out_features)},
         )
-
-    def tokenize(
-        self,
-        texts: Sequence[str],
-        input_type: InputType,
-        truncation_side: TruncationSide | None = None,
-    ) -> list[TokenizedText]:
-        return self.tokenizer.encode(texts, truncation_side)
 
     @torch.inference_mode()
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:

@@ -25,7 +25,6 @@ from app.models.base import (
     ItemEmbedding,
     ModelInfo,
     TokenizedText,
-    TruncationSide,
 )
 from app.models.pooling import l2_normalize
 from app.models.runtime import pad_batch
@@ -109,16 +108,6 @@ class Qwen3EmbeddingBackend(EmbeddingBackend):
                 "query_task": settings.qwen_embed_query_task,
             },
         )
-
-    def tokenize(
-        self,
-        texts: Sequence[str],
-        input_type: InputType,
-        truncation_side: TruncationSide | None = None,
-    ) -> list[TokenizedText]:
-        if input_type == "query":
-            texts = [self.query_prefix + text for text in texts]
-        return self.tokenizer.encode(texts, truncation_side)
 
     def prompt_for(self, input_type: InputType) -> str:
         return self.query_prefix if input_type == "query" else ""

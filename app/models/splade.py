@@ -18,12 +18,10 @@ from app.errors import ModelLoadError
 from app.models.base import (
     EmbeddingBackend,
     Head,
-    InputType,
     ItemEmbedding,
     ModelInfo,
     SparseVector,
     TokenizedText,
-    TruncationSide,
 )
 from app.models.runtime import pad_batch
 from app.models.sentence_transformer import position_limit
@@ -79,14 +77,6 @@ class SpladeBackend(EmbeddingBackend):
             max_length=limit,
             extra={"vocab_size": self.vocab_size},
         )
-
-    def tokenize(
-        self,
-        texts: Sequence[str],
-        input_type: InputType,
-        truncation_side: TruncationSide | None = None,
-    ) -> list[TokenizedText]:
-        return self.tokenizer.encode(texts, truncation_side)
 
     @torch.inference_mode()
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
