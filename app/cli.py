@@ -18,7 +18,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app.errors import ModelLoadError
 from app.settings import Settings, SettingsError
@@ -184,6 +184,7 @@ def port_in_use(host: str, port: int) -> str | None:
 
 
 def serve(settings: Settings) -> int:
+    from app.cpu import api_processes, usable_cores
     from app.engine.process import ProcessEngine
     from app.telemetry.logging import configure_logging
 
@@ -193,61 +194,77 @@ def serve(settings: Settings) -> int:
         # Before any model loads: otherwise uvicorn says [Errno 98] deep in the logs, minutes on.
         print(f"smart-embedder: {taken}", file=sys.stderr)
         return EXIT_CONFIG
+    front_ends = api_processes(settings.api_workers, usable_cores(settings.cpu_threads))
+    if front_ends > 1 and not settings.engine_process:
+        if settings.api_workers > 1:
+            print(
+                "smart-embedder: API_WORKERS above 1 needs ENGINE_PROCESS=true "
+                "(several API processes share one engine process)",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        front_ends = 1
+    if front_ends > 1:
+        from app.front_ends import serve_front_ends
+
+        return serve_front_ends(settings, front_ends)
     # The engine process starts first: its imports and model loading then overlap this
     # process's own imports and preflight (seconds, on a pod start).
     engine = ProcessEngine(settings) if settings.engine_process else None
     if engine is not None:
         engine.spawn()
 
-    import uvicorn
-
     from app.asgi import create_app
-    from app.models.catalog import preflight
-    from app.server import DrainingServer
+    from app.server import DrainingServer, uvicorn_config
 
+    fast_thread_switches()
+    try:
+        preflight_or_exit(settings)
+    except ModelLoadError as exc:
+        if engine is not None:
+            engine.kill()
+        print(f"smart-embedder: {exc}", file=sys.stderr)
+        return EXIT_LOAD
+
+    failure: list[str] = []
+    app = create_app(settings, on_fatal=fatal_handler(failure), engine=engine)
+    DrainingServer(uvicorn_config(settings, app), app.state.runtime).run()
+    if failure:
+        print(f"smart-embedder: {failure[0]}", file=sys.stderr)
+        return EXIT_LOAD
+    return 0
+
+
+def fast_thread_switches() -> None:
     # Threads here (the engine's reader and the tokenizer pool; the passes themselves with
     # ENGINE_PROCESS=false) hold the GIL between their C calls; a short switch interval lets
     # the event loop answer (and refuse) requests in ~1 ms instead of ~5 ms slices meanwhile.
     # Measured: burst refusals p99 60-180 ms -> under 50 ms, at ~5% of a tiny model's
     # throughput (real models release the GIL in long kernels and lose nothing).
     sys.setswitchinterval(0.001)
-    try:
-        pending = preflight(settings)
-    except ModelLoadError as exc:
-        if engine is not None:
-            engine.kill()
-        print(f"smart-embedder: {exc}", file=sys.stderr)
-        return EXIT_LOAD
+
+
+def preflight_or_exit(settings: Settings) -> None:
+    """Every model on disk located and matched to a backend before anything serves; raises
+    ``ModelLoadError`` with one line otherwise."""
+    from app.models.catalog import preflight
+
+    pending = preflight(settings)
     if pending:
         logging.getLogger("smart_embedder").info(
             "will download from the hub after start: %s", ", ".join(pending)
         )
 
-    failure: list[str] = []
+
+def fatal_handler(failure: list[str]) -> Callable[[str], None]:
+    """What the runtime calls when the server cannot go on: note why, then drain and exit as
+    on a SIGTERM (the caller then exits non-zero with the reason as its last line)."""
 
     def on_fatal(message: str) -> None:
         failure.append(message)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    app = create_app(settings, on_fatal=on_fatal, engine=engine)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
-        timeout_graceful_shutdown=int(settings.shutdown_drain_seconds) + 5,
-        lifespan="on",
-        log_config=None,  # app.telemetry.logging formats every logger
-        # X-Forwarded-For is believed only from TRUSTED_PROXIES, by the app (app.api.operations);
-        # uvicorn's default would trust it from loopback.
-        proxy_headers=False,
-    )
-    DrainingServer(config, app.state.runtime).run()
-    if failure:
-        print(f"smart-embedder: {failure[0]}", file=sys.stderr)
-        return EXIT_LOAD
-    return 0
+    return on_fatal
 
 
 def download(settings: Settings, models: Sequence[str], verify: str) -> int:

@@ -43,6 +43,15 @@ def inference_workers(configured: int, on_cpu: bool, cores: int) -> int:
     return configured if configured > 0 else min(2, max(1, cores))
 
 
+def api_processes(configured: int, cores: int) -> int:
+    """API processes in front of the engine: as configured, else one per 4 cores (1 to 4).
+    Each takes about a core at full load beside the engine's own; on a small pod a second
+    one only takes cores from the forward passes (BENCHMARKS.md)."""
+    if configured > 0:
+        return configured
+    return max(1, min(4, cores // 4))
+
+
 def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> int | None:
     """The CPU limit of this container, rounded up to whole cores (cgroup v2 or v1)."""
     try:

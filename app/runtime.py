@@ -41,6 +41,10 @@ class Runtime:
     gpu: dict[str, str | int | float | None] | None = None
     #: called once when loading fails, so the process can exit non-zero
     on_fatal: Callable[[str], None] | None = None
+    #: with several API processes (API_WORKERS): this one's number, and its siblings' private
+    #: sockets, where /metrics and /stats collect the rest of the pod's figures
+    front_end: int = 0
+    siblings: list[str] = field(default_factory=list)
     _drained: asyncio.Future[bool] | None = field(default=None, init=False, repr=False)
 
     @property

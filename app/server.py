@@ -15,13 +15,31 @@ import logging
 import os
 import socket
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 from app.runtime import Runtime
+from app.settings import Settings
 
 log = logging.getLogger("smart_embedder.server")
 EXIT_FORCED = 1
+
+
+def uvicorn_config(settings: Settings, app: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        timeout_graceful_shutdown=int(settings.shutdown_drain_seconds) + 5,
+        lifespan="on",
+        log_config=None,  # app.telemetry.logging formats every logger
+        # X-Forwarded-For is believed only from TRUSTED_PROXIES, by the app (app.api.operations);
+        # uvicorn's default would trust it from loopback.
+        proxy_headers=False,
+    )
 
 
 class DrainingServer(uvicorn.Server):

@@ -153,6 +153,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "on threads of the API process, sharing its interpreter lock)."
         ),
     ] = True
+    api_workers: Annotated[
+        NonNegative,
+        _doc(
+            "API processes in front of the one engine process, sharing the port (each with "
+            "its own event loop and interpreter lock); 0: one per 4 cores the pod may use, "
+            "1 to 4. Needs ENGINE_PROCESS."
+        ),
+    ] = 0
     worker_niceness: Annotated[
         int,
         _doc(

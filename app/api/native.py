@@ -80,7 +80,7 @@ def to_embeddings(item: ItemEmbedding, data: EmbeddingRequest) -> Embeddings:
         else:
             out.sparse = dict(zip(map(str, indices), values, strict=True))
     if item.colbert is not None:
-        out.colbert = item.colbert.tolist()
+        out.colbert = item.colbert  # float32 rows, written by app.api.encoding
     return out
 
 

@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from app import __version__
 from app.api.inference import runtime_of
+from app.api.pod_stats import merge_stats
 from app.api.schemas import (
     BatchSettings,
     GpuStatus,
@@ -21,9 +22,11 @@ from app.api.schemas import (
     StatsBody,
     StatsTotals,
 )
+from app.api.siblings import ask_siblings, wants_whole_pod
 from app.cpu import affinity_cores
 from app.models.base import Head
 from app.paths import METADATA_ENDPOINTS
+from app.runtime import Runtime
 
 
 class OpsController(Controller):
@@ -109,6 +112,7 @@ class OpsController(Controller):
                 inference_workers=runtime.engine.size if runtime.engine else 1,
                 engine=runtime.engine.kind if runtime.engine else "process",
                 engine_pid=runtime.engine.pid if runtime.engine else None,
+                api_processes=len(runtime.siblings) + 1,
             )
             if scheduler
             else None,
@@ -118,54 +122,60 @@ class OpsController(Controller):
     @get("/stats", summary="Uptime, totals, rejections and hardware")
     async def stats(self, request: Request[Any, Any, Any]) -> StatsBody:
         runtime = runtime_of(request)
-        stats = runtime.recorder.stats
-        rejected: dict[str, dict[str, int]] = {}
-        for (endpoint, reason), count in stats.rejected.items():
-            rejected.setdefault(endpoint, {})[reason] = count
-        scheduler = runtime.scheduler
-        uptime = time.time() - stats.started_at
-        inference_requests = sum(
-            n for endpoint, n in stats.requests.items() if endpoint not in METADATA_ENDPOINTS
-        )
-        rejected_requests = sum(stats.rejected.values())
-        return StatsBody(
-            uptime=format_uptime(uptime),
-            uptime_seconds=int(uptime),
-            total_requests=inference_requests,
-            total_sentences=stats.sentences,
-            total_batches=stats.batches,
+        own = process_stats(runtime)
+        if wants_whole_pod(runtime, request.headers):
+            return merge_stats(own, await ask_siblings(runtime, "/stats"))
+        return own
+
+
+def process_stats(runtime: Runtime) -> StatsBody:
+    """This API process's own figures (the whole pod's with one API process)."""
+    stats = runtime.recorder.stats
+    rejected: dict[str, dict[str, int]] = {}
+    for (endpoint, reason), count in stats.rejected.items():
+        rejected.setdefault(endpoint, {})[reason] = count
+    scheduler = runtime.scheduler
+    uptime = time.time() - stats.started_at
+    inference_requests = sum(
+        n for endpoint, n in stats.requests.items() if endpoint not in METADATA_ENDPOINTS
+    )
+    rejected_requests = sum(stats.rejected.values())
+    return StatsBody(
+        uptime=format_uptime(uptime),
+        uptime_seconds=int(uptime),
+        total_requests=inference_requests,
+        total_sentences=stats.sentences,
+        total_batches=stats.batches,
+        rejected_requests=rejected_requests,
+        hardware=hardware_line(runtime.gpu),
+        totals=StatsTotals(
+            requests=inference_requests,
+            errors=sum(stats.errors.values()),
+            sentences=stats.sentences,
+            rerank_pairs=stats.pairs,
+            batches=stats.batches,
+            batch_items=stats.batch_items,
+            batch_tokens=stats.batch_tokens,
+            padded_tokens=stats.padded_tokens,
             rejected_requests=rejected_requests,
-            hardware=hardware_line(runtime.gpu),
-            totals=StatsTotals(
-                requests=inference_requests,
-                errors=sum(stats.errors.values()),
-                sentences=stats.sentences,
-                rerank_pairs=stats.pairs,
-                batches=stats.batches,
-                batch_items=stats.batch_items,
-                batch_tokens=stats.batch_tokens,
-                padded_tokens=stats.padded_tokens,
-                rejected_requests=rejected_requests,
-                items_per_batch=round(stats.batch_items / stats.batches, 2)
-                if stats.batches
-                else 0.0,
-                inference_seconds=round(stats.inference_seconds, 6),
-                inference_cpu_seconds=round(stats.inference_cpu_seconds, 6),
-            ),
-            requests_by_endpoint=dict(stats.requests),
-            rejected_by_endpoint=rejected,
-            queue={
-                "embed_pending": scheduler.pending("embed") if scheduler else 0,
-                "rerank_pending": scheduler.pending("rerank") if scheduler else 0,
-            },
-            hardware_details={
-                "device": runtime.device,
-                "gpu": str(runtime.gpu.get("name")) if runtime.gpu else None,
-                "cpu_count": affinity_cores(),
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-            },
-        )
+            items_per_batch=round(stats.batch_items / stats.batches, 2) if stats.batches else 0.0,
+            inference_seconds=round(stats.inference_seconds, 6),
+            inference_cpu_seconds=round(stats.inference_cpu_seconds, 6),
+        ),
+        requests_by_endpoint=dict(stats.requests),
+        rejected_by_endpoint=rejected,
+        queue={
+            "embed_pending": scheduler.pending("embed") if scheduler else 0,
+            "rerank_pending": scheduler.pending("rerank") if scheduler else 0,
+        },
+        hardware_details={
+            "device": runtime.device,
+            "gpu": str(runtime.gpu.get("name")) if runtime.gpu else None,
+            "cpu_count": affinity_cores(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+    )
 
 
 GpuDescription = dict[str, str | int | float | None] | None

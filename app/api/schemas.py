@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import numpy as np
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app.api.bounds import bounded
@@ -88,9 +89,12 @@ class SparseIndices(Struct, kw_only=True):
 
 
 class Embeddings(Struct, kw_only=True, omit_defaults=True):
+    """Encoded only (the OpenAPI document shows ``EmbeddingsDoc``)."""
+
     dense: list[float] | None = None
     sparse: dict[str, float] | SparseIndices | None = None
-    colbert: list[list[float]] | None = None
+    #: float32 (tokens, dim): written as lists of numbers by app.api.encoding
+    colbert: np.ndarray | None = None
 
 
 class EmbeddingItem(Struct, kw_only=True):
@@ -214,6 +218,8 @@ class BatchSettings(Struct, kw_only=True):
     #: "process": the models run in an engine process of their own; "inline": on threads here
     engine: str = "process"
     engine_pid: int | None = None
+    #: API processes in front of the engine (API_WORKERS)
+    api_processes: int = 1
 
 
 class GpuStatus(Struct, kw_only=True):

@@ -136,7 +136,8 @@ def measure(
             "(not in the figures above)"
         )
     engine = serverside.engine_pid(url)
-    pids = sorted({pid for pid in (api_pid, engine) if pid is not None})
+    tree = serverside.process_tree(api_pid) if api_pid is not None else []
+    pids = sorted({pid for pid in (*tree, engine) if pid is not None})
     before = serverside.sample(url, pids)
     if args.client == "wrk":
         result = wrk.run_wrk(

@@ -18,6 +18,23 @@ def process_cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process below it (a server with several API processes is a
+    supervisor, its API processes and the engine)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [child for pid in frontier for child in children.get(pid, [])]
+        tree.extend(frontier)
+    return tree
+
+
 @dataclass(frozen=True)
 class ServerSample:
     cpu_seconds: float

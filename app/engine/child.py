@@ -1,14 +1,16 @@
 """The engine process: loads the models, warms them up, then runs the batches it is sent.
 
-Its main thread only reads the wire and hands each batch to the pass threads, which run it
-and write the result back, so reading the next batch overlaps the current pass. It ignores
-SIGINT and SIGTERM: the API process owns the lifecycle (it drains, then sends ``Shutdown``),
-and a Ctrl-C in a terminal reaches the whole process group. When the API process goes away
-the wire reaches its end and the engine exits too.
+Its main thread only reads the wires (one per API process, ``API_WORKERS``) and hands each
+batch to the pass threads, which run it and write the result back on the wire it came from,
+so reading the next batch overlaps the current pass. It ignores SIGINT and SIGTERM: the API
+processes own the lifecycle (each drains, then sends ``Shutdown``), and a Ctrl-C in a
+terminal reaches the whole process group. When every API process has shut down or gone away,
+the engine finishes the passes in flight and exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import logging
@@ -17,7 +19,8 @@ import pickle
 import signal
 import threading
 import time
-from multiprocessing.connection import Connection
+from collections.abc import Sequence
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from app.engine import wire
@@ -36,7 +39,7 @@ log = logging.getLogger("smart_embedder.engine")
 EXIT_ENGINE_FATAL = 70
 
 
-def serve_engine(conn: Connection, settings: Settings) -> None:
+def serve_engine(conns: Sequence[Connection], settings: Settings) -> None:
     from app.telemetry.logging import configure_logging
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -45,13 +48,21 @@ def serve_engine(conn: Connection, settings: Settings) -> None:
     try:
         models, layout, ready = _load(settings)
     except ModelLoadError as exc:
-        conn.send_bytes(wire.encode(wire.LoadFailed(reason=str(exc))))
+        _tell_all(conns, wire.LoadFailed(reason=str(exc)))
         return
     except Exception as exc:
-        reason = f"start-up failed: {type(exc).__name__}: {exc}"
-        conn.send_bytes(wire.encode(wire.LoadFailed(reason=reason)))
+        _tell_all(conns, wire.LoadFailed(reason=f"start-up failed: {type(exc).__name__}: {exc}"))
         return
-    EngineLoop(conn, models, layout.workers, layout.niceness).run(ready)
+    EngineLoop(conns, models, layout.workers, layout.niceness).run(ready)
+
+
+def _tell_all(conns: Sequence[Connection], message: Any) -> None:
+    frame = wire.encode(message)
+    for conn in conns:
+        try:
+            conn.send_bytes(frame)
+        except OSError:
+            continue  # that API process is already gone
 
 
 def _load(settings: Settings) -> tuple[ModelSet, DeviceLayout, wire.Ready]:
@@ -105,8 +116,10 @@ def without_weights(models: ModelSet) -> ModelSet:
 
 
 class EngineLoop:
-    def __init__(self, conn: Connection, models: ModelSet, workers: int, niceness: int) -> None:
-        self.conn = conn
+    def __init__(
+        self, conns: Sequence[Connection], models: ModelSet, workers: int, niceness: int
+    ) -> None:
+        self.conns = list(conns)
         self.backends = models.backends()
         self._send_lock = threading.Lock()
         self.threads = PassThreads(
@@ -119,47 +132,68 @@ class EngineLoop:
         gc.collect()
         gc.freeze()
         self.threads.start()
-        self._send(wire.encode(ready))
-        while True:
-            try:
-                frame = self.conn.recv_bytes()
-            except (EOFError, OSError):
-                log.info("the API process is gone; the engine stops")
-                os._exit(0)
-            message = wire.decode_to_engine(frame)
-            if isinstance(message, wire.Shutdown):
-                self.threads.stop()
-                return
-            self._submit(message)
+        frame = wire.encode(ready)
+        for conn in self.conns:
+            self._send(conn, frame)
+        open_conns = list(self.conns)
+        shut_down = 0
+        while open_conns:
+            for ready_conn in wait(open_conns):
+                conn = self.conns[self.conns.index(ready_conn)]  # type: ignore[arg-type]
+                try:
+                    frame = conn.recv_bytes()
+                except (EOFError, OSError):
+                    open_conns.remove(conn)
+                    continue
+                message = wire.decode_to_engine(frame)
+                if isinstance(message, wire.Shutdown):
+                    open_conns.remove(conn)
+                    shut_down += 1
+                    continue
+                self._submit(conn, message)
+        if not shut_down:
+            # Every API process went away without a word: nobody waits for the passes.
+            log.info("the API process is gone; the engine stops")
+            os._exit(0)
+        # Each API process drained before it said Shutdown: finish what is in flight, answer
+        # it, then close the wires (an API process waits for its wire to end).
+        self.threads.stop()
+        for conn in self.conns:
+            conn.close()
 
-    def _submit(self, message: wire.RunBatch) -> None:
+    def _submit(self, conn: Connection, message: wire.RunBatch) -> None:
         backend = self.backends[message.model]
         pairs = isinstance(backend, RerankBackend)
         payloads = wire.unpack_payloads(message, pairs=pairs)
         run = functools.partial(run_pass, backend, payloads, wire.unpack_heads(message))
-        self.threads.submit(run, functools.partial(self._answer, message.batch, pairs))
+        self.threads.submit(run, functools.partial(self._answer, conn, message.batch, pairs))
 
-    def _answer(self, batch: int, pairs: bool, result: Any, error: BaseException | None) -> None:
+    def _answer(
+        self, conn: Connection, batch: int, pairs: bool, result: Any, error: BaseException | None
+    ) -> None:
         if error is not None:
             failed = wire.BatchFailed(batch=batch, error=f"{type(error).__name__}: {error}")
-            self._send(wire.encode(failed))
+            self._send(conn, wire.encode(failed))
             return
         done = wire.BatchDone(batch=batch, seconds=result.seconds, cpu_seconds=result.cpu_seconds)
         if pairs:
             done.scores = wire.pack_scores(result.results)
         else:
             done.embeddings = wire.pack_embeddings(result.results)
-        self._send(wire.encode(done))
+        self._send(conn, wire.encode(done))
 
-    def _send(self, frame: bytes) -> None:
-        with self._send_lock:
-            self.conn.send_bytes(frame)
+    def _send(self, conn: Connection, frame: bytes) -> None:
+        # An API process that is gone took its requests with it.
+        with self._send_lock, contextlib.suppress(OSError):
+            conn.send_bytes(frame)
 
     def _fatal(self, reason: str) -> None:
-        # The device is unusable: say why, then go, so the API process fails what is in
+        # The device is unusable: say why, then go, so every API process fails what is in
         # flight with 503 and exits for Kubernetes to replace the pod.
         try:
-            self._send(wire.encode(wire.Fatal(reason=reason)))
+            frame = wire.encode(wire.Fatal(reason=reason))
+            for conn in self.conns:
+                self._send(conn, frame)
         finally:
             logging.shutdown()
             os._exit(EXIT_ENGINE_FATAL)

@@ -37,10 +37,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("smart_embedder.engine")
 
 
-def _engine_main(conn: Connection, settings: Settings) -> None:
+def _engine_main(conns: list[Connection], settings: Settings) -> None:
     from app.engine.child import serve_engine  # torch and the models: in the child only
 
-    serve_engine(conn, settings)
+    serve_engine(conns, settings)
+
+
+def spawn_engine_process(settings: Settings, front_ends: int) -> tuple[Any, list[Connection]]:
+    """Start the engine process with one wire per API process; return the process and the
+    API processes' ends of the wires, in order."""
+    context = multiprocessing.get_context("spawn")
+    pipes = [context.Pipe(duplex=True) for _ in range(front_ends)]
+    process = context.Process(
+        target=_engine_main,
+        args=([theirs for _, theirs in pipes], settings),
+        name="smart-embedder-engine",
+        daemon=True,
+    )
+    process.start()
+    for _, theirs in pipes:
+        theirs.close()
+    return process, [ours for ours, _ in pipes]
 
 
 class BatchError(RuntimeError):
@@ -55,9 +72,11 @@ class ProcessEngine(Engine):
         self.workers = 1  # known once the engine has seen its device
         self.device = "unknown"
         self.gpu: dict[str, str | int | float | None] | None = None
-        self._context = multiprocessing.get_context("spawn")
+        #: the engine process, where this process started it (not with several API processes)
         self._process: Any = None
         self._conn: Any = None
+        self._engine_pid: int | None = None
+        self._reader: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: dict[int, asyncio.Future[BatchResult]] = {}
         self._ids = itertools.count()
@@ -75,28 +94,29 @@ class ProcessEngine(Engine):
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        return self._engine_pid
+
+    @classmethod
+    def attached(cls, settings: Settings, conn: Connection, engine_pid: int) -> ProcessEngine:
+        """One API process's client of an engine process that another process (the front
+        ends' supervisor, ``app.front_ends``) started and owns."""
+        engine = cls(settings)
+        engine._conn = conn
+        engine._engine_pid = engine_pid
+        return engine
 
     def spawn(self) -> None:
         """Start the engine process. ``smart-embedder serve`` calls this first thing, so the
         engine's imports and model loading overlap the API process's own start-up; this
         module imports nothing heavy for the same reason."""
-        if self._process is not None:
+        if self._conn is not None:
             return
-        ours, theirs = self._context.Pipe(duplex=True)
-        self._conn = ours
-        self._process = self._context.Process(
-            target=_engine_main,
-            args=(theirs, self.settings),
-            name="smart-embedder-engine",
-            daemon=True,
-        )
-        self._process.start()
-        theirs.close()
+        self._process, (self._conn,) = spawn_engine_process(self.settings, front_ends=1)
+        self._engine_pid = self._process.pid
         # Whatever way this process ends, the engine ends with it: it ignores the SIGTERM
         # that multiprocessing sends its children at exit (and this runs first, LIFO).
         atexit.register(self.kill)
-        log.info("engine process %d started; loading models there", self._process.pid)
+        log.info("engine process %d started; loading models there", self._engine_pid)
 
     async def start(self) -> ModelSet:
         """Start the engine process (unless ``spawn`` did) and wait until its models are
@@ -106,13 +126,13 @@ class ProcessEngine(Engine):
         try:
             frame = await self._loop.run_in_executor(None, self._conn.recv_bytes)
         except (EOFError, OSError):
-            self._process.join(5)
             raise ModelLoadError(
-                f"the engine process exited during start-up (exit code {self._process.exitcode})"
+                f"the engine process exited during start-up ({self._exit_code()})"
             ) from None
         message = wire.decode_from_engine(frame)
         if isinstance(message, wire.LoadFailed):
-            self._process.join(5)
+            if self._process is not None:
+                self._process.join(5)
             raise ModelLoadError(message.reason)
         if not isinstance(message, wire.Ready):
             raise ModelLoadError(f"the engine process sent {type(message).__name__} first")
@@ -120,7 +140,8 @@ class ProcessEngine(Engine):
         self.overhead_tokens = message.overhead_tokens
         models: ModelSet = pickle.loads(message.models)  # our own child wrote it
         self._alive = True
-        threading.Thread(target=self._read, name="engine-reader", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name="engine-reader", daemon=True)
+        self._reader.start()
         return models
 
     def run(
@@ -142,17 +163,22 @@ class ProcessEngine(Engine):
     async def stop(self) -> None:
         """Let the passes in flight finish, then end the engine process. One that is still
         loading (a stop during start-up) is ended at once: it ignores SIGTERM."""
-        if self._process is None:
+        if self._conn is None:
             return
         self._stopping = True
         loop = asyncio.get_running_loop()
         if self._alive:
             with contextlib.suppress(OSError):
                 self._conn.send_bytes(wire.encode(wire.Shutdown()))
-            await loop.run_in_executor(None, self._process.join, 120)
-            if self._process.is_alive():
-                log.warning("the engine process did not stop in time; killing it")
-        if self._process.is_alive():
+            # The engine closes this wire once the passes in flight are answered (with
+            # several API processes, once every one of them has said Shutdown).
+            if self._process is not None:
+                await loop.run_in_executor(None, self._process.join, 120)
+                if self._process.is_alive():
+                    log.warning("the engine process did not stop in time; killing it")
+            elif self._reader is not None:
+                await loop.run_in_executor(None, self._reader.join, 120)
+        if self._process is not None and self._process.is_alive():
             self._process.kill()
             await loop.run_in_executor(None, self._process.join, 5)
         self._alive = False
@@ -187,9 +213,13 @@ class ProcessEngine(Engine):
                 call_on_loop(loop, self._settle, message.batch, BatchError(message.error))
         if self._stopping:
             return  # an orderly stop: ``stop`` reaps the process
+        call_on_loop(loop, self._died, f"the inference engine process exited ({self._exit_code()})")
+
+    def _exit_code(self) -> str:
+        if self._process is None:
+            return "its supervisor reports how"  # not our child: we cannot reap it
         self._process.join(5)
-        code = self._process.exitcode
-        call_on_loop(loop, self._died, f"the inference engine process exited (exit code {code})")
+        return f"exit code {self._process.exitcode}"
 
     # --- on the loop ---
     def _settle(self, batch: int, outcome: BatchResult | BaseException) -> None:

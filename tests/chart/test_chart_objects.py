@@ -402,3 +402,10 @@ def test_torch_threads_follow_the_cpu_request(render: Any, kube: Any) -> None:
     # the cgroup CPU limit.
     bare = render({"resources": {"requests": {"cpu": None}}})
     assert "CPU_THREADS" not in kube.env_of(kube.server_container(kube.one(bare, "Deployment")))
+
+
+def test_api_workers_value_sets_the_setting(render: Any, kube: Any) -> None:
+    default = kube.env_of(kube.server_container(kube.one(render({}), "Deployment")))
+    assert "API_WORKERS" not in default  # derived from the CPU request by the server
+    docs = render({"server": {"apiWorkers": 3}})
+    assert kube.env_of(kube.server_container(kube.one(docs, "Deployment")))["API_WORKERS"] == "3"

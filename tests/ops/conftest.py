@@ -22,6 +22,8 @@ def server_env(tiny_models: dict[str, Path]) -> dict[str, str]:
         "RATE_LIMIT_REQUESTS_PER_MINUTE": "0",
         "API_TOKEN": "",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+        # One API process, whatever the machine's cores (tests that want more say so).
+        "API_WORKERS": "1",
     }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.helpers import ServerProcess
 from tests.ops.load import (
@@ -47,11 +48,17 @@ async def readiness_when(probe: httpx.AsyncClient, status: int) -> httpx.Respons
     return ready
 
 
+@pytest.mark.parametrize("api_workers", ["1", "2"])
 def test_sigterm_drains_every_accepted_request(
-    start_server: Callable[..., ServerProcess],
+    start_server: Callable[..., ServerProcess], api_workers: str
 ) -> None:
+    """With several API processes (API_WORKERS) the supervisor hands the SIGTERM to each,
+    and every one drains its own admitted requests before the engine stops."""
     server = start_server(
-        SHUTDOWN_DRAIN_SECONDS=DRAIN_S, MAX_QUEUE_SIZE="1024", REQUEST_TIMEOUT="600"
+        SHUTDOWN_DRAIN_SECONDS=DRAIN_S,
+        MAX_QUEUE_SIZE="1024",
+        REQUEST_TIMEOUT="600",
+        API_WORKERS=api_workers,
     )
     engine = engine_pid(server.url)
 

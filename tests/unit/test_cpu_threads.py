@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cpu import cgroup_cpu_limit, threads_per_worker, usable_cores
+from app.cpu import api_processes, cgroup_cpu_limit, threads_per_worker, usable_cores
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,13 @@ def test_workers_split_the_cores_evenly_with_at_least_one_thread_each() -> None:
     assert threads_per_worker(16, 2) == 8
     assert threads_per_worker(5, 2) == 2
     assert threads_per_worker(2, 3) == 1
+
+
+@pytest.mark.parametrize(
+    ("configured", "cores", "expected"),
+    [(0, 1, 1), (0, 2, 1), (0, 7, 1), (0, 8, 2), (0, 16, 4), (0, 64, 4), (3, 2, 3)],
+)
+def test_api_processes_one_per_four_cores_up_to_four(
+    configured: int, cores: int, expected: int
+) -> None:
+    assert api_processes(configured, cores) == expected

@@ -183,7 +183,7 @@ class TeiEmbedController(Controller):
     ) -> Response[bytes]:
         started = time.perf_counter()
         texts, outcome = await _embed_inputs(request, data, Head.COLBERT, "/embed_all")
-        body = [np.asarray(item.colbert).tolist() for item in outcome.items]
+        body = [item.colbert for item in outcome.items]  # arrays: app.api.encoding writes them
         return _done(request, "tei_embed_all", started, texts, outcome, body)
 
     @post(
