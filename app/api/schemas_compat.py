@@ -42,12 +42,13 @@ class OpenAIEmbeddingOptions(Struct, kw_only=True):
         Literal["float", "base64"],
         Meta(description="`base64`: each embedding as base64 of little-endian float32"),
     ] = "float"
-    dimensions: (
-        Annotated[
-            AtLeastOne, Meta(description="Matryoshka truncation, where the model supports it")
-        ]
-        | None
-    ) = None
+    dimensions: Annotated[
+        AtLeastOne | None,
+        Meta(
+            description="Cut each vector to its first N values and renormalise (Matryoshka), "
+            "where the model supports it"
+        ),
+    ] = None
     input_type: Annotated[InputTypeField, INPUT_TYPE] = "document"
     user: Annotated[str | None, Meta(description="Accepted for OpenAI's clients; unused")] = None
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from app.api.openapi_examples import EXAMPLES
 from tests.helpers import ServerProcess
@@ -84,10 +85,14 @@ def _referenced(document: dict[str, Any], node: Any, seen: set[str]) -> set[str]
     return seen
 
 
+@pytest.mark.parametrize("kind", ["offline", "every role"])
 def test_every_request_field_has_a_description_and_its_default(
-    offline_server: ServerProcess,
+    kind: str, request: pytest.FixtureRequest
 ) -> None:
-    document = httpx.get(f"{offline_server.url}/openapi.json", timeout=30).json()
+    running: ServerProcess = request.getfixturevalue(
+        "offline_server" if kind == "offline" else "server"
+    )
+    document = httpx.get(f"{running.url}/openapi.json", timeout=30).json()
     bodies = [
         op["requestBody"]
         for item in document["paths"].values()
@@ -106,9 +111,7 @@ def test_every_request_field_has_a_description_and_its_default(
                 lacking.append(f"{name}.{field}: default")
     assert lacking == []
     embedding = document["components"]["schemas"]["EmbeddingRequest"]["properties"]
-    # left out, what the loaded models give is returned: MiniLM dense, SPLADE sparse
-    assert [embedding[f"return_{kind}"]["default"] for kind in ("dense", "sparse", "colbert")] == [
-        True,
-        True,
-        False,
-    ]
+    # left out, what the loaded models give is returned: MiniLM dense and SPLADE sparse, or
+    # all three from bge-m3
+    defaults = [embedding[f"return_{head}"]["default"] for head in ("dense", "sparse", "colbert")]
+    assert defaults == [True, True, kind != "offline"]

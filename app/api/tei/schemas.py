@@ -89,10 +89,13 @@ class TeiInputsRequest(Struct, kw_only=True):
 
 class TeiEmbedParams(TeiInputsParams, kw_only=True):
     normalize: Annotated[bool, Meta(description="Scale each vector to unit length")] = True
-    dimensions: (
-        Annotated[AtLeastOne, Meta(description="Matryoshka truncation, where the model has it")]
-        | None
-    ) = None
+    dimensions: Annotated[
+        AtLeastOne | None,
+        Meta(
+            description="Cut each vector to its first N values and renormalise (Matryoshka), "
+            "where the model has it"
+        ),
+    ] = None
 
 
 class TeiEmbedRequest(TeiInputsRequest, kw_only=True):
