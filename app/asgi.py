@@ -15,13 +15,14 @@ from contextlib import asynccontextmanager, suppress
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from app import __version__
+from app.api.api_reference import assets_router, swagger_plugin
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.native import NativeController
 from app.api.openai import OpenAIController
 from app.api.openapi_bodies import document_request_bodies
+from app.api.openapi_examples import document_request_examples
 from app.api.operations import operations_layer
 from app.api.ops import OpsController
 from app.api.rerank_compat import RerankCompatController
@@ -87,11 +88,12 @@ def create_app(
             TeiTokensController,
             TeiRootController,
             *operations.route_handlers,
+            assets_router(),
         ],
         middleware=operations.middleware,
         guards=operations.guards,
         plugins=operations.plugins,
-        on_startup=[document_request_bodies, *operations.on_startup],
+        on_startup=[document_request_bodies, document_request_examples, *operations.on_startup],
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -105,7 +107,7 @@ def create_app(
                 "compatible routes."
             ),
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[swagger_plugin()],
         ),
         logging_config=None,
         debug=False,

@@ -181,8 +181,12 @@ def _vector_types(schema: dict[str, Any], models: ModelSet | None, _: Settings) 
             properties[name] = {
                 **properties[name],
                 "enum": [False],
+                "default": False,
                 "description": f"No model served here gives {head.value} vectors",
             }
+        elif models is not None:
+            # left out, a vector type that a loaded model gives is returned
+            properties[name] = {**properties[name], "default": True}
     asked = [_HEAD_FIELDS[head] for head in _HEAD_FIELDS if head in available]
     schema["not"] = {"required": asked, "properties": {name: {"const": False} for name in asked}}
 

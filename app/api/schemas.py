@@ -36,6 +36,19 @@ RerankTexts = Annotated[
     bounded(max_items="max_rerank_passages", max_total_chars="max_rerank_total_chars"),
 ]
 AtLeastOne = Annotated[int, Meta(ge=1)]
+INPUT_TYPE = Meta(
+    description="`query` for search queries, `document` for the texts searched: a model with "
+    "a prompt for queries (Qwen3, a sentence-transformers `query` prompt) puts it before "
+    "queries only; the others embed both alike"
+)
+TOP_N = Meta(description="Return only the best N results; null: every one, best first")
+
+
+def _returns(what: str) -> Meta:
+    return Meta(
+        description=f"Return the {what}. Left out: returned if a model served here gives it; "
+        "true when none does is a 400"
+    )
 
 
 # --- warnings (both endpoints) ---
@@ -73,12 +86,24 @@ class EmbeddingRequest(Struct, kw_only=True):
     ]
     # Unset means "yes, if a configured model gives it"; an explicit true for a vector type
     # no model gives is a 400 (SPEC §2).
-    return_dense: bool | UnsetType = UNSET
-    return_sparse: bool | UnsetType = UNSET
-    return_colbert: bool | UnsetType = UNSET
-    normalize_dense: bool = False
-    sparse_as_indices: bool = False
-    input_type: InputTypeField = "document"
+    return_dense: Annotated[bool, _returns("dense vector (one per text)")] | UnsetType = UNSET
+    return_sparse: (
+        Annotated[bool, _returns("sparse lexical weights (token id → weight)")] | UnsetType
+    ) = UNSET
+    return_colbert: (
+        Annotated[bool, _returns("ColBERT multi-vector (one vector per token)")] | UnsetType
+    ) = UNSET
+    normalize_dense: Annotated[
+        bool, Meta(description="Scale each dense vector to unit length (L2 norm 1)")
+    ] = False
+    sparse_as_indices: Annotated[
+        bool,
+        Meta(
+            description='Sparse vectors as {"indices": [...], "values": [...]} (Qdrant\'s '
+            'SparseVector) instead of {"<token_id>": weight}'
+        ),
+    ] = False
+    input_type: Annotated[InputTypeField, INPUT_TYPE] = "document"
 
 
 class SparseIndices(Struct, kw_only=True):
@@ -154,8 +179,10 @@ class RerankRequest(Struct, kw_only=True):
             "characters and not blank, MAX_RERANK_TOTAL_CHARS in all"
         ),
     ]
-    normalize: bool = False
-    top_n: AtLeastOne | None = None
+    normalize: Annotated[
+        bool, Meta(description="Scores in 0..1 (the sigmoid of the logit); false: raw logits")
+    ] = False
+    top_n: Annotated[AtLeastOne | None, TOP_N] = None
 
 
 class RerankResult(Struct, kw_only=True):

@@ -14,6 +14,8 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app.api.bounds import bounded
 from app.api.schemas import (
+    INPUT_TYPE,
+    TOP_N,
     ApiWarning,
     AtLeastOne,
     EmbedText,
@@ -24,26 +26,31 @@ from app.api.schemas import (
 
 #: the ``model`` field of every ecosystem request
 ModelName = Annotated[
-    str,
+    str | None,
     Meta(
-        description="A name GET /v1/models lists for this route's model, or none for it; a "
-        "name not served is a 404, one served for another role only a 400"
+        description="A name GET /v1/models lists for this route's model; null or left out: "
+        "the model served for this route. A name not served is a 404, one served for another "
+        "role only a 400"
     ),
 ]
 
 
 # --- POST /v1/embeddings ---
 class OpenAIEmbeddingOptions(Struct, kw_only=True):
-    model: ModelName | None = None
-    encoding_format: Literal["float", "base64"] = "float"
-    dimensions: (
-        Annotated[
-            AtLeastOne, Meta(description="Matryoshka truncation, where the model supports it")
-        ]
-        | None
-    ) = None
-    input_type: InputTypeField = "document"
-    user: str | None = None
+    model: ModelName = None
+    encoding_format: Annotated[
+        Literal["float", "base64"],
+        Meta(description="`base64`: each embedding as base64 of little-endian float32"),
+    ] = "float"
+    dimensions: Annotated[
+        AtLeastOne | None,
+        Meta(
+            description="Cut each vector to its first N values and renormalise (Matryoshka), "
+            "where the model supports it"
+        ),
+    ] = None
+    input_type: Annotated[InputTypeField, INPUT_TYPE] = "document"
+    user: Annotated[str | None, Meta(description="Accepted for OpenAI's clients; unused")] = None
 
 
 # The request as the OpenAPI document states it: ``input`` is text.
@@ -113,7 +120,7 @@ class OpenAIModelList(Struct, kw_only=True):
 
 # --- POST /v1/rerank, /v2/rerank ---
 class RerankDocument(Struct, kw_only=True):
-    text: RerankText
+    text: Annotated[RerankText, Meta(description="The document's text")]
 
 
 class CompatRerankRequest(Struct, kw_only=True):
@@ -127,11 +134,16 @@ class CompatRerankRequest(Struct, kw_only=True):
         ),
         bounded(max_items="max_rerank_passages", max_total_chars="max_rerank_total_chars"),
     ]
-    top_n: AtLeastOne | None = None
-    return_documents: bool = False
-    model: ModelName | None = None
+    top_n: Annotated[AtLeastOne | None, TOP_N] = None
+    return_documents: Annotated[
+        bool, Meta(description="Give each result its document (`document.text`)")
+    ] = False
+    model: ModelName = None
     #: Cohere's per-document cap: accepted; the model's own token limit is what applies
-    max_tokens_per_doc: AtLeastOne | None = None
+    max_tokens_per_doc: Annotated[
+        AtLeastOne | None,
+        Meta(description="Accepted for Cohere's clients; the model's own token limit applies"),
+    ] = None
 
 
 class CompatRerankResult(Struct, kw_only=True):

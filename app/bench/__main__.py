@@ -1,11 +1,12 @@
 """``python -m app.bench``: load-test a server and compare it with the model's raw forward
-throughput on the same inputs and device (SPEC §8).
+throughput on the same inputs and device.
 
 Examples:
   python -m app.bench --preset offline --scenario embed_dense --raw --compare-unbatched
   python -m app.bench --fast-device --scenario embed_dense --client wrk --raw
   python -m app.bench --tiny --scenario embed_full --concurrency 32
   python -m app.bench --url http://127.0.0.1:8000 --scenario rerank
+  python -m app.bench --fast-device --sweep 1,4,16,32,64 --raw --plot docs/bench.png
 
 ``--fast-device`` is the case of a GPU, reproduced on a CPU: tiny models (a forward pass of
 about a millisecond, mostly Python) and short texts, so what bounds throughput is the
@@ -27,7 +28,8 @@ from app.bench import serverside, wrk
 from app.bench.load import LoadResult, run_load
 from app.bench.raw import RawResult, raw_throughput
 from app.bench.report import append_markdown, summary
-from app.bench.workload import SCENARIOS, WORD_RANGES, Workload
+from app.bench.sweep import SweepResult, parse_concurrencies, run_sweep
+from app.bench.workload import SCENARIOS, WORD_RANGES, Scenario, Workload
 from app.settings import Settings
 
 
@@ -72,7 +74,46 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also run a server with CROSS_REQUEST_BATCHING=false (one request per pass)",
     )
     p.add_argument("--output", type=Path, help="append the results to this markdown file")
-    return p.parse_args(argv)
+    sweep = p.add_argument_group("sweep (the same load at several concurrencies)")
+    sweep.add_argument(
+        "--sweep",
+        type=_concurrencies,
+        metavar="C1,C2,...",
+        help="run each of --scenarios at each of these concurrencies (--concurrency is ignored)",
+    )
+    sweep.add_argument(
+        "--scenarios",
+        type=_scenarios,
+        default=list(SCENARIOS),
+        metavar="S1,S2,...",
+        help=f"with --sweep: the scenarios, of {', '.join(SCENARIOS)} (default: all)",
+    )
+    sweep.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PNG",
+        help="with --sweep: draw throughput and p99 against concurrency, server and raw "
+        "ceiling, into this PNG (its figures beside it, as .json); needs matplotlib",
+    )
+    args = p.parse_args(argv)
+    if args.plot is not None and args.sweep is None:
+        p.error("--plot draws a sweep: give --sweep too")
+    return args
+
+
+def _concurrencies(text: str) -> list[int]:
+    try:
+        return parse_concurrencies(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def _scenarios(text: str) -> list[Scenario]:
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown scenario {unknown[0]!r}")
+    return [name for name in SCENARIOS if name in names]
 
 
 def server_env(args: argparse.Namespace) -> dict[str, str]:
@@ -167,7 +208,86 @@ def missing_extra(args: argparse.Namespace) -> str | None:
         return "--tiny and --fast-device build tiny models with the test extra: " + (
             "pip install -e '.[test]'"
         )
+    if args.plot is not None and find_spec("matplotlib") is None:
+        return "--plot draws with matplotlib, in the bench extra: pip install -e '.[bench]'"
     return None
+
+
+def workload_for(args: argparse.Namespace, scenario: Scenario) -> Workload:
+    return Workload(scenario, args.batch_size, args.requests + args.warmup, lengths=args.texts)
+
+
+def raw_ceilings(
+    args: argparse.Namespace, env: dict[str, str], batching: dict[str, Any], workload: Workload
+) -> list[RawResult]:
+    """The machine's ceiling: one pass at a time on every core, or one single-threaded pass
+    per core side by side (each in its own process); the caller takes the higher."""
+    from app.cpu import usable_cores
+
+    settings = Settings.from_env({**env, "DEVICE": "auto"})
+    on_cpu = batching.get("device", "cpu") == "cpu"
+    return [
+        raw_throughput(
+            settings,
+            workload.bodies()[args.warmup :],
+            max_tokens=int(batching["max_batch_tokens"]),
+            max_items=int(batching["max_batch_requests"]),
+            overhead_tokens=overhead_for(batching, workload.scenario),
+            workers=workers,
+        )
+        for workers in sorted({1, usable_cores() if on_cpu else 1})
+    ]
+
+
+def models_label(env: dict[str, str]) -> str:
+    models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k == "PRESET")
+    return models or "default"
+
+
+def sweep_main(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from app.testing.server import ServerProcess
+
+    title = (
+        f"sweep over concurrency {','.join(map(str, args.sweep))}: {args.requests} requests "
+        f"of {args.batch_size}, {args.texts} texts, {args.client}, models: {models_label(env)}"
+    )
+
+    def run(url: str, pid: int | None) -> tuple[SweepResult, dict[str, Any]]:
+        def measure_at(scenario: Scenario, concurrency: int) -> LoadResult:
+            at = argparse.Namespace(**{**vars(args), "concurrency": concurrency})
+            return measure(url, workload_for(args, scenario), at, pid)[0]
+
+        result = run_sweep(
+            title,
+            args.scenarios,
+            args.sweep,
+            measure=measure_at,
+            on_point=lambda scenario, point: print(f"{scenario} c={point.concurrency}: {point}"),
+        )
+        return result, server_batching(url)
+
+    if args.url:
+        result, batching = run(args.url, args.pid)
+    else:
+        with ServerProcess(env) as server:
+            server.wait_ready()
+            result, batching = run(server.url, server.proc.pid)
+    if args.raw:  # with the server stopped, as a single run measures it
+        for sweep in result.scenarios:
+            raws = raw_ceilings(args, env, batching, workload_for(args, sweep.scenario))
+            sweep.ceiling = max(raw.units_per_s for raw in raws)
+    lines = result.lines()
+    print("\n".join(lines))
+    if args.output:
+        append_markdown(args.output, lines)
+    if args.plot is not None:
+        from app.bench.plot import plot_sweep
+
+        plot_sweep(result, args.plot)
+        result.write_json(args.plot.with_suffix(".json"))
+        print(f"wrote {args.plot} and {args.plot.with_suffix('.json')}")
+    failed = any(point.errors for sweep in result.scenarios for point in sweep.points)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,10 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     if missing is not None:
         print(f"python -m app.bench: {missing}", file=sys.stderr)
         return 2
-    workload = Workload(
-        args.scenario, args.batch_size, args.requests + args.warmup, lengths=args.texts
-    )
     env = server_env(args)
+    if args.sweep is not None:
+        return sweep_main(args, env)
+    workload = workload_for(args, args.scenario)
     unit = "pairs" if args.scenario == "rerank" else "texts"
     raws: list[RawResult] = []
     unbatched: LoadResult | None = None
@@ -200,27 +320,10 @@ def main(argv: list[str] | None = None) -> int:
                 server.wait_ready()
                 unbatched, _ = measure(server.url, workload, args, server.proc.pid)
     if args.raw:
-        settings = Settings.from_env({**env, "DEVICE": "auto"})
-        # The machine's ceiling: one pass at a time on every core, or one single-threaded
-        # pass per core side by side (each in its own process), whichever is higher.
-        from app.cpu import usable_cores
-
-        on_cpu = batching.get("device", "cpu") == "cpu"
-        for workers in sorted({1, usable_cores() if on_cpu else 1}):
-            raws.append(
-                raw_throughput(
-                    settings,
-                    workload.bodies()[args.warmup :],
-                    max_tokens=int(batching["max_batch_tokens"]),
-                    max_items=int(batching["max_batch_requests"]),
-                    overhead_tokens=overhead_for(batching, args.scenario),
-                    workers=workers,
-                )
-            )
-    models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k == "PRESET")
+        raws = raw_ceilings(args, env, batching, workload)
     title = (
         f"{args.scenario}, concurrency {args.concurrency}, {args.requests} requests of "
-        f"{args.batch_size}, {args.texts} texts, {args.client}, models: {models or 'default'}"
+        f"{args.batch_size}, {args.texts} texts, {args.client}, models: {models_label(env)}"
     )
     lines = summary(title=title, batched=batched, unit=unit, raws=raws, unbatched=unbatched)
     lines[2:2] = usage

@@ -47,3 +47,15 @@ def server_http(server: ServerProcess) -> Iterator[httpx.Client]:
         timeout=60,
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def offline_server() -> Iterator[ServerProcess]:
+    """``serve --preset offline`` as a new user starts it: MiniLM dense and SPLADE sparse from
+    their PyPI packages, no reranker, no token."""
+    process = ServerProcess({"RATE_LIMIT_REQUESTS_PER_MINUTE": "0"}, args=("--preset", "offline"))
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()

@@ -58,6 +58,7 @@ TruncateField = Annotated[
 DirectionField = Annotated[
     TruncationDirection, Meta(description="Which end of an over-long text is cut")
 ]
+RAW_SCORES = Meta(description="The logit itself; false: its sigmoid, in 0..1")
 PromptField = Annotated[
     PromptName | None,
     Meta(
@@ -87,11 +88,14 @@ class TeiInputsRequest(Struct, kw_only=True):
 
 
 class TeiEmbedParams(TeiInputsParams, kw_only=True):
-    normalize: bool = True
-    dimensions: (
-        Annotated[AtLeastOne, Meta(description="Matryoshka truncation, where the model has it")]
-        | None
-    ) = None
+    normalize: Annotated[bool, Meta(description="Scale each vector to unit length")] = True
+    dimensions: Annotated[
+        AtLeastOne | None,
+        Meta(
+            description="Cut each vector to its first N values and renormalise (Matryoshka), "
+            "where the model has it"
+        ),
+    ] = None
 
 
 class TeiEmbedRequest(TeiInputsRequest, kw_only=True):
@@ -108,8 +112,10 @@ class TeiSparseValue(Struct, kw_only=True):
 
 # --- /similarity ---
 class TeiSimilarityInput(Struct, kw_only=True):
-    source_sentence: EmbedText
-    sentences: EmbedList
+    source_sentence: Annotated[EmbedText, Meta(description="The text the others are compared to")]
+    sentences: Annotated[
+        EmbedList, Meta(description="Texts whose cosine similarity to source_sentence is returned")
+    ]
 
 
 class TeiSimilarityParameters(Struct, kw_only=True):
@@ -119,8 +125,11 @@ class TeiSimilarityParameters(Struct, kw_only=True):
 
 
 class TeiSimilarityRequest(Struct, kw_only=True):
-    inputs: TeiSimilarityInput
-    parameters: TeiSimilarityParameters | None = None
+    inputs: Annotated[TeiSimilarityInput, Meta(description="The source text and the others")]
+    parameters: Annotated[
+        TeiSimilarityParameters | None,
+        Meta(description="Truncation and prompt; null: the defaults of each"),
+    ] = None
 
 
 # --- /rerank (TEI's body), /predict ---
@@ -135,8 +144,8 @@ class TeiRerankRequest(Struct, kw_only=True):
     ]
     truncate: TruncateField = None
     truncation_direction: DirectionField = "Right"
-    raw_scores: Annotated[bool, Meta(description="false: the sigmoid of the logit")] = False
-    return_text: bool = False
+    raw_scores: Annotated[bool, RAW_SCORES] = False
+    return_text: Annotated[bool, Meta(description="Give each result its text")] = False
 
 
 class TeiRank(Struct, kw_only=True):
@@ -174,7 +183,7 @@ class TeiPredictParams(Struct, kw_only=True):
     inputs: Annotated[list[str | list[str]], _PREDICT_INPUTS]
     truncate: TruncateField = None
     truncation_direction: DirectionField = "Right"
-    raw_scores: bool = False
+    raw_scores: Annotated[bool, RAW_SCORES] = False
 
 
 class TeiPredictRequest(Struct, kw_only=True):
@@ -198,7 +207,9 @@ class TeiTokenizeRequest(Struct, kw_only=True):
         EmbedText | EmbedList,
         Meta(description="A text, or a list of 1..MAX_SENTENCES_PER_REQUEST texts"),
     ]
-    add_special_tokens: bool = True
+    add_special_tokens: Annotated[
+        bool, Meta(description="Include the model's special tokens ([CLS], </s>...)")
+    ] = True
     prompt_name: PromptField = None
 
 
@@ -230,7 +241,9 @@ _IDS = Meta(
 
 class TeiDecodeRequest(Struct, kw_only=True):
     ids: Annotated[list[TokenId | list[TokenId]], _IDS]
-    skip_special_tokens: bool = True
+    skip_special_tokens: Annotated[
+        bool, Meta(description="Leave the special tokens out of the text")
+    ] = True
 
 
 # --- /info ---
