@@ -240,7 +240,8 @@ def raw_ceilings(
 
 
 def models_label(env: dict[str, str]) -> str:
-    models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k == "PRESET")
+    shown = ("PRESET", "API_WORKERS")  # the models, and how many API processes serve them
+    models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k in shown)
     return models or "default"
 
 
