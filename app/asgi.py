@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from app import __version__
+from app.api.cohere_embed import CohereEmbedController
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.native import NativeController
 from app.api.openai import OpenAIController
@@ -82,6 +83,7 @@ def create_app(
             OpsController,
             OpenAIController,
             RerankCompatController,
+            CohereEmbedController,
             TeiEmbedController,
             TeiRerankController,
             TeiTokensController,

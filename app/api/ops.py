@@ -17,12 +17,14 @@ from app.api.schemas import (
     HealthStatus,
     LiveStatus,
     ModelDescription,
+    QuantizationRanges,
     ReadyStatus,
     StatsBody,
     StatsTotals,
 )
 from app.cpu import affinity_cores
 from app.models.base import Head
+from app.models.quantization import Calibration
 from app.paths import METADATA_ENDPOINTS
 
 
@@ -113,6 +115,7 @@ class OpsController(Controller):
             if scheduler
             else None,
             uptime_seconds=round(time.time() - runtime.started_at, 3),
+            quantization=quantization_ranges(runtime.calibration),
         )
 
     @get("/stats", summary="Uptime, totals, rejections and hardware")
@@ -166,6 +169,19 @@ class OpsController(Controller):
                 "python": platform.python_version(),
             },
         )
+
+
+def quantization_ranges(calibration: Calibration | None) -> QuantizationRanges | None:
+    if calibration is None:
+        return None
+    ranges = calibration.ranges()
+    return QuantizationRanges(
+        model=calibration.model,
+        calibration_texts=calibration.texts,
+        dimension=calibration.dimension,
+        minimum=ranges[0].tolist(),
+        maximum=ranges[1].tolist(),
+    )
 
 
 GpuDescription = dict[str, str | int | float | None] | None

@@ -78,6 +78,14 @@ class EmbeddingRequest(Struct, kw_only=True):
     normalize_dense: bool = False
     sparse_as_indices: bool = False
     input_type: InputTypeField = "document"
+    dense_type: Annotated[
+        Literal["float", "int8", "uint8", "binary", "ubinary"],
+        Meta(
+            description="The dense vector's type: float (default, as normalize_dense says), or "
+            "quantized from the L2-normalised vector: int8 / uint8 by the calibration set's "
+            "ranges (GET /health), binary / ubinary as sign bits packed 8 per byte"
+        ),
+    ] = "float"
 
 
 class SparseIndices(Struct, kw_only=True):
@@ -88,7 +96,8 @@ class SparseIndices(Struct, kw_only=True):
 
 
 class Embeddings(Struct, kw_only=True, omit_defaults=True):
-    dense: list[float] | None = None
+    #: ints with a quantized ``dense_type`` (only encoded: never decoded, never documented)
+    dense: list[float] | list[int] | None = None
     sparse: dict[str, float] | SparseIndices | None = None
     colbert: list[list[float]] | None = None
 
@@ -113,7 +122,16 @@ class EmbeddingResponse(Struct, kw_only=True):
 # union of two object types (``dict[str, float] | SparseIndices``), so ``sparse`` is one object
 # whose values are weights, or the ``indices`` and ``values`` arrays with sparse_as_indices.
 class EmbeddingsDoc(Struct, kw_only=True):
-    dense: list[float] | None = None
+    dense: (
+        Annotated[
+            list[float],
+            Meta(
+                description="Floats; integers with a quantized dense_type (int8, uint8, "
+                "binary, ubinary)"
+            ),
+        ]
+        | None
+    ) = None
     sparse: (
         Annotated[
             dict[str, float | list[float]],
@@ -231,6 +249,19 @@ class GpuStatus(Struct, kw_only=True):
     total_memory_bytes: int | None = None
 
 
+class QuantizationRanges(Struct, kw_only=True):
+    """The calibration of int8 and uint8 dense vectors: the shipped calibration texts through
+    the dense model at start-up, and each dimension's range (its 256 buckets are cut evenly
+    between ``minimum`` and ``maximum``; a Matryoshka vector cut to fewer dimensions gets the
+    ranges of the calibration vectors cut and renormalised the same way)."""
+
+    model: str
+    calibration_texts: int
+    dimension: int
+    minimum: list[float]
+    maximum: list[float]
+
+
 class HealthStatus(Struct, kw_only=True):
     status: str
     # --- the original's fields (SPEC §1.3), with its types ---
@@ -255,6 +286,8 @@ class HealthStatus(Struct, kw_only=True):
     models: dict[str, ModelDescription]
     batch: BatchSettings | None
     uptime_seconds: float
+    #: None until the calibration has run, or without a dense model
+    quantization: QuantizationRanges | None = None
 
 
 class StatsTotals(Struct, kw_only=True):
