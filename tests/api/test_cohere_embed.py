@@ -103,7 +103,10 @@ def test_v1_client_by_type_and_floats(
 ) -> None:
     v1 = cohere.Client(api_key=API_TOKEN, base_url=server.url, max_retries=0)
     by_type = v1.embed(
-        texts=TEXTS, model=bge, input_type="search_query", embedding_types=["float", "int8", "ubinary"]
+        texts=TEXTS,
+        model=bge,
+        input_type="search_query",
+        embedding_types=["float", "int8", "ubinary"],
     )
     assert by_type.response_type == "embeddings_by_type"
     floats = as_float32(by_type.embeddings.float_)  # type: ignore[union-attr]
@@ -127,7 +130,11 @@ def test_v1_client_by_type_and_floats(
 def test_every_type_over_http(server_http: httpx.Client, ranges: np.ndarray) -> None:
     r = server_http.post(
         "/v2/embed",
-        json={"texts": TEXTS, "input_type": "classification", "embedding_types": [*TYPES, "base64"]},
+        json={
+            "texts": TEXTS,
+            "input_type": "classification",
+            "embedding_types": [*TYPES, "base64"],
+        },
     )
     assert r.status_code == 200, r.text
     body = r.json()
@@ -187,11 +194,17 @@ def test_output_dimension_is_refused_for_bge_m3(co: cohere.ClientV2, bge: str) -
         ({"texts": []}, "texts", "texts must contain at least one text"),
         ({"texts": ["fine", " "]}, "texts[1]", "texts[1] is empty"),
         ({}, "texts", "nothing to embed: give texts (or v2's inputs)"),
-        ({"texts": ["a"], "inputs": [{"content": [{"type": "text", "text": "a"}]}]}, "inputs",
-         "give texts or inputs, not both"),
+        (
+            {"texts": ["a"], "inputs": [{"content": [{"type": "text", "text": "a"}]}]},
+            "inputs",
+            "give texts or inputs, not both",
+        ),
         ({"images": ["data:image/png;base64,AAAA"]}, "images", "images are not supported"),
-        ({"inputs": [{"content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
-         "inputs[0].content[0]", "is an image"),
+        (
+            {"inputs": [{"content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            "inputs[0].content[0]",
+            "is an image",
+        ),
         ({"texts": ["a"], "embedding_types": ["int4"]}, "embedding_types[0]", "int4"),
         ({"texts": ["a"], "input_type": "image"}, "input_type", "image"),
         ({"texts": ["a"], "truncate": "MIDDLE"}, "truncate", "MIDDLE"),

@@ -48,9 +48,7 @@ def test_values_outside_the_range_are_clipped_and_signs_packed_msb_first() -> No
     # 10110001, then 1 padded with zeros: 10000000
     np.testing.assert_array_equal(quantize(bits, "ubinary"), [[0b10110001, 0b10000000]])
     np.testing.assert_array_equal(quantize(bits, "binary"), [[0b10110001 - 128, 0]])
-    np.testing.assert_array_equal(
-        quantize(bits, "binary"), quantize_embeddings(bits, "binary")
-    )
+    np.testing.assert_array_equal(quantize(bits, "binary"), quantize_embeddings(bits, "binary"))
 
 
 def test_a_dimension_of_zero_width_has_step_one_as_in_sentence_transformers() -> None:
