@@ -14,7 +14,8 @@ own code (app.models.quantization, int8/uint8 ranges from the shipped calibratio
   float vector (``float docs``: what keeping floats beside the index gives) or its sign
   bits as ±1 (``±1 bits``: nothing but the binary index kept).
 
-Prints recall@1, recall@10 and MRR@10 per type, with the bytes a passage's vector takes.
+Prints recall@1, recall@10 and MRR@10 per type, with the bytes kept per passage (the index's
+vector, and for the float rescore the float vector beside it).
 
 Examples:
   python -m app.bench.quality                  # MiniLM, from the offline extra
@@ -49,7 +50,9 @@ class Corpus:
 
 def labelled_set(paraphrased: bool = False) -> Corpus:
     """The 60 queries as written, or (``paraphrased``) the same questions in other words."""
-    queries, passages, answers = [], [], []
+    queries: list[str] = []
+    passages: list[str] = []
+    answers: list[int] = []
     for group, paraphrase in zip(GROUPS, PARAPHRASES, strict=True):
         queries.append(paraphrase if paraphrased else group.query)
         answers.append(len(passages))
@@ -124,7 +127,7 @@ def evaluate(
     results.append(
         measure(
             f"binary, top {RESCORE_TOP} rescored (float docs)",
-            nbytes,
+            nbytes + 4 * width,  # the float vectors are kept beside the index
             rescored(candidates, queries, passages),
             answers,
         )
@@ -196,7 +199,13 @@ def main(argv: list[str] | None = None) -> None:
     from app.settings import Settings
 
     settings = (
-        Settings(dense_embedding_model=args.model, device="cpu", warmup=False)
+        Settings(
+            bge_m3_model="",
+            dense_embedding_model=args.model,
+            reranker_model="",
+            device="cpu",
+            warmup=False,
+        )
         if args.model
         else Settings(preset="offline", device="cpu", warmup=False)
     )

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a data module: one passage a line reads better than wrapped strings)
 """The labelled retrieval set of ``python -m app.bench.quality``: 60 queries and 300
 passages, written for this project on varied topics.
 

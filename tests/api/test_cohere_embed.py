@@ -5,6 +5,7 @@ quantized ``embedding_types``, each type checked against sentence-transformers'
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from transformers import AutoTokenizer
 
 from app.models.calibration_texts import CALIBRATION_TEXTS
 from tests.api.conftest import API_TOKEN
-from tests.helpers import ServerProcess
+from tests.helpers import REPO, ServerProcess
 
 TEXTS = [
     "How do plants make food?",
@@ -228,3 +229,50 @@ def test_too_many_texts_and_unknown_model(co: cohere.ClientV2, bge: str) -> None
     with pytest.raises(cohere.NotFoundError) as caught_model:
         co.embed(model="embed-v4.0", input_type="search_document", texts=TEXTS)
     assert "model 'embed-v4.0' is not served here" in caught_model.value.body["detail"]
+
+
+# --- docs/clients.md: the Cohere embed snippet runs against this server and is right ---
+def clients_guide_block(heading: str) -> str:
+    text = (REPO / "docs" / "clients.md").read_text()
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    (code,) = re.findall(r"^```python\n(.*?)^```", text[start:end], re.MULTILINE | re.DOTALL)
+    return code
+
+
+def test_the_guide_snippet(
+    server: ServerProcess, server_http: httpx.Client, bge: str, ranges: np.ndarray, capsys: Any
+) -> None:
+    code = clients_guide_block("Cohere client: embeddings, quantized per request")
+    for ours, theirs in (
+        ("http://localhost:8000", server.url),
+        ('"unused"', f'"{API_TOKEN}"'),
+        ('"BAAI/bge-m3"', repr(bge)),
+    ):
+        assert ours in code
+        code = code.replace(ours, theirs)
+    namespace: dict[str, Any] = {"__name__": "docs_snippet"}
+    exec(compile(code, "docs/clients.md (Cohere embed)", "exec"), namespace)
+    passages = namespace["passages"]
+    floats = native_unit(server_http, passages)
+    np.testing.assert_allclose(namespace["floats"], floats, atol=1e-6)
+    np.testing.assert_array_equal(
+        namespace["int8"],
+        quantize_embeddings(as_float32(namespace["floats"]), "int8", ranges=ranges),
+    )
+    np.testing.assert_array_equal(namespace["bits"], quantize_embeddings(floats, "ubinary"))
+    query_bits = quantize_embeddings(
+        native_unit(server_http, ["How do plants make food?"]), "ubinary"
+    )
+    expected = [
+        bin(int(a) ^ int(b)).count("1")
+        for a, b in zip(
+            np.repeat(query_bits, len(passages), axis=0).ravel(),
+            namespace["bits"].ravel(),
+            strict=True,
+        )
+    ]
+    hamming = np.asarray(expected).reshape(len(passages), -1).sum(axis=1)
+    np.testing.assert_array_equal(namespace["hamming"], hamming)
+    assert namespace["best"] == passages[int(hamming.argmin())]
+    assert capsys.readouterr().out.strip(), "the snippet prints what it got"

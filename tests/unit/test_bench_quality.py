@@ -3,6 +3,9 @@ metrics on rankings whose answers are known, and a full run on the tiny bge-m3."
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from app.bench.quality import (
@@ -12,6 +15,7 @@ from app.bench.quality import (
     evaluate,
     hamming,
     labelled_set,
+    main,
     measure,
     rescored,
     run,
@@ -77,7 +81,7 @@ def test_evaluate_on_vectors_whose_answers_are_nearest() -> None:
     assert by_name["float"].recall_at_1 == 1.0
     # the float rescore of the binary top 40 finds every answer the binary search kept
     assert by_name[f"binary, top {RESCORE_TOP} rescored (float docs)"].recall_at_1 == 1.0
-    assert [r.bytes_per_vector for r in results] == [256, 64, 64, 8, 8, 8]
+    assert [r.bytes_per_vector for r in results] == [256, 64, 64, 8, 8 + 256, 8]
     lines = table(results).splitlines()
     assert len(lines) == 2 + len(results)
     assert lines[2].startswith("| float | 256 | 1.000 |")
@@ -90,3 +94,11 @@ def test_a_run_on_the_tiny_model(tiny_model_set: ModelSet) -> None:
     for quality in (q for qualities in results.values() for q in qualities):
         assert 0.0 <= quality.recall_at_1 <= quality.recall_at_10 <= 1.0
         assert quality.mrr_at_10 <= quality.recall_at_10
+
+
+def test_the_command_prints_both_tables(tiny_models: dict[str, Path], capsys: Any) -> None:
+    main(["--model", str(tiny_models["bge-m3"])])
+    out = capsys.readouterr().out
+    assert "60 queries (as written, then paraphrased) against 300 passages" in out
+    assert out.count("| vectors | bytes / passage |") == 2
+    assert out.count("| binary, top 40 rescored (float docs) |") == 2
