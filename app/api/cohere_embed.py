@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
+from msgspec import UNSET
 
 from app.api.dense_types import dense_width, typed_rows, unit_dense
 from app.api.encoding import respond
@@ -31,7 +32,6 @@ from app.api.schemas_cohere import (
     CohereEmbedRequest,
     CohereEmbedResponse,
     CohereImageContent,
-    CohereTextContent,
     EmbedBilledUnits,
     EmbedMeta,
 )
@@ -47,13 +47,13 @@ _SIDES: dict[str, TruncationSide] = {"START": "left", "END": "right"}
 
 def requested_texts(data: CohereEmbedRequest) -> tuple[list[str], str]:
     """The texts to embed and the field they came from (``texts`` or ``inputs``)."""
-    if data.images is not None:
+    if data.images is not UNSET:
         raise InvalidInput("images are not supported: this server embeds text", param="images")
-    if data.texts is not None and data.inputs is not None:
+    if data.texts is not UNSET and data.inputs is not UNSET:
         raise InvalidInput("give texts or inputs, not both", param="inputs")
-    if data.texts is not None:
+    if data.texts is not UNSET:
         return data.texts, "texts"
-    if data.inputs is None:
+    if data.inputs is UNSET:
         raise InvalidInput("nothing to embed: give texts (or v2's inputs)", param="texts")
     texts: list[str] = []
     for i, item in enumerate(data.inputs):
@@ -63,7 +63,6 @@ def requested_texts(data: CohereEmbedRequest) -> tuple[list[str], str]:
                 f"inputs[{i}].content[0] is an image: this server embeds text",
                 param=f"inputs[{i}].content[0]",
             )
-        assert isinstance(content, CohereTextContent)
         texts.append(content.text)
     return texts, "inputs"
 

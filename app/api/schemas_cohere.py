@@ -8,7 +8,7 @@ asked for, as the plain list of floats Cohere's v1 answers with.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
@@ -39,27 +39,23 @@ class CohereEmbedInput(Struct, kw_only=True):
     ]
 
 
-class CohereEmbedRequest(Struct, kw_only=True):
-    texts: (
-        Annotated[
-            EmbedTexts,
-            Meta(
-                description="Texts, 1..MAX_SENTENCES_PER_REQUEST, each 1..MAX_SENTENCE_CHARS "
-                "characters and not blank, MAX_TOTAL_CHARS_PER_REQUEST in all"
-            ),
-        ]
-        | None
-    ) = None
-    inputs: (
-        Annotated[
-            list[CohereEmbedInput],
-            Meta(min_length=1, description="v2: texts as content objects; give texts or this"),
-            bounded(max_items="max_sentences_per_request"),
-        ]
-        | None
-    ) = None
-    #: refused (this server embeds text); read so the message can say so
-    images: list[str] | None = None
+# The document's view of an input: a text, as that is all this server embeds.
+class CohereEmbedInputParams(Struct, kw_only=True):
+    content: Annotated[
+        list[CohereTextContent],
+        Meta(min_length=1, max_length=1, description="One text item: {type: text, text}"),
+    ]
+
+
+_TEXTS_DESCRIPTION = (
+    "Texts, 1..MAX_SENTENCES_PER_REQUEST, each 1..MAX_SENTENCE_CHARS characters and not "
+    "blank, MAX_TOTAL_CHARS_PER_REQUEST in all; give texts or inputs"
+)
+_INPUTS_META = Meta(min_length=1, description="v2: texts as content objects; give texts or this")
+_INPUTS_BOUND = bounded(max_items="max_sentences_per_request")
+
+
+class CohereEmbedOptions(Struct, kw_only=True):
     model: ModelName | None = None
     input_type: Annotated[
         CohereInputType,
@@ -96,6 +92,24 @@ class CohereEmbedRequest(Struct, kw_only=True):
     #: Cohere's per-input token cap: accepted; the model's own token limit is what applies
     max_tokens: AtLeastOne | None = None
     priority: int | None = None
+
+
+# The request as the OpenAPI document states it: texts, or inputs of text (app.api.
+# openapi_bodies adds that exactly one of the two is given, and that images are refused).
+class CohereEmbedParams(CohereEmbedOptions, kw_only=True):
+    texts: Annotated[EmbedTexts, Meta(description=_TEXTS_DESCRIPTION)] | UnsetType = UNSET
+    inputs: Annotated[list[CohereEmbedInputParams], _INPUTS_META, _INPUTS_BOUND] | UnsetType = UNSET
+
+
+# The request as the route decodes it: images, and image content in inputs, are read too, so
+# the handler can refuse them with a message that says why.
+class CohereEmbedRequest(CohereEmbedOptions, kw_only=True):
+    texts: Annotated[EmbedTexts, Meta(description=_TEXTS_DESCRIPTION)] | UnsetType = UNSET
+    inputs: Annotated[list[CohereEmbedInput], _INPUTS_META, _INPUTS_BOUND] | UnsetType = UNSET
+    images: list[str] | UnsetType = UNSET
+
+    #: what the OpenAPI document shows for this body (app.api.openapi_bodies)
+    documented_as: ClassVar[type[Struct]] = CohereEmbedParams
 
 
 class CohereEmbeddingsByType(Struct, kw_only=True, omit_defaults=True):
