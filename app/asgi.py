@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 
 from app import __version__
 from app.api.api_reference import assets_router, swagger_plugin
+from app.api.cohere_embed import CohereEmbedController
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.native import NativeController
 from app.api.openai import OpenAIController
@@ -83,6 +84,7 @@ def create_app(
             OpsController,
             OpenAIController,
             RerankCompatController,
+            CohereEmbedController,
             TeiEmbedController,
             TeiRerankController,
             TeiTokensController,

@@ -17,6 +17,8 @@ ENDPOINTS = {
     "/v1/embeddings": "openai_embeddings",
     "/v1/rerank": "rerank_compat",
     "/v2/rerank": "rerank_compat",
+    "/v1/embed": "cohere_embed",
+    "/v2/embed": "cohere_embed",
     "/v1/models": "models",
     # Hugging Face text-embeddings-inference's routes (app/api/tei/). TEI's /rerank is the
     # path above: a request counts as "rerank" until its body shows TEI's shape (see

@@ -17,6 +17,8 @@ from app.engine.layout import lay_out
 from app.engine.process import ProcessEngine
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.catalog import ModelSet, load_models
+from app.models.quantization import Calibration
+from app.quantization_calibration import calibrate
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.scheduler import BatchLimits, Scheduler
 from app.settings import Settings
@@ -39,6 +41,8 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     device: str = "unknown"
     gpu: dict[str, str | int | float | None] | None = None
+    #: int8/uint8 ranges of the dense model (app.quantization_calibration); None: no dense model
+    calibration: Calibration | None = None
     #: called once when loading fails, so the process can exit non-zero
     on_fatal: Callable[[str], None] | None = None
     #: with several API processes (API_WORKERS): this one's number, and its siblings' private
@@ -95,6 +99,7 @@ class Runtime:
                 recorder=self.recorder,
             )
             self.scheduler.start()
+            self.calibration = await calibrate(self.scheduler)
             if self.phase == "loading":
                 self.phase = "ready"
                 # Everything loaded so far (torch, transformers, the tokenizers) lives as

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from msgspec import UNSET
 
+from app.api.dense_types import typed_rows, unit_dense
 from app.api.encoding import respond
 from app.api.errors import INFERENCE_ERRORS
 from app.api.inference import (
@@ -40,6 +41,7 @@ from app.api.tei.schemas import TeiRank, TeiRerankRequest
 from app.api.unknown_fields import KnownFields
 from app.errors import InvalidInput
 from app.models.base import Head, ItemEmbedding
+from app.runtime import Runtime
 
 EMBED_ENDPOINT = "embeddings"
 RERANK_ENDPOINT = "rerank"
@@ -68,11 +70,17 @@ def l2_normalized(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
-def to_embeddings(item: ItemEmbedding, data: EmbeddingRequest) -> Embeddings:
+def to_embeddings(item: ItemEmbedding, data: EmbeddingRequest, runtime: Runtime) -> Embeddings:
     out = Embeddings()
     if item.dense is not None:
-        dense = l2_normalized(item.dense) if data.normalize_dense else item.dense
-        out.dense = dense.tolist()
+        if data.dense_type != "float":
+            # quantized from the unit vector, whatever normalize_dense says: the calibration
+            # ranges are those of unit vectors, and a sign bit is the same either way
+            row = unit_dense(np.asarray(item.dense, dtype=np.float32)[None, :], None)
+            out.dense = typed_rows(runtime, row, data.dense_type)[0]
+        else:
+            dense = l2_normalized(item.dense) if data.normalize_dense else item.dense
+            out.dense = dense.tolist()
     if item.sparse is not None:
         indices, values = item.sparse.indices.tolist(), item.sparse.values.tolist()
         if data.sparse_as_indices:
@@ -113,7 +121,7 @@ class NativeController(Controller):
         models = scheduler.models
         body = EmbeddingResponse(
             data=[
-                EmbeddingItem(id=i, text=text, embeddings=to_embeddings(item, data))
+                EmbeddingItem(id=i, text=text, embeddings=to_embeddings(item, data, runtime))
                 for i, (text, item) in enumerate(zip(data.sentences, outcome.items, strict=True))
             ],
             model_name=models.name_for(Head.DENSE),

@@ -34,6 +34,7 @@ from litestar.routes import HTTPRoute
 from app.api.bounds import resolve
 from app.api.model_names import served_models
 from app.api.schemas import EmbeddingRequest
+from app.api.schemas_cohere import CohereEmbedParams
 from app.api.schemas_compat import CompatRerankRequest, OpenAIEmbeddingParams
 from app.api.tei.schemas import TeiEmbedParams
 from app.models.base import Head
@@ -143,6 +144,8 @@ class RequestBodies:
                 rule(schema, models, self._runtime.settings)
             described = " ".join(filter(None, (schema.get("description"), _LENIENT)))
             components[name] = {**schema, "title": name, "description": described}
+        for component in components.values():
+            _describe_tags(component)
         resolved: dict[str, dict[str, Any]] = resolve(components, self._runtime.settings)
         return resolved
 
@@ -191,24 +194,46 @@ def _vector_types(schema: dict[str, Any], models: ModelSet | None, _: Settings) 
     schema["not"] = {"required": asked, "properties": {name: {"const": False} for name in asked}}
 
 
-def _dimensions(schema: dict[str, Any], models: ModelSet | None, _: Settings) -> None:
-    """``dimensions``: only for a dense model trained for Matryoshka truncation, and up to its
-    full size (``output_dimensions``)."""
-    backend = models.by_head.get(Head.DENSE) if models is not None else None
-    if backend is None:
-        return
-    properties = schema["properties"]
-    if not backend.supports_dimensions:
-        properties["dimensions"] = {
-            "type": "null",
-            "default": None,
-            "description": f"{backend.name} has no Matryoshka dimensions: leave it out",
-        }
-        return
-    if backend.info.dimension is not None:
-        for option in properties["dimensions"]["anyOf"]:
-            if option.get("type") == "integer":
-                option["maximum"] = backend.info.dimension
+def _dimensions(field: str = "dimensions") -> Rule:
+    """``field`` (``dimensions``, Cohere's ``output_dimension``): only for a dense model trained
+    for Matryoshka truncation, and up to its full size (``output_dimensions``)."""
+
+    def rule(schema: dict[str, Any], models: ModelSet | None, _: Settings) -> None:
+        backend = models.by_head.get(Head.DENSE) if models is not None else None
+        if backend is None:
+            return
+        properties = schema["properties"]
+        if not backend.supports_dimensions:
+            properties[field] = {
+                "type": "null",
+                "default": None,
+                "description": f"{backend.name} has no Matryoshka dimensions: leave it out",
+            }
+            return
+        if backend.info.dimension is not None:
+            for option in properties[field]["anyOf"]:
+                if option.get("type") == "integer":
+                    option["maximum"] = backend.info.dimension
+
+    return rule
+
+
+def _texts_or_inputs(schema: dict[str, Any], _: ModelSet | None, __: Settings) -> None:
+    """Cohere's embed body: ``texts`` or ``inputs``, exactly one; ``images`` never."""
+    schema["oneOf"] = [
+        {"required": ["texts"], "not": {"required": ["inputs"]}},
+        {"required": ["inputs"], "not": {"required": ["texts"]}},
+    ]
+    schema["properties"]["images"] = {"not": {}, "description": "This server embeds text"}
+
+
+def _describe_tags(schema: dict[str, Any]) -> None:
+    """A tagged struct's tag field (Cohere's content ``type``), which msgspec writes as a bare
+    one-value enum: say that it takes that one value."""
+    for prop in schema.get("properties", {}).values():
+        values = prop.get("enum")
+        if isinstance(values, list) and len(values) == 1 and "description" not in prop:
+            prop["description"] = f"Always {values[0]!r}"
 
 
 def _model_names(role: Role) -> Rule:
@@ -231,7 +256,8 @@ def _model_names(role: Role) -> Rule:
 #: what depends on the loaded models, by the struct a body is documented as
 _MODEL_RULES: dict[type[msgspec.Struct], tuple[Rule, ...]] = {
     EmbeddingRequest: (_vector_types,),
-    OpenAIEmbeddingParams: (_dimensions, _model_names("dense")),
-    TeiEmbedParams: (_dimensions,),
+    OpenAIEmbeddingParams: (_dimensions(), _model_names("dense")),
+    TeiEmbedParams: (_dimensions(),),
+    CohereEmbedParams: (_dimensions("output_dimension"), _model_names("dense"), _texts_or_inputs),
     CompatRerankRequest: (_model_names("rerank"),),
 }

@@ -114,6 +114,22 @@ _COMPAT_RERANK = {
         _RERANK,
     )
 }
+EXAMPLES[("post", "/v1/embed")] = {
+    "quantized": BodyExample(
+        "Float, int8 and sign-bit vectors of two documents",
+        {
+            "texts": _PASSAGES,
+            "input_type": "search_document",
+            "embedding_types": ["float", "int8", "ubinary"],
+        },
+    ),
+}
+EXAMPLES[("post", "/v2/embed")] = {
+    "query": BodyExample(
+        "A query as float and int8",
+        {"texts": [_QUERY], "input_type": "search_query", "embedding_types": ["float", "int8"]},
+    ),
+}
 EXAMPLES[("post", "/v1/rerank")] = _COMPAT_RERANK
 EXAMPLES[("post", "/v2/rerank")] = _COMPAT_RERANK
 

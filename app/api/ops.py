@@ -18,6 +18,7 @@ from app.api.schemas import (
     HealthStatus,
     LiveStatus,
     ModelDescription,
+    QuantizationRanges,
     ReadyStatus,
     StatsBody,
     StatsTotals,
@@ -25,6 +26,7 @@ from app.api.schemas import (
 from app.api.siblings import ask_siblings, wants_whole_pod
 from app.cpu import affinity_cores
 from app.models.base import Head
+from app.models.quantization import Calibration
 from app.paths import METADATA_ENDPOINTS
 from app.runtime import Runtime
 
@@ -117,6 +119,7 @@ class OpsController(Controller):
             if scheduler
             else None,
             uptime_seconds=round(time.time() - runtime.started_at, 3),
+            quantization=quantization_ranges(runtime.calibration),
         )
 
     @get("/stats", summary="Uptime, totals, rejections and hardware")
@@ -175,6 +178,19 @@ def process_stats(runtime: Runtime) -> StatsBody:
             "platform": platform.platform(),
             "python": platform.python_version(),
         },
+    )
+
+
+def quantization_ranges(calibration: Calibration | None) -> QuantizationRanges | None:
+    if calibration is None:
+        return None
+    ranges = calibration.ranges()
+    return QuantizationRanges(
+        model=calibration.model,
+        calibration_texts=calibration.texts,
+        dimension=calibration.dimension,
+        minimum=ranges[0].tolist(),
+        maximum=ranges[1].tolist(),
     )
 
 

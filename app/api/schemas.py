@@ -104,6 +104,14 @@ class EmbeddingRequest(Struct, kw_only=True):
         ),
     ] = False
     input_type: Annotated[InputTypeField, INPUT_TYPE] = "document"
+    dense_type: Annotated[
+        Literal["float", "int8", "uint8", "binary", "ubinary"],
+        Meta(
+            description="The dense vector's type: float (default, as normalize_dense says), or "
+            "quantized from the L2-normalised vector: int8 / uint8 by the calibration set's "
+            "ranges (GET /health), binary / ubinary as sign bits packed 8 per byte"
+        ),
+    ] = "float"
 
 
 class SparseIndices(Struct, kw_only=True):
@@ -116,7 +124,8 @@ class SparseIndices(Struct, kw_only=True):
 class Embeddings(Struct, kw_only=True, omit_defaults=True):
     """Encoded only (the OpenAPI document shows ``EmbeddingsDoc``)."""
 
-    dense: list[float] | None = None
+    #: ints with a quantized ``dense_type``
+    dense: list[float] | list[int] | None = None
     sparse: dict[str, float] | SparseIndices | None = None
     #: float32 (tokens, dim): written as lists of numbers by app.api.encoding
     colbert: np.ndarray | None = None
@@ -142,7 +151,16 @@ class EmbeddingResponse(Struct, kw_only=True):
 # union of two object types (``dict[str, float] | SparseIndices``), so ``sparse`` is one object
 # whose values are weights, or the ``indices`` and ``values`` arrays with sparse_as_indices.
 class EmbeddingsDoc(Struct, kw_only=True):
-    dense: list[float] | None = None
+    dense: (
+        Annotated[
+            list[float],
+            Meta(
+                description="Floats; integers with a quantized dense_type (int8, uint8, "
+                "binary, ubinary)"
+            ),
+        ]
+        | None
+    ) = None
     sparse: (
         Annotated[
             dict[str, float | list[float]],
@@ -264,6 +282,19 @@ class GpuStatus(Struct, kw_only=True):
     total_memory_bytes: int | None = None
 
 
+class QuantizationRanges(Struct, kw_only=True):
+    """The calibration of int8 and uint8 dense vectors: the shipped calibration texts through
+    the dense model at start-up, and each dimension's range (its 256 buckets are cut evenly
+    between ``minimum`` and ``maximum``; a Matryoshka vector cut to fewer dimensions gets the
+    ranges of the calibration vectors cut and renormalised the same way)."""
+
+    model: str
+    calibration_texts: int
+    dimension: int
+    minimum: list[float]
+    maximum: list[float]
+
+
 class HealthStatus(Struct, kw_only=True):
     status: str
     # --- the original's fields (SPEC §1.3), with its types ---
@@ -288,6 +319,8 @@ class HealthStatus(Struct, kw_only=True):
     models: dict[str, ModelDescription]
     batch: BatchSettings | None
     uptime_seconds: float
+    #: None until the calibration has run, or without a dense model
+    quantization: QuantizationRanges | None = None
 
 
 class StatsTotals(Struct, kw_only=True):

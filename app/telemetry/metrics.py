@@ -30,6 +30,7 @@ PROMETHEUS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 EMBED_ENDPOINTS = (
     "embeddings",
     "openai_embeddings",
+    "cohere_embed",
     "tei_embed",
     "tei_embed_sparse",
     "tei_embed_all",

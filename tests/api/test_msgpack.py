@@ -24,6 +24,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/embeddings", {"input": TEXTS}),
     ("POST", "/v1/embeddings", {"input": TEXTS[0], "encoding_format": "base64"}),
     ("POST", "/v1/rerank", {"query": QUERY, "documents": TEXTS, "return_documents": True}),
+    ("POST", "/v2/embed", {"texts": TEXTS, "embedding_types": ["float", "int8", "binary"]}),
     ("POST", "/v2/rerank", {"query": QUERY, "documents": [{"text": t} for t in TEXTS]}),
     ("GET", "/v1/models", None),
 ]

@@ -23,6 +23,8 @@ VALID = {
     "/v1/embeddings": {"input": "hello"},
     "/v1/rerank": {"query": "q", "documents": ["a", "b"]},
     "/v2/rerank": {"query": "q", "documents": [{"text": "a"}]},
+    "/v1/embed": {"texts": ["hello"], "embedding_types": ["int8"]},
+    "/v2/embed": {"inputs": [{"content": [{"type": "text", "text": "hello"}]}]},
 }
 
 

@@ -40,6 +40,7 @@ from schemathesis.core.result import Ok
 from schemathesis.generation.modes import GenerationMode
 
 from app.api.schemas import EmbeddingRequest, RerankRequest
+from app.api.schemas_cohere import CohereEmbedRequest
 from app.api.schemas_compat import CompatRerankRequest, OpenAIEmbeddingRequest
 from app.api.tei.schemas import (
     TeiDecodeRequest,
@@ -77,6 +78,8 @@ OPERATIONS = [
     ("GET", "/v1/models/{model_id}"),
     ("POST", "/v1/rerank"),
     ("POST", "/v2/rerank"),
+    ("POST", "/v1/embed"),
+    ("POST", "/v2/embed"),
     ("GET", "/health"),
     ("GET", "/livez"),
     ("GET", "/readyz"),
@@ -104,6 +107,8 @@ BODIES: dict[str, tuple[type[msgspec.Struct], ...]] = {
     "/v1/embeddings": (OpenAIEmbeddingRequest,),
     "/v1/rerank": (CompatRerankRequest,),
     "/v2/rerank": (CompatRerankRequest,),
+    "/v1/embed": (CohereEmbedRequest,),
+    "/v2/embed": (CohereEmbedRequest,),
     "/embed": (TeiEmbedRequest,),
     "/embed_sparse": (TeiInputsRequest,),
     "/embed_all": (TeiInputsRequest,),
