@@ -185,6 +185,7 @@ def port_in_use(host: str, port: int) -> str | None:
 
 def serve(settings: Settings) -> int:
     from app.engine.process import ProcessEngine
+    from app.security.keystore import KeyStore
     from app.telemetry.logging import configure_logging
 
     configure_logging(settings.log_level)
@@ -192,6 +193,11 @@ def serve(settings: Settings) -> int:
     if taken is not None:
         # Before any model loads: otherwise uvicorn says [Errno 98] deep in the logs, minutes on.
         print(f"smart-embedder: {taken}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        keys = KeyStore.from_settings(settings)
+    except SettingsError as exc:
+        print(f"smart-embedder: invalid setting {exc}", file=sys.stderr)
         return EXIT_CONFIG
     # The engine process starts first: its imports and model loading then overlap this
     # process's own imports and preflight (seconds, on a pod start).
@@ -229,7 +235,7 @@ def serve(settings: Settings) -> int:
         failure.append(message)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    app = create_app(settings, on_fatal=on_fatal, engine=engine)
+    app = create_app(settings, on_fatal=on_fatal, engine=engine, keys=keys)
     config = uvicorn.Config(
         app,
         host=settings.host,
