@@ -108,3 +108,27 @@ def test_without_auth_everything_is_anonymous(client: TestClient) -> None:  # ty
     assert keys["loaded"] == []
     assert set(keys["usage"]) == {"anonymous"}
     assert keys["usage"]["anonymous"]["statuses"]["200"] >= 1
+
+
+def test_keyless_traffic_is_limited_per_forwarded_client(
+    make_client: ClientFactory, clock: FakeClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.yaml"
+    path.write_text(KEYS)
+    settings = {
+        "api_keys_file": str(path),
+        "rate_limit_requests_per_minute": 1,
+        "rate_limit_burst_size": 1,
+        "trusted_proxies": "testclient",  # the TestClient's peer address
+    }
+    with make_client(**settings) as client:
+        wait_ready(client)
+
+        def post(forwarded: str, key: str = "wrong") -> int:
+            headers = {"X-Forwarded-For": forwarded, "Authorization": f"Bearer {key}"}
+            return int(client.post("/embeddings/", json=EMBED, headers=headers).status_code)
+
+        assert [post("10.0.0.1") for _ in range(2)] == [401, 429]
+        assert [post("10.0.0.2") for _ in range(2)] == [401, 429]  # each its own bucket
+        # a named key behind the same proxy and client is held to its own bucket only
+        assert [post("10.0.0.1", "fast-key-91ab") for _ in range(3)] == [200, 200, 429]
