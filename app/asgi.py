@@ -34,6 +34,7 @@ from app.api.tei.tokens import TeiTokensController
 from app.engine.process import ProcessEngine
 from app.models.catalog import ModelSet
 from app.runtime import Runtime
+from app.security.keystore import KeyStore
 from app.settings import Settings
 from app.telemetry.recorder import Recorder
 from app.telemetry.runtime_gauges import watch_runtime
@@ -48,15 +49,20 @@ def create_app(
     models: ModelSet | None = None,
     on_fatal: Callable[[str], None] | None = None,
     engine: ProcessEngine | None = None,
+    keys: KeyStore | None = None,
 ) -> Litestar:
     """``engine``: an engine process already spawned for these settings (``serve`` starts it
     before anything else); without one, the lifespan starts it, or, when ``models`` are
-    handed in, runs them inline."""
+    handed in, runs them inline. ``keys``: the API keys already read (``serve`` reads them
+    before the engine spawns); without them they are read here, and a bad API_KEYS_FILE
+    raises ``SettingsError``."""
     settings = settings or Settings.from_env()
+    if keys is None:
+        keys = KeyStore.from_settings(settings)
     recorder = Recorder(tracing=Tracing.from_endpoint(settings.otel_exporter_otlp_endpoint))
     runtime = Runtime(settings=settings, on_fatal=on_fatal, recorder=recorder, engine=engine)
     watch_runtime(recorder.metrics.sources, runtime)
-    operations = operations_layer(runtime)
+    operations = operations_layer(runtime, keys)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -96,6 +102,7 @@ def create_app(
         guards=operations.guards,
         plugins=operations.plugins,
         on_startup=[document_request_bodies, document_request_examples, *operations.on_startup],
+        on_shutdown=operations.on_shutdown,
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
         exception_handlers=EXCEPTION_HANDLERS,

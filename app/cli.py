@@ -186,6 +186,7 @@ def port_in_use(host: str, port: int) -> str | None:
 def serve(settings: Settings) -> int:
     from app.cpu import api_processes, usable_cores
     from app.engine.process import ProcessEngine
+    from app.security.keystore import KeyStore
     from app.telemetry.logging import configure_logging
 
     configure_logging(settings.log_level)
@@ -193,6 +194,11 @@ def serve(settings: Settings) -> int:
     if taken is not None:
         # Before any model loads: otherwise uvicorn says [Errno 98] deep in the logs, minutes on.
         print(f"smart-embedder: {taken}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        keys = KeyStore.from_settings(settings)
+    except SettingsError as exc:
+        print(f"smart-embedder: invalid setting {exc}", file=sys.stderr)
         return EXIT_CONFIG
     front_ends = api_processes(settings.api_workers, usable_cores(settings.cpu_threads))
     if front_ends > 1 and not settings.engine_process:
@@ -227,7 +233,7 @@ def serve(settings: Settings) -> int:
         return EXIT_LOAD
 
     failure: list[str] = []
-    app = create_app(settings, on_fatal=fatal_handler(failure), engine=engine)
+    app = create_app(settings, on_fatal=fatal_handler(failure), engine=engine, keys=keys)
     DrainingServer(uvicorn_config(settings, app), app.state.runtime).run()
     if failure:
         print(f"smart-embedder: {failure[0]}", file=sys.stderr)

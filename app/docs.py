@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from app.security.keyfile import EXAMPLE as KEYS_FILE_EXAMPLE
 from app.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,7 +60,46 @@ def configuration_page() -> str:
                 f"| `{name.upper()}` | {_schema_type(field)} | {_default(field.get('default'))} "
                 f"| {_prose(field.get('description', ''))} |"
             )
+    lines += ["", *KEYS_FILE_SECTION]
     return "\n".join(lines) + "\n"
+
+
+KEYS_FILE_SECTION = [
+    "## The API keys file",
+    "",
+    "`API_KEYS_FILE` names a YAML file (a mounted Secret, in Kubernetes) of named keys. Each "
+    "entry has a `name` (letters, digits, `_ . -`; shown in metrics, `/stats` and logs) and "
+    "either the `key` itself or its `sha256` (hex; quote it if it could read as a number). "
+    "Only the sha256 of a key is kept in memory, and a presented key is compared with every "
+    "one in constant time; a key never appears in logs, metrics or traces.",
+    "",
+    "```yaml",
+    *KEYS_FILE_EXAMPLE.rstrip("\n").splitlines(),
+    "```",
+    "",
+    "- `requests_per_minute` and `burst`: the key's own token bucket (429 with `Retry-After` "
+    "and a message naming the key's limit); unset, `RATE_LIMIT_REQUESTS_PER_MINUTE` and "
+    "`RATE_LIMIT_BURST_SIZE`; `requests_per_minute: 0` sets no rate limit.",
+    "- `max_concurrent`: requests of the key in flight at once (429 beyond; 0 or unset: no cap).",
+    "- `routes`: globs of the paths the key may call (403 for any other; `*` matches `/` too; "
+    "a trailing slash is ignored); unset: every route. The operations routes (`/health`, "
+    "`/metrics`, ...) need no key.",
+    "- A request with a named key is not held to the per-client limit: behind an ingress every "
+    "client has the proxy's address. Requests without a valid key (401), and `API_TOKEN`'s "
+    "(a key named `api_token`), keep the per-client limit, by the forwarded address with "
+    "`TRUSTED_PROXIES`.",
+    "- The file is checked every `API_KEYS_RELOAD_SECONDS` by its content, so a Secret update "
+    "(the kubelet swaps a `..data` symlink) applies without a restart: added keys work, removed "
+    "ones get 401, changed limits apply to the next request. A file that does not parse (or is "
+    "gone) keeps the keys in force, logs one error and counts "
+    '`smart_embedder_api_keys_reloads_total{result="failure"}`; at start-up it stops the '
+    "server.",
+    "- Per key: `smart_embedder_key_requests_total{key,route,status}`, "
+    "`smart_embedder_key_texts_total`, `smart_embedder_key_tokens_total`, "
+    "`smart_embedder_key_requests_rejected_total{key,reason}`, "
+    "`smart_embedder_key_requests_in_flight`, and the `keys` section of `/stats` (requests "
+    "without a valid key count as `anonymous`).",
+]
 
 
 def _settings_groups(names: list[str]) -> list[tuple[str, list[str]]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 class ServiceError(Exception):
     status_code: int = 500
     error_type: str = "server_error"
+    #: the ``reason`` a refusal of this kind is counted under per API key (None: not a refusal)
+    rejection_reason: str | None = None
 
     def __init__(
         self,
@@ -56,11 +58,27 @@ class InputTooLong(ServiceError):
 class Unauthorized(ServiceError):
     status_code = 401
     error_type = "authentication_error"
+    rejection_reason = "unauthenticated"
+
+
+class Forbidden(ServiceError):
+    """The API key is valid but may not call this route (its ``routes`` in API_KEYS_FILE)."""
+
+    status_code = 403
+    error_type = "permission_error"
+    rejection_reason = "route_not_allowed"
 
 
 class RateLimited(ServiceError):
     status_code = 429
     error_type = "rate_limit_error"
+    rejection_reason = "rate_limit"
+
+
+class ConcurrencyLimited(RateLimited):
+    """An API key already has its ``max_concurrent`` requests in flight."""
+
+    rejection_reason = "max_concurrent"
 
 
 class Overloaded(ServiceError):
@@ -68,11 +86,13 @@ class Overloaded(ServiceError):
 
     status_code = 503
     error_type = "overloaded_error"
+    rejection_reason = "backpressure"
 
 
 class NotReady(ServiceError):
     status_code = 503
     error_type = "not_ready_error"
+    rejection_reason = "not_ready"
 
 
 class EngineStopped(ServiceError):

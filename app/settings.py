@@ -158,7 +158,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         _doc(
             "API processes in front of the one engine process, sharing the port (each with "
             "its own event loop and interpreter lock); 0: one per 4 cores the pod may use, "
-            "1 to 4. Needs ENGINE_PROCESS."
+            "1 to 4. Needs ENGINE_PROCESS. Each keeps its own rate-limit buckets and key "
+            "quotas, so with N of them a client spread over several connections may get up "
+            "to N times a limit: set 1 where limits must be exact."
         ),
     ] = 0
     worker_niceness: Annotated[
@@ -186,11 +188,35 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_request_body_bytes: Annotated[Positive, _doc("Largest accepted request body.")] = 8_000_000
 
     # --- security ---
-    api_token: Annotated[str, _doc("Bearer token for inference routes; empty disables auth.")] = ""
+    api_token: Annotated[
+        str,
+        _doc(
+            "Bearer token for inference routes (one key, named `api_token`, limited per client "
+            "by RATE_LIMIT_*); empty and no API_KEYS_FILE disables auth."
+        ),
+    ] = ""
+    api_keys_file: Annotated[
+        str,
+        _doc(
+            "YAML file of named API keys, each with its own limits and routes (format below); "
+            "reloaded on change without a restart. Empty: none."
+        ),
+    ] = ""
+    api_keys_reload_seconds: Annotated[
+        float,
+        _doc("How often API_KEYS_FILE is checked for a change, in seconds."),
+        Meta(gt=0, le=10),
+    ] = 2.0
     rate_limit_requests_per_minute: Annotated[
-        NonNegative, _doc("Token-bucket refill per client; 0 disables rate limiting.")
+        NonNegative,
+        _doc(
+            "Token-bucket refill per client, and per named key that sets none; 0 disables "
+            "rate limiting."
+        ),
     ] = 3600
-    rate_limit_burst_size: Annotated[Positive, _doc("Token-bucket size per client.")] = 120
+    rate_limit_burst_size: Annotated[
+        Positive, _doc("Token-bucket size per client, and per named key that sets none.")
+    ] = 120
     trusted_proxies: Annotated[
         str, _doc("Comma-separated IPs/CIDRs whose X-Forwarded-For is believed.")
     ] = ""

@@ -2,7 +2,8 @@
 
 An app-level middleware: it wraps the route's guards (auth, rate limit), body parsing and the
 handler, and Litestar turns their exceptions into responses inside it, so the status seen on
-``http.response.start`` is the one the client got: 200, 400, 401, 413, 429, 503 alike.
+``http.response.start`` is the one the client got: 200, 400, 401, 413, 429, 503 alike. Each
+request is counted under the name of its API key too (the gate names it in the scope).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.paths import endpoint_for, endpoint_of
+from app.security.apikeys import key_of
 from app.telemetry.recorder import Recorder
 
 
@@ -44,4 +46,5 @@ class RequestAccounting:
                 status,
                 time.perf_counter() - started,
                 started_as=endpoint,
+                key=key_of(scope),
             )

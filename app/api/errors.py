@@ -20,6 +20,7 @@ from app.api.schemas import NOT_BLANK, ErrorBody, ErrorInfo
 from app.api.tei.errors import speaks_tei, tei_error_response
 from app.errors import NotReady, Overloaded, RateLimited, ServiceError, Unauthorized
 from app.paths import endpoint_of
+from app.security.apikeys import key_of
 
 log = logging.getLogger("smart_embedder.api")
 
@@ -40,12 +41,13 @@ _TYPES_BY_STATUS = {
 #: what the OpenAPI document says each error status means
 _ERROR_DESCRIPTIONS = {
     400: "Malformed JSON, a wrong type, an empty text or an impossible option; names the field",
-    401: "Missing or wrong bearer token (only when API_TOKEN is set)",
+    401: "Missing or wrong bearer token (only when API_TOKEN or API_KEYS_FILE is set)",
+    403: "The API key may not call this route (its `routes` in API_KEYS_FILE)",
     404: "The model named is not served here",
     413: "The request body is larger than MAX_REQUEST_BODY_BYTES",
     415: "The body is not sent as JSON (Content-Type: application/json)",
     422: "Over a count or size limit (MAX_SENTENCES_PER_REQUEST etc.); names the field",
-    429: "Rate limit exceeded; see Retry-After",
+    429: "Rate limit, or the API key's max_concurrent, exceeded; see Retry-After",
     500: "The forward pass of this request's batch failed",
     503: "Queue full, models still loading, or shutting down; see Retry-After",
     504: "The request did not finish within REQUEST_TIMEOUT",
@@ -66,7 +68,7 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 #: the errors every inference route can answer with (the ecosystem routes add 404, for a
 #: ``model`` not served here)
-INFERENCE_ERRORS = error_responses(400, 401, 413, 415, 422, 429, 500, 503, 504)
+INFERENCE_ERRORS = error_responses(400, 401, 403, 413, 415, 422, 429, 500, 503, 504)
 
 
 def error_response(
@@ -126,10 +128,13 @@ def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respon
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
     endpoint = endpoint_of(request.scope)
+    recorder = request.app.state.runtime.recorder
     for error_class, reason in _REJECTION_REASONS:
         if isinstance(exc, error_class) and endpoint is not None:
-            request.app.state.runtime.recorder.rejected(endpoint, reason)
+            recorder.rejected(endpoint, reason)
             break
+    if exc.rejection_reason is not None and endpoint is not None:
+        recorder.key_rejected(key_of(request.scope), exc.rejection_reason)
     return _respond(
         request,
         exc,

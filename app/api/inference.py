@@ -57,6 +57,16 @@ async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
     )
 
 
+def prompt_tokens(tokenized: Sequence[tuple[EmbeddingBackend, Sequence[TokenizedText]]]) -> int:
+    """Tokens the model actually ran on (special tokens included, after truncation)."""
+    return sum(len(text.ids) for _, texts in tokenized for text in texts)
+
+
+def pair_tokens(pairs: Sequence[TokenizedPair]) -> int:
+    """Tokens of the (query, passage) pairs the reranker ran on, after truncation."""
+    return sum(len(pair.ids) for pair in pairs)
+
+
 def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime

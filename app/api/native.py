@@ -20,7 +20,9 @@ from app.api.inference import (
     check_texts,
     embed_limits,
     input_warnings,
+    pair_tokens,
     pair_warnings,
+    prompt_tokens,
     rerank_limits,
     runtime_of,
 )
@@ -42,6 +44,7 @@ from app.api.unknown_fields import KnownFields
 from app.errors import InvalidInput
 from app.models.base import Head, ItemEmbedding
 from app.runtime import Runtime
+from app.security.apikeys import key_of
 
 EMBED_ENDPOINT = "embeddings"
 RERANK_ENDPOINT = "rerank"
@@ -136,7 +139,12 @@ class NativeController(Controller):
             ],
         )
         runtime.recorder.request_done(
-            EMBED_ENDPOINT, 200, time.perf_counter() - started, len(data.sentences)
+            EMBED_ENDPOINT,
+            200,
+            time.perf_counter() - started,
+            len(data.sentences),
+            tokens=prompt_tokens(outcome.tokenized),
+            key=key_of(request.scope),
         )
         return respond(request, body)
 
@@ -196,6 +204,11 @@ class NativeController(Controller):
             ],
         )
         runtime.recorder.request_done(
-            RERANK_ENDPOINT, 200, time.perf_counter() - started, len(data.passages)
+            RERANK_ENDPOINT,
+            200,
+            time.perf_counter() - started,
+            len(data.passages),
+            tokens=pair_tokens(outcome.pairs),
+            key=key_of(request.scope),
         )
         return respond(request, body)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from app.api.inference import (
     check_texts,
     embed_limits,
     input_warnings,
+    prompt_tokens,
     runtime_of,
 )
 from app.api.model_names import (
@@ -45,6 +45,7 @@ from app.errors import InvalidInput, NotReady
 from app.models.base import EmbeddingBackend, Head
 from app.models.catalog import ModelSet
 from app.runtime import Runtime
+from app.security.apikeys import key_of
 
 OPENAI_EMBED_ENDPOINT = "openai_embeddings"
 
@@ -99,11 +100,6 @@ def encode_vector(vector: np.ndarray, encoding_format: str) -> list[float] | str
     return values
 
 
-def prompt_tokens(tokenized: Sequence[tuple[EmbeddingBackend, Sequence[Any]]]) -> int:
-    """Tokens the model actually ran on (special tokens included, after truncation)."""
-    return sum(len(text.ids) for _, texts in tokenized for text in texts)
-
-
 class OpenAIController(Controller):
     path = "/v1"
     tags = ["openai"]
@@ -150,7 +146,12 @@ class OpenAIController(Controller):
         if warnings:
             body.warnings = warnings
         runtime.recorder.request_done(
-            OPENAI_EMBED_ENDPOINT, 200, time.perf_counter() - started, len(texts)
+            OPENAI_EMBED_ENDPOINT,
+            200,
+            time.perf_counter() - started,
+            len(texts),
+            tokens=tokens,
+            key=key_of(request.scope),
         )
         return respond(request, body)
 

@@ -1,7 +1,7 @@
 """What the operations issue adds around every route, built from the settings in one place:
-request accounting, trusted-proxy client addresses, rate limiting, bearer auth, request spans,
-``GET /metrics`` and the bearer scheme in the OpenAPI document. ``app.asgi`` passes each
-field to ``Litestar``."""
+request accounting, trusted-proxy client addresses, API keys with their own limits and the
+per-client rate limit (``app.security.gate``), request spans, ``GET /metrics`` and the bearer
+scheme in the OpenAPI document. ``app.asgi`` passes each field to ``Litestar``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ from app.api.inference import json_body
 from app.api.metrics import MetricsController
 from app.paths import OPERATIONS_PATHS, is_operations_path
 from app.runtime import Runtime
-from app.security.auth import BEARER_SCHEME, bearer_token_guard
+from app.security.auth import BEARER_SCHEME
+from app.security.gate import KeyGate, ReleaseInFlight
+from app.security.keystore import KeyStore
+from app.security.quotas import KeyQuotas
 from app.security.ratelimit import rate_limit_guard
 from app.security.shedding import ShedWhenFull
 
@@ -33,9 +36,11 @@ class OperationsLayer:
     guards: list[Guard] = field(default_factory=list)
     plugins: list[PluginProtocol] = field(default_factory=list)
     on_startup: list[Any] = field(default_factory=list)
+    on_shutdown: list[Any] = field(default_factory=list)
 
 
-def operations_layer(runtime: Runtime) -> OperationsLayer:
+def operations_layer(runtime: Runtime, keys: KeyStore | None = None) -> OperationsLayer:
+    """``keys``: the API keys in force (``KeyStore.from_settings``), ``None`` for no auth."""
     settings = runtime.settings
     layer = OperationsLayer(route_handlers=[MetricsController])
     if settings.trusted_proxies.strip():
@@ -49,20 +54,26 @@ def operations_layer(runtime: Runtime) -> OperationsLayer:
                 trusted_hosts=settings.trusted_proxies,
             )
         )
-    layer.middleware.append(DefineMiddleware(RequestAccounting, recorder=runtime.recorder))
-    # The checks run in order, after routing and before the body is read: a client over its
-    # rate is refused before its token is even looked at.
-    checks: list[Guard] = []
-    limiter = rate_limit_guard(
+    quotas = KeyQuotas()
+    layer.middleware += [
+        DefineMiddleware(RequestAccounting, recorder=runtime.recorder),
+        DefineMiddleware(ReleaseInFlight, quotas=quotas),
+    ]
+    # The checks run in order, after routing and before the body is read.
+    per_client = rate_limit_guard(
         settings.rate_limit_requests_per_minute, settings.rate_limit_burst_size
     )
-    if limiter is not None:
-        checks.append(limiter)
-    if settings.api_token:
-        checks.append(bearer_token_guard(settings.api_token))
-        layer.on_startup.append(document_bearer_auth)
-    checks += [ShedWhenFull(runtime), json_body]
+    checks: list[Guard] = [KeyGate(keys, per_client, quotas), ShedWhenFull(runtime), json_body]
     layer.guards.append(in_order(checks))
+    sources = runtime.recorder.metrics.key_sources
+    sources.in_flight = lambda: quotas.in_flight
+    if keys is not None:
+        layer.on_startup.append(document_bearer_auth)
+        # the polling task lives on the server's loop: started and stopped with the app
+        layer.on_startup.append(keys.start)
+        layer.on_shutdown.append(keys.stop)
+        sources.reloads = lambda: keys.reloads
+        sources.names = lambda: keys.ring.names
     tracing = runtime.recorder.tracing
     if tracing.enabled:
         from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
@@ -105,7 +116,9 @@ def document_bearer_auth(app: Litestar) -> None:
         schema.components = Components()
     schemes = dict(schema.components.security_schemes or {})
     schemes[BEARER_SCHEME] = SecurityScheme(
-        type="http", scheme="bearer", description="API_TOKEN, as `Authorization: Bearer <token>`"
+        type="http",
+        scheme="bearer",
+        description="API_TOKEN or a key of API_KEYS_FILE, as `Authorization: Bearer <key>`",
     )
     schema.components.security_schemes = schemes
     for path, item in (schema.paths or {}).items():

@@ -16,6 +16,8 @@ from app.api.schemas import (
     BatchSettings,
     GpuStatus,
     HealthStatus,
+    KeysStats,
+    KeyUsage,
     LiveStatus,
     ModelDescription,
     QuantizationRanges,
@@ -29,6 +31,7 @@ from app.models.base import Head
 from app.models.quantization import Calibration
 from app.paths import METADATA_ENDPOINTS
 from app.runtime import Runtime
+from app.telemetry.recorder import Recorder
 
 
 class OpsController(Controller):
@@ -178,6 +181,7 @@ def process_stats(runtime: Runtime) -> StatsBody:
             "platform": platform.platform(),
             "python": platform.python_version(),
         },
+        keys=key_stats(runtime.recorder),
     )
 
 
@@ -191,6 +195,40 @@ def quantization_ranges(calibration: Calibration | None) -> QuantizationRanges |
         dimension=calibration.dimension,
         minimum=ranges[0].tolist(),
         maximum=ranges[1].tolist(),
+    )
+
+
+def key_stats(recorder: Recorder) -> KeysStats:
+    """``/stats``' ``keys``: the same tallies ``smart_embedder_key_*`` reads."""
+    stats, sources = recorder.stats, recorder.metrics.key_sources
+    in_flight = sources.in_flight()
+    usage: dict[str, KeyUsage] = {}
+
+    def of(name: str) -> KeyUsage:
+        if name not in usage:
+            usage[name] = KeyUsage(
+                requests=0,
+                statuses={},
+                texts=stats.key_texts[name],
+                tokens=stats.key_tokens[name],
+                rejected={},
+                in_flight=in_flight[name],
+            )
+        return usage[name]
+
+    for (name, _endpoint, status), n in stats.key_requests.items():
+        entry = of(name)
+        entry.requests += n
+        entry.statuses[str(status)] = entry.statuses.get(str(status), 0) + n
+    for (name, reason), n in stats.key_rejected.items():
+        of(name).rejected[reason] = n
+    for name in in_flight:
+        of(name)
+    reloads = sources.reloads()
+    return KeysStats(
+        loaded=sources.names(),
+        reloads={"success": reloads["success"], "failure": reloads["failure"]},
+        usage=dict(sorted(usage.items())),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from app.api.schemas import StatsBody, StatsTotals
+from app.api.schemas import KeysStats, KeyUsage, StatsBody, StatsTotals
 
 _decode = msgspec.json.Decoder(StatsBody).decode
 
@@ -39,7 +39,29 @@ def merge_stats(own: StatsBody, sibling_bodies: Sequence[bytes]) -> StatsBody:
         requests_by_endpoint=_added(body.requests_by_endpoint for body in bodies),
         rejected_by_endpoint={endpoint: dict(counts) for endpoint, counts in rejected.items()},
         queue=_added(body.queue for body in bodies),
+        keys=_merged_keys([body.keys for body in bodies]),
     )
+
+
+def _merged_keys(each: Sequence[KeysStats]) -> KeysStats:
+    """Every process reads the same keys file: its key names and reloads are the asked
+    process's; each key's traffic is the sum of every process's."""
+    usage: dict[str, KeyUsage] = {}
+    for keys in each:
+        for name, used in keys.usage.items():
+            if name not in usage:
+                usage[name] = msgspec.structs.replace(
+                    used, statuses=dict(used.statuses), rejected=dict(used.rejected)
+                )
+                continue
+            total = usage[name]
+            total.requests += used.requests
+            total.texts += used.texts
+            total.tokens += used.tokens
+            total.in_flight += used.in_flight
+            total.statuses = _added([total.statuses, used.statuses])
+            total.rejected = _added([total.rejected, used.rejected])
+    return msgspec.structs.replace(each[0], usage=usage)
 
 
 def _added(counts: Iterable[dict[str, int]]) -> dict[str, int]:

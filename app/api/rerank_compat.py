@@ -22,6 +22,7 @@ from app.api.inference import (
     await_or_abandon,
     check_text,
     check_texts,
+    pair_tokens,
     pair_warnings,
     rerank_limits,
     runtime_of,
@@ -38,6 +39,7 @@ from app.api.schemas_compat import (
     RerankMeta,
 )
 from app.errors import InvalidInput
+from app.security.apikeys import key_of
 
 RERANK_COMPAT_ENDPOINT = "rerank_compat"
 
@@ -77,7 +79,7 @@ class RerankCompatController(Controller):
         )
         scores = reranker.normalize(outcome.scores, True)
         order = np.argsort(-scores, kind="stable")[: data.top_n]
-        tokens = sum(len(pair.ids) for pair in outcome.pairs)
+        tokens = pair_tokens(outcome.pairs)
         warnings = pair_warnings(
             outcome.pairs,
             model=reranker.name,
@@ -102,7 +104,12 @@ class RerankCompatController(Controller):
             meta=meta,
         )
         runtime.recorder.request_done(
-            RERANK_COMPAT_ENDPOINT, 200, time.perf_counter() - started, len(texts)
+            RERANK_COMPAT_ENDPOINT,
+            200,
+            time.perf_counter() - started,
+            len(texts),
+            tokens=tokens,
+            key=key_of(request.scope),
         )
         return respond(request, body)
 

@@ -340,6 +340,30 @@ class StatsTotals(Struct, kw_only=True):
     inference_cpu_seconds: float = 0.0
 
 
+class KeyUsage(Struct, kw_only=True):
+    """One API key's traffic since start-up (``anonymous``: requests without a valid key)."""
+
+    requests: int
+    #: HTTP status -> requests answered with it
+    statuses: dict[str, int]
+    #: texts embedded and pairs scored, and the tokens they ran as
+    texts: int
+    tokens: int
+    #: reason (unauthenticated, route_not_allowed, rate_limit, max_concurrent, backpressure,
+    #: not_ready) -> requests refused
+    rejected: dict[str, int]
+    in_flight: int
+
+
+class KeysStats(Struct, kw_only=True):
+    #: names of the keys in force (API_KEYS_FILE's, and api_token for API_TOKEN)
+    loaded: list[str]
+    #: reloads of API_KEYS_FILE after start-up: success / failure
+    reloads: dict[str, int]
+    #: key name -> its traffic
+    usage: dict[str, KeyUsage]
+
+
 class StatsBody(Struct, kw_only=True):
     # --- the original's fields (SPEC §1.3), with its types ---
     #: "1h 2m 3s"
@@ -360,3 +384,4 @@ class StatsBody(Struct, kw_only=True):
     queue: dict[str, int]
     # float, not int | float: the OpenAPI oneOf would match an int twice (an invalid answer)
     hardware_details: dict[str, str | float | None]
+    keys: KeysStats

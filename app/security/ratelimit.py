@@ -30,9 +30,19 @@ _PRUNE_AT = 10_000
 
 
 @dataclass
-class _Bucket:
+class Bucket:
     tokens: float
     updated: float
+
+    def take(self, now: float, rate: float, burst: float) -> float:
+        """Refill at ``rate`` per second up to ``burst``, then take one token: 0.0 when
+        allowed, else the seconds until one refills."""
+        self.tokens = min(burst, self.tokens + (now - self.updated) * rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / rate
 
 
 class TokenBuckets:
@@ -47,7 +57,7 @@ class TokenBuckets:
         self.rate = requests_per_minute / 60.0
         self.burst = float(burst)
         self._clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, Bucket] = {}
 
     def take(self, key: str) -> float:
         """Take one token for ``key``: 0.0 when allowed, else the seconds until one refills."""
@@ -56,13 +66,8 @@ class TokenBuckets:
         if bucket is None:
             if len(self._buckets) >= _PRUNE_AT:
                 self._prune(now)
-            bucket = self._buckets[key] = _Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / self.rate
+            bucket = self._buckets[key] = Bucket(self.burst, now)
+        return bucket.take(now, self.rate, self.burst)
 
     def _prune(self, now: float) -> None:
         full_after = self.burst / self.rate
@@ -78,8 +83,11 @@ class RateLimitGuard:
     async def __call__(
         self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     ) -> None:
-        if is_operations_path(connection.scope["path"]):
-            return
+        if not is_operations_path(connection.scope["path"]):
+            self.check(connection)
+
+    def check(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        """Take a token for this request's client, or raise ``RateLimited``."""
         client = connection.client.host if connection.client else "unknown"
         wait = self.buckets.take(client)
         if wait > 0:

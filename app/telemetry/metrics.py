@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from app import __version__
 from app.paths import ENDPOINT_PATHS, METADATA_ENDPOINTS
+from app.telemetry.key_metrics import KeySources, register_key_instruments
 
 PROMETHEUS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -237,6 +238,8 @@ class Metrics:
             callbacks=[self._observe_detailed_info],
             description="Always 1; the labels name the version, device and each role's model.",
         )
+        self.key_sources = KeySources()
+        register_key_instruments(meter, self.key_sources)
 
     # --- the original's series, read from the tallies ---
     def _observe_embedding_requests(self, _options: CallbackOptions) -> Iterable[Observation]:

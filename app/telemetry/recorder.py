@@ -6,7 +6,8 @@ Who calls what:
 - the request-accounting middleware: ``request_started`` / ``request_finished`` for every
   inference request, whatever its status (the one place statuses are counted);
 - route handlers: ``request_done`` when a request produced results (its sentences / pairs);
-- the exception handler: ``rejected`` for each 429 / 503 it sends;
+- the exception handler: ``rejected`` for each 429 / 503 it sends, ``key_rejected`` for each
+  refusal (401, 403, 429, 503) by API key name;
 - the scheduler: ``queue_wait``, ``batch_done`` and ``batch_failed``.
 """
 
@@ -40,6 +41,11 @@ class ServiceStats:
     #: wall and CPU time of the forward passes (the CPU of the passes' own threads)
     inference_seconds: float = 0.0
     inference_cpu_seconds: float = 0.0
+    #: by API key name (``anonymous``: without a valid key)
+    key_requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    key_texts: Counter[str] = field(default_factory=Counter)
+    key_tokens: Counter[str] = field(default_factory=Counter)
+    key_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 class Recorder:
@@ -52,6 +58,11 @@ class Recorder:
         sources.rejections = lambda: self.stats.rejected
         sources.active = lambda: self.stats.active
         sources.units = lambda: Counter(embedding=self.stats.sentences, rerank=self.stats.pairs)
+        keys = self.metrics.key_sources
+        keys.requests = lambda: self.stats.key_requests
+        keys.texts = lambda: self.stats.key_texts
+        keys.tokens = lambda: self.stats.key_tokens
+        keys.rejections = lambda: self.stats.key_rejected
 
     # --- requests ---
     def request_started(self, endpoint: str) -> None:
@@ -59,11 +70,19 @@ class Recorder:
             self.stats.active[family_of(endpoint)] += 1
 
     def request_finished(
-        self, endpoint: str, status: int, seconds: float, *, started_as: str | None = None
+        self,
+        endpoint: str,
+        status: int,
+        seconds: float,
+        *,
+        started_as: str | None = None,
+        key: str = "anonymous",
     ) -> None:
         """Every inference request, once, with the status its client got. ``started_as``: the
-        endpoint ``request_started`` was told, when the request turned out to be another."""
+        endpoint ``request_started`` was told, when the request turned out to be another;
+        ``key``: the name of the API key it came with."""
         self.stats.requests[endpoint] += 1
+        self.stats.key_requests[(key, endpoint, status)] += 1
         self.stats.statuses[(endpoint, status)] += 1
         if status >= 400:
             self.stats.errors[endpoint] += 1
@@ -77,11 +96,23 @@ class Recorder:
         else:
             self.metrics.durations[family].record(seconds, {"endpoint": ENDPOINT_PATHS[endpoint]})
 
-    def request_done(self, endpoint: str, status: int, seconds: float, units: int) -> None:
-        """A request produced results: count its texts or pairs. (Its status and duration
-        are counted by ``request_finished``, which sees every request, failed ones too.)"""
+    def request_done(
+        self,
+        endpoint: str,
+        status: int,
+        seconds: float,
+        units: int,
+        *,
+        tokens: int = 0,
+        key: str = "anonymous",
+    ) -> None:
+        """A request produced results: count its texts or pairs, and per API key those and
+        the tokens they ran as. (Its status and duration are counted by ``request_finished``,
+        which sees every request, failed ones too.)"""
         if status >= 400:
             return
+        self.stats.key_texts[key] += units
+        self.stats.key_tokens[key] += tokens
         if family_of(endpoint) == "rerank":
             self.stats.pairs += units
         else:
@@ -89,6 +120,9 @@ class Recorder:
 
     def rejected(self, endpoint: str, reason: str) -> None:
         self.stats.rejected[(endpoint, reason)] += 1  # /metrics reads this tally at scrape time
+
+    def key_rejected(self, key: str, reason: str) -> None:
+        self.stats.key_rejected[(key, reason)] += 1
 
     # --- the scheduler ---
     def queue_waits(self, kind: str, now: float, enqueued_at: Iterable[float]) -> None:

@@ -355,6 +355,43 @@ def test_existing_api_token_secret(render: Any, kube: Any) -> None:
     assert env["API_TOKEN"]["secretKeyRef"] == {"name": "my-token", "key": "token"}
 
 
+def test_api_keys_file_from_an_existing_secret(render: Any, kube: Any) -> None:
+    values = {"auth": {"apiKeys": {"existingSecret": "team-keys", "helmTestKey": "helm-test"}}}
+    docs = render(values, hooks=True)
+    assert kube.maybe(docs, "Secret") is None  # the keys are the operator's Secret
+    deploy = kube.one(docs, "Deployment")
+    container = kube.server_container(deploy)
+    env = kube.env_of(container)
+    assert env["API_KEYS_FILE"] == "/etc/smart-embedder/api-keys/keys.yaml"
+    assert "API_TOKEN" not in env
+    # The whole Secret is mounted (a subPath mount never sees the kubelet's updates), and
+    # an update is picked up by the server: no checksum rolls the pods.
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "api-keys")
+    assert mount == {
+        "name": "api-keys",
+        "mountPath": "/etc/smart-embedder/api-keys",
+        "readOnly": True,
+    }
+    volumes = {v["name"]: v for v in deploy["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["api-keys"] == {"name": "api-keys", "secret": {"secretName": "team-keys"}}
+    assert "checksum/secret" not in deploy["spec"]["template"]["metadata"]["annotations"]
+    # The helm test sends the plain key the operator put in the same Secret for it.
+    test_env = kube.env_of(kube.one(docs, "Pod")["spec"]["containers"][0])
+    assert test_env["API_TOKEN"]["secretKeyRef"] == {"name": "team-keys", "key": "helm-test"}
+    # Another key and directory, beside API_TOKEN.
+    both = {
+        "auth": {
+            "apiToken": "t",
+            "apiKeys": {"existingSecret": "k", "secretKey": "ks.yaml", "mountPath": "/keys/"},
+        }
+    }
+    env = kube.env_of(kube.server_container(kube.one(render(both), "Deployment")))
+    assert env["API_KEYS_FILE"] == "/keys/ks.yaml"
+    assert "secretKeyRef" in env["API_TOKEN"]
+    default = kube.env_of(kube.server_container(kube.one(render({}), "Deployment")))
+    assert "API_KEYS_FILE" not in default
+
+
 def test_existing_pvc(render: Any, kube: Any) -> None:
     values = {
         "modelCache": {

@@ -131,6 +131,10 @@ TEMPLATE_FAILURES = {
     "prefilled cache without volume": ({"modelCache": {"type": "prefilled"}}, "prefilled.volume"),
     "token twice": ({"auth": {"apiToken": "a", "existingSecret": "s"}}, "auth.apiToken"),
     "hub token twice": ({"hubToken": {"value": "a", "existingSecret": "s"}}, "hubToken.value"),
+    "helm test key without keys": (
+        {"auth": {"apiKeys": {"helmTestKey": "t"}}},
+        "helmTestKey needs auth.apiKeys.existingSecret",
+    ),
 }
 
 

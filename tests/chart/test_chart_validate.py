@@ -77,7 +77,7 @@ def test_everything_on_renders_and_validates(
     render: Any, kube_version: str, kubernetes_validate: Any, crd_validators: Any
 ) -> None:
     values = {
-        "auth": {"apiToken": "t"},
+        "auth": {"apiToken": "t", "apiKeys": {"existingSecret": "team-keys"}},
         "hubToken": {"value": "h"},
         "keda": {"enabled": True},
         "metrics": {"serviceMonitor": {"enabled": True}},

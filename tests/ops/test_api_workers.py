@@ -48,6 +48,8 @@ def test_two_api_processes_share_one_engine_and_report_for_the_pod(
         assert f"PPid:\t{server.proc.pid}\n" in open(f"/proc/{pid}/status").read()  # noqa: SIM115
     assert f"PPid:\t{server.proc.pid}\n" in open(f"/proc/{engine}/status").read()  # noqa: SIM115
 
+    # start-up's own passes (the quantization calibration of each API process) come before
+    before = httpx.get(server.url + "/stats").json()["totals"]["batch_items"]
     sent = 24
     for i in range(sent):  # a connection each: the kernel hands each to either process
         r = httpx.post(server.url + "/embeddings/", json={"sentences": [f"text {i}", "more"]})
@@ -59,7 +61,7 @@ def test_two_api_processes_share_one_engine_and_report_for_the_pod(
     for _ in range(4):
         stats = httpx.get(server.url + "/stats").json()
         assert stats["total_requests"] == sent and stats["total_sentences"] == 2 * sent
-        assert stats["totals"]["batch_items"] == 2 * sent
+        assert stats["totals"]["batch_items"] - before == 2 * sent
         assert stats["requests_by_endpoint"]["embeddings"] == sent
         metrics = httpx.get(server.url + "/metrics").text
         assert series(

@@ -124,6 +124,19 @@ def test_bad_setting_names_the_variable() -> None:
     assert last_line(result.stderr).startswith("smart-embedder: invalid setting MAX_QUEUE_SIZE")
 
 
+def test_a_bad_api_keys_file_stops_start_up_without_quoting_it(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("keys:\n  - name: team\n    key: [sk-never-print-this\n")
+    result = serve(env={"API_KEYS_FILE": str(keys), "MODEL_CACHE_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert last_line(result.stderr) == (
+        f"smart-embedder: invalid setting API_KEYS_FILE: {keys}: not valid YAML: line 4, "
+        "column 1: expected ',' or ']', but got '<stream end>'"
+    )
+    assert "sk-never-print-this" not in result.stderr + result.stdout
+    assert "engine process" not in result.stderr
+
+
 def test_preflight_names_each_model_to_download_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from app.models.catalog import preflight
     from app.settings import Settings

@@ -19,9 +19,10 @@ from app.api.inference import (
     check_text,
     check_texts,
     embed_limits,
+    prompt_tokens,
     runtime_of,
 )
-from app.api.openai import output_dimensions, prompt_tokens, unit_rows
+from app.api.openai import output_dimensions, unit_rows
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch
 from app.api.tei.inputs import (
     compute_headers,
@@ -42,6 +43,7 @@ from app.api.tei.schemas import (
 )
 from app.models.base import Head
 from app.scheduler.scheduler import EmbedOutcome
+from app.security.apikeys import key_of
 
 
 class EmbedOptions(Protocol):
@@ -88,10 +90,16 @@ def _done(
     outcome: EmbedOutcome,
     body: object,
 ) -> Response[bytes]:
+    tokens = prompt_tokens(outcome.tokenized)
     runtime_of(request).recorder.request_done(
-        endpoint, 200, time.perf_counter() - started, len(texts)
+        endpoint,
+        200,
+        time.perf_counter() - started,
+        len(texts),
+        tokens=tokens,
+        key=key_of(request.scope),
     )
-    headers = compute_headers(started, sum(map(len, texts)), prompt_tokens(outcome.tokenized))
+    headers = compute_headers(started, sum(map(len, texts)), tokens)
     return respond(request, body, headers)
 
 

@@ -23,6 +23,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from app.api.tei.schemas import TeiErrorBody, TeiErrorType
 from app.errors import (
     EngineStopped,
+    Forbidden,
     InferenceFailed,
     InputTooLong,
     InvalidInput,
@@ -79,6 +80,7 @@ _BY_CLASS: tuple[tuple[type[BaseException], int, TeiErrorType], ...] = (
     (NotReady, 503, "Unhealthy"),
     (EngineStopped, 503, "Unhealthy"),
     (Unauthorized, 401, "Unauthorized"),
+    (Forbidden, 403, "Unauthorized"),
     (RequestTimeout, 504, "Backend"),
 )
 
@@ -118,7 +120,8 @@ def tei_error_response(
 
 _DESCRIPTIONS = {
     400: "Empty (an empty list of inputs), or the body is not JSON",
-    401: "Missing or wrong bearer token (only when API_TOKEN is set)",
+    401: "Missing or wrong bearer token (only when API_TOKEN or API_KEYS_FILE is set)",
+    403: "The API key may not call this route (its `routes` in API_KEYS_FILE)",
     413: "Validation: over a count or size limit (MAX_SENTENCES_PER_REQUEST...), a body over "
     "MAX_REQUEST_BODY_BYTES, or a text over the model's token limit with truncate: false",
     415: "The body is not sent as JSON (Content-Type: application/json)",
@@ -143,9 +146,9 @@ def tei_error_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 #: the errors a TEI inference route can answer with
-TEI_ERRORS = tei_error_responses(400, 401, 413, 415, 422, 424, 429, 503, 504)
+TEI_ERRORS = tei_error_responses(400, 401, 403, 413, 415, 422, 424, 429, 503, 504)
 #: those of a route that runs no model (``/tokenize``, ``/decode``)
-TEI_METADATA_ERRORS = tei_error_responses(400, 401, 413, 415, 422, 424, 429, 503)
+TEI_METADATA_ERRORS = tei_error_responses(400, 401, 403, 413, 415, 422, 424, 429, 503)
 
 
 def either_error_responses(native: dict[int, ResponseSpec]) -> dict[int, ResponseSpec]:

@@ -25,6 +25,7 @@ from app.api.inference import (
     await_or_abandon,
     check_text,
     check_texts,
+    pair_tokens,
     rerank_limits,
     runtime_of,
 )
@@ -42,6 +43,7 @@ from app.errors import InferenceFailed, InvalidInput, LimitExceeded
 from app.models.base import RerankBackend
 from app.paths import name_endpoint
 from app.runtime import Runtime
+from app.security.apikeys import key_of
 
 #: a pair's predictions, or a batch's (TEI's ``PredictResponse``)
 PredictResponse: Any = list[TeiPrediction] | list[list[TeiPrediction]]
@@ -92,9 +94,16 @@ async def tei_rerank(request: Request[Any, Any, Any], data: TeiRerankRequest) ->
         )
         for i in np.argsort(-scores, kind="stable")
     ]
-    runtime.recorder.request_done("tei_rerank", 200, time.perf_counter() - started, len(data.texts))
+    tokens = pair_tokens(outcome.pairs)
+    runtime.recorder.request_done(
+        "tei_rerank",
+        200,
+        time.perf_counter() - started,
+        len(data.texts),
+        tokens=tokens,
+        key=key_of(request.scope),
+    )
     chars = len(data.query) * len(data.texts) + sum(map(len, data.texts))
-    tokens = sum(len(pair.ids) for pair in outcome.pairs)
     return respond(request, ranks, compute_headers(started, chars, tokens))
 
 
@@ -214,6 +223,14 @@ class TeiRerankController(Controller):
             [TeiPrediction(score=float(score), label=label)]
             for score in _scores(reranker, outcome.scores, data.raw_scores)
         ]
-        runtime.recorder.request_done("tei_predict", 200, time.perf_counter() - started, len(pairs))
-        headers = compute_headers(started, total, sum(len(pair.ids) for pair in outcome.pairs))
+        tokens = pair_tokens(outcome.pairs)
+        runtime.recorder.request_done(
+            "tei_predict",
+            200,
+            time.perf_counter() - started,
+            len(pairs),
+            tokens=tokens,
+            key=key_of(request.scope),
+        )
+        headers = compute_headers(started, total, tokens)
         return respond(request, predictions if batch else predictions[0], headers)

@@ -129,7 +129,7 @@ class TeiRootController(Controller):
         "`auto_truncate` is true: an over-long text is cut unless `truncate: false`.",
         responses={
             200: ResponseSpec(TeiInfo, description="OK", generate_examples=False),
-            **tei_error_responses(401, 429, 503),
+            **tei_error_responses(401, 403, 429, 503),
         },
     )
     async def info(self, request: Request[Any, Any, Any]) -> Response[bytes]:

@@ -98,6 +98,10 @@ Secret names: an existing Secret when given, else the chart's own.
 {{- ternary .Values.auth.existingSecretKey "api-token" (ne .Values.auth.existingSecret "") }}
 {{- end }}
 
+{{- define "smart-embedder.apiKeysFile" -}}
+{{- with .Values.auth.apiKeys.existingSecret }}{{ trimSuffix "/" $.Values.auth.apiKeys.mountPath }}/{{ $.Values.auth.apiKeys.secretKey }}{{ end }}
+{{- end }}
+
 {{- define "smart-embedder.hubTokenEnabled" -}}
 {{- if or .Values.hubToken.existingSecret .Values.hubToken.value }}true{{ end }}
 {{- end }}
@@ -155,6 +159,9 @@ Cross-value checks that a JSON schema cannot express.
 {{- end }}
 {{- if and .Values.auth.apiToken .Values.auth.existingSecret }}
 {{- fail "set auth.apiToken or auth.existingSecret, not both" }}
+{{- end }}
+{{- if and .Values.auth.apiKeys.helmTestKey (not .Values.auth.apiKeys.existingSecret) }}
+{{- fail "auth.apiKeys.helmTestKey needs auth.apiKeys.existingSecret" }}
 {{- end }}
 {{- if and .Values.hubToken.value .Values.hubToken.existingSecret }}
 {{- fail "set hubToken.value or hubToken.existingSecret, not both" }}
