@@ -19,6 +19,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from app import __version__
 from app.api.errors import EXCEPTION_HANDLERS
+from app.api.hybrid import HybridController
 from app.api.native import NativeController
 from app.api.openai import OpenAIController
 from app.api.openapi_bodies import document_request_bodies
@@ -79,6 +80,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             NativeController,
+            HybridController,
             OpsController,
             OpenAIController,
             RerankCompatController,

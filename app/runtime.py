@@ -18,6 +18,7 @@ from app.engine.process import ProcessEngine
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.catalog import ModelSet, load_models
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
+from app.scheduler.cache import EmbedCache
 from app.scheduler.scheduler import BatchLimits, Scheduler
 from app.settings import Settings
 from app.telemetry.recorder import Recorder
@@ -89,6 +90,7 @@ class Runtime:
                 },
                 cross_request_batching=self.settings.cross_request_batching,
                 recorder=self.recorder,
+                cache=embed_cache(self.settings),
             )
             self.scheduler.start()
             if self.phase == "loading":
@@ -185,3 +187,10 @@ class Runtime:
             overhead_tokens=self.settings.batch_overhead_tokens
             or DEFAULT_OVERHEAD_TOKENS["cuda" if self.gpu else "cpu"],
         )
+
+
+def embed_cache(settings: Settings) -> EmbedCache | None:
+    """The exact-text embedding cache, when EMBED_CACHE_MB asks for one."""
+    if settings.embed_cache_mb <= 0:
+        return None
+    return EmbedCache(int(settings.embed_cache_mb * 2**20))

@@ -19,10 +19,10 @@ from app.api.inference import (
     check_texts,
     embed_limits,
     input_warnings,
-    pair_warnings,
     rerank_limits,
     runtime_of,
 )
+from app.api.rerankers import choose_reranker
 from app.api.schemas import (
     EmbeddingItem,
     EmbeddingRequest,
@@ -160,11 +160,12 @@ class NativeController(Controller):
         check_text(data.query, "query", limits)
         check_texts(data.passages, "passages", limits)
         scheduler = runtime.require_scheduler()
+        reranker = choose_reranker(settings, scheduler.models, data.model)
         outcome = await await_or_abandon(
-            request, scheduler.rerank(data.query, data.passages), settings.request_timeout
+            request,
+            reranker.rerank(scheduler, data.query, data.passages),
+            settings.request_timeout,
         )
-        reranker = scheduler.models.reranker
-        assert reranker is not None  # scheduler.rerank raised otherwise
         scores = reranker.normalize(outcome.scores, data.normalize)
         order = np.argsort(-scores, kind="stable")
         if data.top_n is not None:
@@ -178,13 +179,7 @@ class NativeController(Controller):
             processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
             warnings=[
                 *RERANK_FIELDS.warnings(await request.body()),
-                *pair_warnings(
-                    outcome.pairs,
-                    model=reranker.name,
-                    max_tokens=reranker.max_length,
-                    query_field="query",
-                    passage_field="passages",
-                ),
+                *reranker.warnings(outcome, query_field="query", passage_field="passages"),
             ],
         )
         runtime.recorder.request_done(

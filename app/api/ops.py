@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from typing import Any
@@ -13,6 +14,7 @@ from app import __version__
 from app.api.inference import runtime_of
 from app.api.schemas import (
     BatchSettings,
+    EmbedCacheStatus,
     GpuStatus,
     HealthStatus,
     LiveStatus,
@@ -24,6 +26,7 @@ from app.api.schemas import (
 from app.cpu import affinity_cores
 from app.models.base import Head
 from app.paths import METADATA_ENDPOINTS
+from app.scheduler.scheduler import Scheduler
 
 
 class OpsController(Controller):
@@ -165,6 +168,7 @@ class OpsController(Controller):
                 "platform": platform.platform(),
                 "python": platform.python_version(),
             },
+            embed_cache=cache_status(scheduler),
         )
 
 
@@ -210,3 +214,9 @@ def format_uptime(seconds: float) -> str:
     hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h {minutes}m {secs}s"
+
+
+def cache_status(scheduler: Scheduler | None) -> EmbedCacheStatus | None:
+    if scheduler is None or scheduler.cache is None:
+        return None
+    return EmbedCacheStatus(**dataclasses.asdict(scheduler.cache.stats()))
