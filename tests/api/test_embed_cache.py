@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from app.settings import Settings
 from tests.helpers import wait_ready
 from tests.ops.metrics_text import value
 
@@ -140,3 +141,31 @@ def test_eviction_keeps_the_cache_within_its_bytes(
         after = stats(client)
         assert after["totals"]["batches"] == before["totals"]["batches"] + 1
         assert after["embed_cache"]["misses"] == before["embed_cache"]["misses"] + 1
+
+
+def test_two_models_each_send_only_their_misses(
+    make_client: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    """The offline preset: MiniLM gives dense, SPLADE sparse; each has its own entries."""
+    defaults = Settings()
+    with make_client(
+        preset="offline",
+        bge_m3_model=defaults.bge_m3_model,
+        reranker_model=defaults.reranker_model,
+        embed_cache_mb=1,
+    ) as client:
+        wait_ready(client)
+        both = {"return_dense": True, "return_sparse": True}
+        first = embed(client, ["plants make food", "stocks rose"], **both)
+        before = stats(client)
+        assert before["embed_cache"]["misses"] == 4  # two texts, two models
+        mixed = embed(client, ["stocks rose", "a new text"], **both)
+        after = stats(client)
+        assert after["totals"]["batch_items"] == before["totals"]["batch_items"] + 2
+        assert after["embed_cache"]["hits"] == 2
+        assert mixed["data"][0]["embeddings"] == first["data"][1]["embeddings"]
+        assert set(mixed["data"][1]["embeddings"]) == {"dense", "sparse"}
+        # dense alone: a key holds one model's heads, so MiniLM's entry serves it, no pass
+        alone = embed(client, ["a new text"], return_dense=True, return_sparse=False)
+        assert stats(client)["totals"]["batch_items"] == after["totals"]["batch_items"]
+        assert alone["data"][0]["embeddings"]["dense"] == mixed["data"][1]["embeddings"]["dense"]
