@@ -35,7 +35,8 @@ from app.models.hybrid_scores import DEFAULT_WEIGHTS, hybrid_scores
 
 HYBRID_ENDPOINT = "hybrid_score"
 
-Weight = Annotated[float, Meta(ge=0)]
+#: bounded so that no weighted sum overflows to a NaN score
+Weight = Annotated[float, Meta(ge=0, le=1e6)]
 
 
 class HybridScoreRequest(Struct, kw_only=True):
@@ -52,8 +53,9 @@ class HybridScoreRequest(Struct, kw_only=True):
         Meta(
             min_length=3,
             max_length=3,
-            description="[w_dense, w_sparse, w_colbert], each >= 0, not all 0: FlagEmbedding's "
+            description="[w_dense, w_sparse, w_colbert], each 0..1e6, not all 0: FlagEmbedding's "
             "weights_for_different_modes; the score is their weighted mean",
+            extra_json_schema={"not": {"items": {"const": 0}}},  # not all 0
         ),
     ] = field(default_factory=lambda: list(DEFAULT_WEIGHTS))
     top_n: AtLeastOne | None = None

@@ -12,7 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from msgspec import UNSET
 
 from app.api.encoding import respond
-from app.api.errors import INFERENCE_ERRORS
+from app.api.errors import INFERENCE_ERRORS, error_responses
 from app.api.inference import (
     await_or_abandon,
     check_text,
@@ -149,7 +149,8 @@ class NativeController(Controller):
                 description="OK",
                 generate_examples=False,
             ),
-            **either_error_responses(INFERENCE_ERRORS),
+            # 404: a `model` that is not served
+            **either_error_responses({**INFERENCE_ERRORS, **error_responses(404)}),
         },
     )
     async def rerank(self, request: Request[Any, Any, Any], data: RerankRequest) -> Response[bytes]:
