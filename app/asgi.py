@@ -20,6 +20,7 @@ from app import __version__
 from app.api.api_reference import assets_router, swagger_plugin
 from app.api.cohere_embed import CohereEmbedController
 from app.api.errors import EXCEPTION_HANDLERS
+from app.api.hybrid import HybridController
 from app.api.native import NativeController
 from app.api.openai import OpenAIController
 from app.api.openapi_bodies import document_request_bodies
@@ -87,6 +88,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             NativeController,
+            HybridController,
             OpsController,
             OpenAIController,
             RerankCompatController,

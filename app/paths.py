@@ -14,6 +14,7 @@ from typing import Any
 ENDPOINTS = {
     "/embeddings": "embeddings",
     "/rerank": "rerank",
+    "/hybrid_score": "hybrid_score",
     "/v1/embeddings": "openai_embeddings",
     "/v1/rerank": "rerank_compat",
     "/v2/rerank": "rerank_compat",

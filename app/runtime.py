@@ -20,6 +20,7 @@ from app.models.catalog import ModelSet, load_models
 from app.models.quantization import Calibration
 from app.quantization_calibration import calibrate
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
+from app.scheduler.cache import EmbedCache
 from app.scheduler.scheduler import BatchLimits, Scheduler
 from app.settings import Settings
 from app.telemetry.recorder import Recorder
@@ -97,6 +98,7 @@ class Runtime:
                 },
                 cross_request_batching=self.settings.cross_request_batching,
                 recorder=self.recorder,
+                cache=embed_cache(self.settings),
             )
             self.scheduler.start()
             self.calibration = await calibrate(self.scheduler)
@@ -194,3 +196,10 @@ class Runtime:
             overhead_tokens=self.settings.batch_overhead_tokens
             or DEFAULT_OVERHEAD_TOKENS["cuda" if self.gpu else "cpu"],
         )
+
+
+def embed_cache(settings: Settings) -> EmbedCache | None:
+    """The exact-text embedding cache, when EMBED_CACHE_MB asks for one."""
+    if settings.embed_cache_mb <= 0:
+        return None
+    return EmbedCache(int(settings.embed_cache_mb * 2**20))

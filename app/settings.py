@@ -55,6 +55,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reranker_model: Annotated[str, _doc("Reranker hub id or dir; empty disables reranking.")] = (
         "BAAI/bge-reranker-v2-m3"
     )
+    rerank_with_bge_m3: Annotated[
+        bool,
+        _doc(
+            "Rerank with bge-m3's hybrid score (dense, sparse and ColBERT, weights 0.4, 0.2, "
+            "0.4) when a rerank request names no model; RERANKER_MODEL may then be empty. A "
+            "request can also name bge-m3 in `model` (/v1/rerank, native /rerank)."
+        ),
+    ] = False
     bge_m3_served_model_name: Annotated[
         str,
         _doc(
@@ -175,6 +183,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     cross_request_batching: Annotated[
         bool, _doc("Batch texts of different requests together (off: one request per pass).")
     ] = True
+    embed_cache_mb: Annotated[
+        float,
+        _doc(
+            "Size of the exact-text embedding cache in MiB (an LRU by bytes; 0: off). A text "
+            "seen before with the same model, heads, input type and truncation is answered "
+            "without a forward pass."
+        ),
+        Meta(ge=0),
+    ] = 0
 
     # --- limits ---
     max_sentences_per_request: Annotated[Positive, _doc("Texts in one embedding request.")] = 128

@@ -13,7 +13,7 @@ from msgspec import UNSET
 
 from app.api.dense_types import typed_rows, unit_dense
 from app.api.encoding import respond
-from app.api.errors import INFERENCE_ERRORS
+from app.api.errors import INFERENCE_ERRORS, error_responses
 from app.api.inference import (
     await_or_abandon,
     check_text,
@@ -21,11 +21,11 @@ from app.api.inference import (
     embed_limits,
     input_warnings,
     pair_tokens,
-    pair_warnings,
     prompt_tokens,
     rerank_limits,
     runtime_of,
 )
+from app.api.rerankers import choose_reranker
 from app.api.schemas import (
     EmbeddingItem,
     EmbeddingRequest,
@@ -165,7 +165,8 @@ class NativeController(Controller):
                 description="OK",
                 generate_examples=False,
             ),
-            **either_error_responses(INFERENCE_ERRORS),
+            # 404: a `model` that is not served
+            **either_error_responses({**INFERENCE_ERRORS, **error_responses(404)}),
         },
     )
     async def rerank(self, request: Request[Any, Any, Any], data: RerankRequest) -> Response[bytes]:
@@ -176,11 +177,12 @@ class NativeController(Controller):
         check_text(data.query, "query", limits)
         check_texts(data.passages, "passages", limits)
         scheduler = runtime.require_scheduler()
+        reranker = choose_reranker(settings, scheduler.models, data.model)
         outcome = await await_or_abandon(
-            request, scheduler.rerank(data.query, data.passages), settings.request_timeout
+            request,
+            reranker.rerank(scheduler, data.query, data.passages),
+            settings.request_timeout,
         )
-        reranker = scheduler.models.reranker
-        assert reranker is not None  # scheduler.rerank raised otherwise
         scores = reranker.normalize(outcome.scores, data.normalize)
         order = np.argsort(-scores, kind="stable")
         if data.top_n is not None:
@@ -194,13 +196,7 @@ class NativeController(Controller):
             processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
             warnings=[
                 *RERANK_FIELDS.warnings(await request.body()),
-                *pair_warnings(
-                    outcome.pairs,
-                    model=reranker.name,
-                    max_tokens=reranker.max_length,
-                    query_field="query",
-                    passage_field="passages",
-                ),
+                *reranker.warnings(outcome, query_field="query", passage_field="passages"),
             ],
         )
         runtime.recorder.request_done(

@@ -33,7 +33,7 @@ from litestar.routes import HTTPRoute
 
 from app.api.bounds import resolve
 from app.api.model_names import served_models
-from app.api.schemas import EmbeddingRequest
+from app.api.schemas import EmbeddingRequest, RerankRequest
 from app.api.schemas_cohere import CohereEmbedParams
 from app.api.schemas_compat import CompatRerankRequest, OpenAIEmbeddingParams
 from app.api.tei.schemas import TeiEmbedParams
@@ -236,15 +236,17 @@ def _describe_tags(schema: dict[str, Any]) -> None:
             prop["description"] = f"Always {values[0]!r}"
 
 
-def _model_names(role: Role) -> Rule:
+def _model_names(role: Role, *also: Role) -> Rule:
     """``model``: a name served for another role only is a 400 (``resolve_model``); any name
-    not served at all stays valid by the document, as the 404 that it gets is documented."""
+    not served at all stays valid by the document, as the 404 that it gets is documented.
+    ``also``: roles whose models serve this route too (bge-m3, the ColBERT source, reranks)."""
 
     def rule(schema: dict[str, Any], models: ModelSet | None, settings: Settings) -> None:
         if models is None:
             return
         served = served_models(settings, models)
-        ours = {name for entry in served if role in entry.roles for name in entry.names}
+        roles = {role, *also}
+        ours = {name for entry in served if roles & set(entry.roles) for name in entry.names}
         others = sorted({n for entry in served for n in entry.names} - ours)
         for option in schema["properties"]["model"]["anyOf"] if others else ():
             if option.get("type") == "string":
@@ -259,5 +261,6 @@ _MODEL_RULES: dict[type[msgspec.Struct], tuple[Rule, ...]] = {
     OpenAIEmbeddingParams: (_dimensions(), _model_names("dense")),
     TeiEmbedParams: (_dimensions(),),
     CohereEmbedParams: (_dimensions("output_dimension"), _model_names("dense"), _texts_or_inputs),
-    CompatRerankRequest: (_model_names("rerank"),),
+    CompatRerankRequest: (_model_names("rerank", "colbert"),),
+    RerankRequest: (_model_names("rerank", "colbert"),),
 }

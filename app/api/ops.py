@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from typing import Any
@@ -14,6 +15,7 @@ from app.api.inference import runtime_of
 from app.api.pod_stats import merge_stats
 from app.api.schemas import (
     BatchSettings,
+    EmbedCacheStatus,
     GpuStatus,
     HealthStatus,
     KeysStats,
@@ -31,6 +33,7 @@ from app.models.base import Head
 from app.models.quantization import Calibration
 from app.paths import METADATA_ENDPOINTS
 from app.runtime import Runtime
+from app.scheduler.scheduler import Scheduler
 from app.telemetry.recorder import Recorder
 
 
@@ -182,6 +185,7 @@ def process_stats(runtime: Runtime) -> StatsBody:
             "python": platform.python_version(),
         },
         keys=key_stats(runtime.recorder),
+        embed_cache=cache_status(scheduler),
     )
 
 
@@ -274,3 +278,9 @@ def format_uptime(seconds: float) -> str:
     hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h {minutes}m {secs}s"
+
+
+def cache_status(scheduler: Scheduler | None) -> EmbedCacheStatus | None:
+    if scheduler is None or scheduler.cache is None:
+        return None
+    return EmbedCacheStatus(**dataclasses.asdict(scheduler.cache.stats()))

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from app.api.schemas import KeysStats, KeyUsage, StatsBody, StatsTotals
+from app.api.schemas import EmbedCacheStatus, KeysStats, KeyUsage, StatsBody, StatsTotals
 
 _decode = msgspec.json.Decoder(StatsBody).decode
 
@@ -40,6 +40,20 @@ def merge_stats(own: StatsBody, sibling_bodies: Sequence[bytes]) -> StatsBody:
         rejected_by_endpoint={endpoint: dict(counts) for endpoint, counts in rejected.items()},
         queue=_added(body.queue for body in bodies),
         keys=_merged_keys([body.keys for body in bodies]),
+        embed_cache=_merged_caches([body.embed_cache for body in bodies]),
+    )
+
+
+def _merged_caches(each: Sequence[EmbedCacheStatus | None]) -> EmbedCacheStatus | None:
+    """Each API process has a cache of its own (EMBED_CACHE_MB each): the pod's is their sum."""
+    caches = [cache for cache in each if cache is not None]
+    if not caches:
+        return None
+    return EmbedCacheStatus(
+        **{
+            field: sum(getattr(cache, field) for cache in caches)
+            for field in EmbedCacheStatus.__struct_fields__
+        }
     )
 
 

@@ -22,12 +22,10 @@ from app.api.inference import (
     await_or_abandon,
     check_text,
     check_texts,
-    pair_tokens,
-    pair_warnings,
     rerank_limits,
     runtime_of,
 )
-from app.api.model_names import resolve_model
+from app.api.rerankers import choose_reranker
 from app.api.schemas_compat import (
     ApiVersion,
     BilledUnits,
@@ -38,7 +36,6 @@ from app.api.schemas_compat import (
     RerankDocument,
     RerankMeta,
 )
-from app.errors import InvalidInput
 from app.security.apikeys import key_of
 
 RERANK_COMPAT_ENDPOINT = "rerank_compat"
@@ -68,25 +65,14 @@ class RerankCompatController(Controller):
         check_text(data.query, "query", limits)
         check_texts(texts, "documents", limits)
         scheduler = runtime.require_scheduler()
-        reranker = scheduler.models.reranker
-        if reranker is None:
-            raise InvalidInput(
-                "reranking is not available: no reranker model is configured", param="model"
-            )
-        model_name = resolve_model(settings, scheduler.models, data.model, role="rerank")
+        reranker = choose_reranker(settings, scheduler.models, data.model)
         outcome = await await_or_abandon(
-            request, scheduler.rerank(data.query, texts), settings.request_timeout
+            request, reranker.rerank(scheduler, data.query, texts), settings.request_timeout
         )
         scores = reranker.normalize(outcome.scores, True)
         order = np.argsort(-scores, kind="stable")[: data.top_n]
-        tokens = pair_tokens(outcome.pairs)
-        warnings = pair_warnings(
-            outcome.pairs,
-            model=reranker.name,
-            max_tokens=reranker.max_length,
-            query_field="query",
-            passage_field="documents",
-        )
+        tokens = sum(len(pair.ids) for pair in outcome.pairs)
+        warnings = reranker.warnings(outcome, query_field="query", passage_field="documents")
         meta = RerankMeta(
             api_version=ApiVersion(version="2" if request.url.path.startswith("/v2") else "1"),
             # Cohere bills one search unit per query of up to 100 documents.
@@ -96,7 +82,7 @@ class RerankCompatController(Controller):
             meta.warnings = [w.message for w in warnings]
         body = CompatRerankResponse(
             id=str(uuid.uuid4()),
-            model=model_name,
+            model=reranker.served_name,
             results=[
                 _result(int(i), float(scores[i]), texts, data.return_documents) for i in order
             ],

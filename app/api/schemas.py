@@ -201,6 +201,13 @@ class RerankRequest(Struct, kw_only=True):
         bool, Meta(description="Scores in 0..1 (the sigmoid of the logit); false: raw logits")
     ] = False
     top_n: Annotated[AtLeastOne | None, TOP_N] = None
+    model: Annotated[
+        str | None,
+        Meta(
+            description="The reranker's name, or bge-m3's for its hybrid score; null: the "
+            "configured reranker (bge-m3 with RERANK_WITH_BGE_M3)"
+        ),
+    ] = None
 
 
 class RerankResult(Struct, kw_only=True):
@@ -364,6 +371,18 @@ class KeysStats(Struct, kw_only=True):
     usage: dict[str, KeyUsage]
 
 
+class EmbedCacheStatus(Struct, kw_only=True):
+    """The exact-text embedding cache (EMBED_CACHE_MB): texts answered from it (hits), texts
+    computed and stored (misses), entries dropped to stay in its bytes (evictions)."""
+
+    hits: int
+    misses: int
+    evictions: int
+    entries: int
+    bytes: int
+    max_bytes: int
+
+
 class StatsBody(Struct, kw_only=True):
     # --- the original's fields (SPEC §1.3), with its types ---
     #: "1h 2m 3s"
@@ -385,3 +404,5 @@ class StatsBody(Struct, kw_only=True):
     # float, not int | float: the OpenAPI oneOf would match an int twice (an invalid answer)
     hardware_details: dict[str, str | float | None]
     keys: KeysStats
+    #: null when the cache is off (EMBED_CACHE_MB=0)
+    embed_cache: EmbedCacheStatus | None = None

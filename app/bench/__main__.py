@@ -42,6 +42,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=16, help="requests sent before timing")
     p.add_argument("--texts", choices=list(WORD_RANGES), default="mixed", help="text lengths")
     p.add_argument(
+        "--repeat-share",
+        type=float,
+        default=0.0,
+        help="share of texts that repeat an earlier request's (0: all distinct; for "
+        "measuring EMBED_CACHE_MB, e.g. 0.3 with --env EMBED_CACHE_MB=64)",
+    )
+    p.add_argument(
         "--client",
         choices=["aiohttp", "wrk"],
         default="aiohttp",
@@ -214,7 +221,13 @@ def missing_extra(args: argparse.Namespace) -> str | None:
 
 
 def workload_for(args: argparse.Namespace, scenario: Scenario) -> Workload:
-    return Workload(scenario, args.batch_size, args.requests + args.warmup, lengths=args.texts)
+    return Workload(
+        scenario,
+        args.batch_size,
+        args.requests + args.warmup,
+        lengths=args.texts,
+        repeat_share=args.repeat_share,
+    )
 
 
 def raw_ceilings(
@@ -326,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.scenario}, concurrency {args.concurrency}, {args.requests} requests of "
         f"{args.batch_size}, {args.texts} texts, {args.client}, models: {models_label(env)}"
     )
+    if args.repeat_share:
+        title += f", {args.repeat_share:.0%} of texts repeat"
+    cache = env.get("EMBED_CACHE_MB")
+    if cache:
+        title += f", EMBED_CACHE_MB={cache}"
     lines = summary(title=title, batched=batched, unit=unit, raws=raws, unbatched=unbatched)
     lines[2:2] = usage
     print("\n".join(lines))

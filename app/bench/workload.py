@@ -1,7 +1,8 @@
 """Deterministic benchmark inputs: texts of mixed (or short) lengths and the request bodies of
 each scenario (the original's ``embed_dense``, ``embed_full`` and ``rerank``).
 
-Every text is distinct, so no layer of the server or the client can answer from a cache."""
+Every text is distinct, so no layer of the server or the client can answer from a cache;
+only ``repeat_share`` (``--repeat-share``, for measuring EMBED_CACHE_MB) makes some repeat."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class Workload:
     requests: int
     seed: int = 7
     lengths: Lengths = "mixed"
+    #: share of the texts that repeat a text of an earlier request (0: all distinct)
+    repeat_share: float = 0.0
 
     def bodies(self) -> list[dict[str, Any]]:
         low, high = WORD_RANGES[self.lengths]
@@ -55,6 +58,8 @@ class Workload:
         )
         for i, text in enumerate(texts):
             texts[i] = f"{text} {i}"  # distinct even where two draws coincide
+        if self.repeat_share:
+            repeat_earlier(texts, self.batch_size, self.repeat_share, seed=self.seed + 2)
         chunks = [
             texts[i * self.batch_size : (i + 1) * self.batch_size] for i in range(self.requests)
         ]
@@ -70,3 +75,19 @@ class Workload:
     @property
     def path(self) -> str:
         return "/rerank" if self.scenario == "rerank" else "/embeddings/"
+
+
+def repeat_earlier(texts: list[str], batch_size: int, share: float, *, seed: int) -> None:
+    """Make ``round(share * len(texts))`` of the texts, at random places after the first
+    request, copies of distinct texts of earlier requests (in place)."""
+    rng = random.Random(seed)
+    count = round(share * len(texts))
+    later = range(batch_size, len(texts))
+    if count > len(later):
+        raise ValueError(f"repeat share {share} leaves too few distinct texts to repeat")
+    repeats = set(rng.sample(later, count))
+    for i in sorted(repeats):
+        start = i - i % batch_size  # its own request's first text
+        taken = set(texts[start:i])  # a request does not hold one text twice
+        sources = [j for j in range(start) if j not in repeats and texts[j] not in taken]
+        texts[i] = texts[rng.choice(sources)]

@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from app.engine.base import BatchResult, Engine
-from app.errors import EngineStopped, InferenceFailed, InputTooLong, InvalidInput, Overloaded
+from app.errors import EngineStopped, InferenceFailed, InvalidInput, Overloaded
 from app.models.base import (
     EmbeddingBackend,
     Head,
@@ -36,8 +36,10 @@ from app.models.base import (
 )
 from app.models.catalog import ModelSet
 from app.scheduler.batcher import padded_cost
+from app.scheduler.cache import EmbedCache, Lookup
 from app.scheduler.jobs import Job, WorkItem
 from app.scheduler.queue import ModelQueue
+from app.scheduler.refusals import nothing, refuse_truncated_pairs, refuse_truncated_texts
 from app.telemetry.recorder import Recorder
 
 log = logging.getLogger("smart_embedder.scheduler")
@@ -83,8 +85,10 @@ class Scheduler:
         max_queue: dict[Kind, int],
         cross_request_batching: bool = True,
         recorder: Recorder | None = None,
+        cache: EmbedCache | None = None,
     ) -> None:
         self.models = models
+        self.cache = cache
         self.engine = engine
         self.limits = limits
         self.recorder = recorder or Recorder()
@@ -176,52 +180,89 @@ class Scheduler:
         *,
         truncation_side: TruncationSide | None = None,
         truncate: bool = True,
+        backend: EmbeddingBackend | None = None,
     ) -> EmbedOutcome:
         """``truncation_side``: which end an over-long text loses (None: the model's own);
-        ``truncate=False`` refuses an over-long text (``InputTooLong``) before it is queued."""
+        ``truncate=False`` refuses an over-long text (``InputTooLong``) before it is queued;
+        ``backend``: every head from this model (else each head's configured model). Texts
+        the embedding cache holds (``EMBED_CACHE_MB``) are answered from it, unqueued."""
+        plan = self._plan(heads, backend)
+        with self._admitted("embed"):
+            loop = asyncio.get_running_loop()
+            backends = [b for b, _ in plan.values()]
+            side = () if truncation_side is None else (truncation_side,)
+            lookups = [
+                Lookup(self.cache, b, frozenset(h), input_type, truncation_side, texts)
+                for b, h in plan.values()
+            ]
+            # the side is passed only when asked for, so every backend keeps its own default
+            computed = await self._tokenize_misses(backends, lookups, input_type, side)
+            tokenized = [found.tokens(c) for found, c in zip(lookups, computed, strict=True)]
+            if not truncate:
+                for b, tokens in zip(backends, tokenized, strict=True):
+                    refuse_truncated_texts(b, tokens)
+            todo = [i for i, tokens in enumerate(computed) if tokens]
+            jobs = [Job(computed[i], loop, frozenset(plan[id(backends[i])][1])) for i in todo]
+            results: list[list[ItemEmbedding]] = [[] for _ in backends]
+            if jobs:
+                finished = await self._run_jobs(jobs, [backends[i] for i in todo])
+                for i, done in zip(todo, finished, strict=True):
+                    results[i] = done
+        # A batch runs the heads any of its requests asked for; each request keeps only its
+        # own, so a dense-only request batched with a ColBERT one gets no ColBERT vectors.
+        merged = [ItemEmbedding() for _ in texts]
+        for (_, job_heads), found, done, tokens in zip(
+            plan.values(), lookups, results, tokenized, strict=True
+        ):
+            for target, part in zip(merged, found.items(done, tokens), strict=True):
+                for head in job_heads:
+                    setattr(target, head.value, getattr(part, head.value))
+        return EmbedOutcome(items=merged, tokenized=list(zip(backends, tokenized, strict=True)))
+
+    async def _tokenize_misses(
+        self,
+        backends: Sequence[EmbeddingBackend],
+        lookups: Sequence[Lookup],
+        input_type: InputType,
+        side: tuple[TruncationSide, ...],
+    ) -> list[list[TokenizedText]]:
+        """Each model's tokens of the texts its cache lookup missed."""
+        chars = sum(len(t) for t in lookups[0].misses)
+        if len(backends) == 1:  # the usual case: no gather (a future and callbacks) for it
+            misses = lookups[0].misses
+            if not misses:
+                return [[]]
+            return [await self._tokenize(chars, backends[0].tokenize, misses, input_type, *side)]
+        return list(
+            await asyncio.gather(
+                *(
+                    self._tokenize(chars, b.tokenize, found.misses, input_type, *side)
+                    if found.misses
+                    else nothing()
+                    for b, found in zip(backends, lookups, strict=True)
+                )
+            )
+        )
+
+    def _plan(
+        self, heads: frozenset[Head], backend: EmbeddingBackend | None
+    ) -> dict[int, tuple[EmbeddingBackend, set[Head]]]:
+        """Which model computes which of ``heads``."""
+        if backend is not None:
+            missing = heads - backend.heads
+            if missing:
+                raise InvalidInput(f"{backend.name} does not give {sorted(missing)} vectors")
+            return {id(backend): (backend, set(heads))}
         plan: dict[int, tuple[EmbeddingBackend, set[Head]]] = {}
         for head in heads:
-            backend = self.models.by_head.get(head)
-            if backend is None:
+            serving = self.models.by_head.get(head)
+            if serving is None:
                 raise InvalidInput(
                     f"{head.value} vectors are not available: no configured model gives them",
                     param=f"return_{head.value}",
                 )
-            plan.setdefault(id(backend), (backend, set()))[1].add(head)
-        with self._admitted("embed"):
-            loop = asyncio.get_running_loop()
-            backends = [backend for backend, _ in plan.values()]
-            chars = sum(len(t) for t in texts)
-            # the side is passed only when asked for, so every backend keeps its own default
-            side = () if truncation_side is None else (truncation_side,)
-            if len(backends) == 1:
-                tokenized = [
-                    await self._tokenize(chars, backends[0].tokenize, texts, input_type, *side)
-                ]
-            else:
-                tokenized = await asyncio.gather(
-                    *(self._tokenize(chars, b.tokenize, texts, input_type, *side) for b in backends)
-                )
-            if not truncate:
-                for backend, tokens in zip(backends, tokenized, strict=True):
-                    refuse_truncated_texts(backend, tokens)
-            jobs = [
-                Job(tokens, loop, frozenset(plan[id(b)][1]))
-                for b, tokens in zip(backends, tokenized, strict=True)
-            ]
-            results = await self._run_jobs(jobs, backends)
-        # A batch runs the heads any of its requests asked for; each request keeps only its
-        # own, so a dense-only request batched with a ColBERT one gets no ColBERT vectors.
-        merged = [ItemEmbedding() for _ in texts]
-        for job, job_results in zip(jobs, results, strict=True):
-            for target, part in zip(merged, job_results, strict=True):
-                if Head.DENSE in job.heads:
-                    target.dense = part.dense
-                if Head.SPARSE in job.heads:
-                    target.sparse = part.sparse
-                if Head.COLBERT in job.heads:
-                    target.colbert = part.colbert
-        return EmbedOutcome(items=merged, tokenized=list(zip(backends, tokenized, strict=True)))
+            plan.setdefault(id(serving), (serving, set()))[1].add(head)
+        return plan
 
     async def rerank(
         self,
@@ -366,29 +407,3 @@ class Scheduler:
         )
         for item, result in zip(items, done.results, strict=True):
             item.job.deliver(item.index, result)
-
-
-def refuse_truncated_texts(backend: EmbeddingBackend, texts: Sequence[TokenizedText]) -> None:
-    for i, text in enumerate(texts):
-        if text.truncated:
-            raise InputTooLong(
-                f"text {i} of the request has {text.original_tokens} tokens; {backend.name} "
-                f"takes {backend.max_length}",
-                max_tokens=backend.max_length,
-                tokens=text.original_tokens,
-                index=i,
-            )
-
-
-def refuse_truncated_pairs(reranker: RerankBackend, pairs: Sequence[TokenizedPair]) -> None:
-    for i, pair in enumerate(pairs):
-        cut = (pair.query_tokens - pair.query_kept) + (pair.passage_tokens - pair.passage_kept)
-        if cut:
-            tokens = len(pair.ids) + cut
-            raise InputTooLong(
-                f"pair {i} of the request (a query and a text) has {tokens} tokens; "
-                f"{reranker.name} takes {reranker.max_length}",
-                max_tokens=reranker.max_length,
-                tokens=tokens,
-                index=i,
-            )

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -37,7 +37,7 @@ EMBED_ENDPOINTS = (
     "tei_embed_all",
     "tei_similarity",
 )
-RERANK_ENDPOINTS = ("rerank", "rerank_compat", "tei_rerank", "tei_predict")
+RERANK_ENDPOINTS = ("rerank", "rerank_compat", "tei_rerank", "tei_predict", "hybrid_score")
 REJECTION_REASONS = ("rate_limit", "backpressure")
 #: the ``status`` values of the original's request counters (its dashboards filter on them)
 ORIGINAL_STATUSES = ("success", "error", "timeout")
@@ -84,6 +84,8 @@ class GaugeSources:
         self.queued_items: Callable[[str], int] = lambda _queue: 0
         self.server_info: Callable[[], dict[str, str]] = lambda: {"version": __version__}
         self.gpu_memory: Callable[[], dict[str, int]] = lambda: {}
+        #: the embedding cache's tallies (hits, misses, evictions, bytes, entries); {} when off
+        self.embed_cache: Callable[[], dict[str, int]] = lambda: {}
 
 
 class Metrics:
@@ -240,6 +242,34 @@ class Metrics:
         )
         self.key_sources = KeySources()
         register_key_instruments(meter, self.key_sources)
+        self._embed_cache_instruments(meter)
+
+    def _embed_cache_instruments(self, meter: Meter) -> None:
+        for tally, what in (
+            ("hits", "Texts answered from the embedding cache (EMBED_CACHE_MB)."),
+            ("misses", "Texts the embedding cache did not hold (computed, then stored)."),
+            ("evictions", "Entries the embedding cache dropped to stay within its bytes."),
+        ):
+            meter.create_observable_counter(
+                f"smart_embedder_embed_cache_{tally}_total",
+                callbacks=[self._embed_cache_observer(tally)],
+                description=what,
+            )
+        for tally, what in (
+            ("bytes", "Bytes the embedding cache holds (vectors, token ids, texts, overhead)."),
+            ("entries", "Texts the embedding cache holds."),
+        ):
+            meter.create_observable_gauge(
+                f"smart_embedder_embed_cache_{tally}",
+                callbacks=[self._embed_cache_observer(tally)],
+                description=what,
+            )
+
+    def _embed_cache_observer(self, tally: str) -> Observer:
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(self.sources.embed_cache().get(tally, 0))]
+
+        return observe
 
     # --- the original's series, read from the tallies ---
     def _observe_embedding_requests(self, _options: CallbackOptions) -> Iterable[Observation]:

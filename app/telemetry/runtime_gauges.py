@@ -49,6 +49,20 @@ def watch_runtime(sources: GaugeSources, runtime: Runtime) -> None:
             "total": int(total),
         }
 
+    def embed_cache() -> dict[str, int]:
+        scheduler = runtime.scheduler
+        if scheduler is None or scheduler.cache is None:
+            return {}
+        stats = scheduler.cache.stats()
+        return {
+            "hits": stats.hits,
+            "misses": stats.misses,
+            "evictions": stats.evictions,
+            "bytes": stats.bytes,
+            "entries": stats.entries,
+        }
+
+    sources.embed_cache = embed_cache
     sources.pending = pending
     sources.queued_items = queued_items
     sources.server_info = server_info

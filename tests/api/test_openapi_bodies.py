@@ -104,7 +104,7 @@ def test_a_model_name_is_valid_unless_served_for_another_role(
     tiny_models: dict[str, Path],
 ) -> None:
     """A name not served is a 404, which the document lists; a name served for another role
-    only is a 400, and invalid by the document."""
+    only is a 400, and invalid by the document. bge-m3 reranks too (its hybrid score)."""
     bge, reranker = str(tiny_models["bge-m3"]), str(tiny_models["bge-reranker"])
     cases = [
         ("/v1/embeddings", {"input": "a", "model": bge}, 200),
@@ -112,7 +112,10 @@ def test_a_model_name_is_valid_unless_served_for_another_role(
         ("/v1/embeddings", {"input": "a", "model": reranker}, 400),
         ("/v1/rerank", {"query": "q", "documents": ["d"], "model": reranker}, 200),
         ("/v1/rerank", {"query": "q", "documents": ["d"], "model": "no-such-model"}, 404),
-        ("/v1/rerank", {"query": "q", "documents": ["d"], "model": bge}, 400),
+        ("/v1/rerank", {"query": "q", "documents": ["d"], "model": bge}, 200),
+        ("/rerank", {"query": "q", "passages": ["d"], "model": bge}, 200),
+        ("/rerank", {"query": "q", "passages": ["d"], "model": reranker}, 200),
+        ("/rerank", {"query": "q", "passages": ["d"], "model": "no-such-model"}, 404),
     ]
     for path, body, status in cases:
         errors = list(body_validator(client, path).iter_errors(body))

@@ -39,6 +39,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 from schemathesis.generation.modes import GenerationMode
 
+from app.api.hybrid import HybridScoreRequest
 from app.api.schemas import EmbeddingRequest, RerankRequest
 from app.api.schemas_cohere import CohereEmbedRequest
 from app.api.schemas_compat import CompatRerankRequest, OpenAIEmbeddingRequest
@@ -73,6 +74,7 @@ LIMITS = {
 OPERATIONS = [
     ("POST", "/embeddings"),
     ("POST", "/rerank"),
+    ("POST", "/hybrid_score"),
     ("POST", "/v1/embeddings"),
     ("GET", "/v1/models"),
     ("GET", "/v1/models/{model_id}"),
@@ -104,6 +106,7 @@ OPERATIONS = [
 BODIES: dict[str, tuple[type[msgspec.Struct], ...]] = {
     "/embeddings": (EmbeddingRequest,),
     "/rerank": (RerankRequest, TeiRerankRequest),
+    "/hybrid_score": (HybridScoreRequest,),
     "/v1/embeddings": (OpenAIEmbeddingRequest,),
     "/v1/rerank": (CompatRerankRequest,),
     "/v2/rerank": (CompatRerankRequest,),

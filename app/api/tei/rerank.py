@@ -29,6 +29,7 @@ from app.api.inference import (
     rerank_limits,
     runtime_of,
 )
+from app.api.rerankers import Reranker, choose_reranker, hybrid_backend
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch, NotServed, mark_tei
 from app.api.tei.inputs import (
     body_json,
@@ -56,8 +57,21 @@ def _reranker(runtime: Runtime) -> RerankBackend:
     return reranker
 
 
+def _tei_reranker(runtime: Runtime) -> Reranker:
+    """The configured reranker, or bge-m3 where RERANK_WITH_BGE_M3 says so."""
+    models = runtime.require_scheduler().models
+    if models.reranker is None and not (
+        runtime.settings.rerank_with_bge_m3 and hybrid_backend(models)
+    ):
+        raise NotServed("model is not a re-ranker model: no reranker is served here")
+    return choose_reranker(runtime.settings, models, None)
+
+
 def _scores(reranker: RerankBackend, raw: np.ndarray, raw_scores: bool) -> np.ndarray:
-    scores = reranker.normalize(raw, not raw_scores)
+    return _checked(reranker.normalize(raw, not raw_scores))
+
+
+def _checked(scores: np.ndarray) -> np.ndarray:
     if np.isnan(scores).any():
         raise InferenceFailed("score is NaN")  # TEI's 424: a NaN cannot be ranked
     return scores
@@ -74,10 +88,12 @@ async def tei_rerank(request: Request[Any, Any, Any], data: TeiRerankRequest) ->
     check_text(data.query, "query", limits)
     check_batch(len(data.texts), "texts", limits)
     check_texts(data.texts, "texts", limits)
-    reranker = _reranker(runtime)
+    scheduler = runtime.require_scheduler()
+    reranker = _tei_reranker(runtime)
     outcome = await await_or_abandon(
         request,
-        runtime.require_scheduler().rerank(
+        reranker.rerank(
+            scheduler,
             data.query,
             data.texts,
             truncation_side=side_of(data.truncation_direction),
@@ -85,7 +101,7 @@ async def tei_rerank(request: Request[Any, Any, Any], data: TeiRerankRequest) ->
         ),
         settings.request_timeout,
     )
-    scores = _scores(reranker, outcome.scores, data.raw_scores)
+    scores = _checked(reranker.normalize(outcome.scores, not data.raw_scores))
     ranks = [
         TeiRank(
             index=int(i),
