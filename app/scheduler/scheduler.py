@@ -22,8 +22,14 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from app.engine.base import BatchResult, Engine
-from app.errors import EngineStopped, InferenceFailed, InputTooLong, InvalidInput, Overloaded
+from app.engine.base import BatchResult, Engine, OomReport
+from app.errors import (
+    EngineStopped,
+    InferenceFailed,
+    InvalidInput,
+    ItemTooLarge,
+    Overloaded,
+)
 from app.models.base import (
     EmbeddingBackend,
     Head,
@@ -38,6 +44,7 @@ from app.models.catalog import ModelSet
 from app.scheduler.batcher import padded_cost
 from app.scheduler.jobs import Job, WorkItem
 from app.scheduler.queue import ModelQueue
+from app.scheduler.truncation import refuse_truncated_pairs, refuse_truncated_texts
 from app.telemetry.recorder import Recorder
 
 log = logging.getLogger("smart_embedder.scheduler")
@@ -83,7 +90,10 @@ class Scheduler:
         max_queue: dict[Kind, int],
         cross_request_batching: bool = True,
         recorder: Recorder | None = None,
+        budgets: dict[int, int] | None = None,
     ) -> None:
+        """``budgets``: model number -> its token budget, where one was measured (the
+        engine's, unless MAX_BATCH_TOKENS is set); other models get ``limits.max_tokens``."""
         self.models = models
         self.engine = engine
         self.limits = limits
@@ -96,7 +106,7 @@ class Scheduler:
                 backend.name,
                 "rerank" if backend is models.reranker else "embed",
                 number,
-                max_tokens=limits.max_tokens,
+                max_tokens=(budgets or {}).get(number, limits.max_tokens),
                 max_items=limits.max_items,
                 overhead_tokens=engine.overhead_tokens.get(number, limits.overhead_tokens),
             )
@@ -144,6 +154,11 @@ class Scheduler:
     def overhead_tokens(self) -> dict[str, int]:
         """Per model, the fixed pass cost its batches are cut with."""
         return {q.name: q.overhead_tokens for q in self._queues.values() if q.overhead_tokens}
+
+    def budgets(self) -> dict[tuple[str, str], int]:
+        """(queue, model) -> the padded token budget its batches are cut with now (lowered
+        when a batch ran out of device memory)."""
+        return {(q.kind, q.name): q.max_tokens for q in self._queues.values()}
 
     def queued_items(self, kind: Kind) -> int:
         return sum(len(q) for q in self._queues.values() if q.kind == kind)
@@ -354,6 +369,10 @@ class Scheduler:
                 item.job.fail(failure)
             return
         done: BatchResult = future.result()
+        too_large: set[int] = set()
+        if done.oom is not None:
+            self._out_of_memory(queue, done.oom)
+            too_large = set(done.oom.too_large)
         costs = [item.cost for item in items]
         self.recorder.batch_done(
             queue.kind,
@@ -364,31 +383,29 @@ class Scheduler:
             done.seconds,
             cpu_seconds=done.cpu_seconds,
         )
-        for item, result in zip(items, done.results, strict=True):
-            item.job.deliver(item.index, result)
+        for position, (item, result) in enumerate(zip(items, done.results, strict=True)):
+            if position in too_large:
+                item.job.fail(
+                    ItemTooLarge(
+                        f"a text of {item.cost} tokens does not fit in the device's free memory "
+                        f"for {queue.name}, even alone in a batch; send it shorter"
+                    )
+                )
+            else:
+                item.job.deliver(item.index, result)
 
-
-def refuse_truncated_texts(backend: EmbeddingBackend, texts: Sequence[TokenizedText]) -> None:
-    for i, text in enumerate(texts):
-        if text.truncated:
-            raise InputTooLong(
-                f"text {i} of the request has {text.original_tokens} tokens; {backend.name} "
-                f"takes {backend.max_length}",
-                max_tokens=backend.max_length,
-                tokens=text.original_tokens,
-                index=i,
-            )
-
-
-def refuse_truncated_pairs(reranker: RerankBackend, pairs: Sequence[TokenizedPair]) -> None:
-    for i, pair in enumerate(pairs):
-        cut = (pair.query_tokens - pair.query_kept) + (pair.passage_tokens - pair.passage_kept)
-        if cut:
-            tokens = len(pair.ids) + cut
-            raise InputTooLong(
-                f"pair {i} of the request (a query and a text) has {tokens} tokens; "
-                f"{reranker.name} takes {reranker.max_length}",
-                max_tokens=reranker.max_length,
-                tokens=tokens,
-                index=i,
-            )
+    def _out_of_memory(self, queue: ModelQueue, oom: OomReport) -> None:
+        self.recorder.out_of_memory(queue.kind, queue.name, oom.splits, len(oom.too_large))
+        old = queue.max_tokens
+        if not queue.lower_budget(oom.failed_tokens, oom.fitted_tokens):
+            return
+        log.warning(
+            "%s ran out of device memory at %d padded tokens (split %d times): its batch "
+            "budget goes from %d to %d tokens",
+            queue.name,
+            oom.failed_tokens,
+            oom.splits,
+            old,
+            queue.max_tokens,
+        )
+        self.recorder.budget_lowered(queue.kind, queue.name, old, queue.max_tokens)

@@ -7,7 +7,8 @@ Who calls what:
   inference request, whatever its status (the one place statuses are counted);
 - route handlers: ``request_done`` when a request produced results (its sentences / pairs);
 - the exception handler: ``rejected`` for each 429 / 503 it sends;
-- the scheduler: ``queue_wait``, ``batch_done`` and ``batch_failed``.
+- the scheduler: ``queue_wait``, ``batch_done``, ``batch_failed``, ``out_of_memory`` and
+  ``budget_lowered``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class ServiceStats:
     #: wall and CPU time of the forward passes (the CPU of the passes' own threads)
     inference_seconds: float = 0.0
     inference_cpu_seconds: float = 0.0
+    #: out of device memory: batch budgets lowered, batches cut in two, items too large alone
+    budget_adaptations: int = 0
+    oom_splits: int = 0
+    items_too_large: int = 0
 
 
 class Recorder:
@@ -132,6 +137,20 @@ class Recorder:
     def batch_failed(self, kind: str, model: str, size: int, error: BaseException) -> None:
         self.stats.failed_batches += 1
         self.tracing.batch_span(kind, model, 0.0, size=size, error=error)
+
+    def out_of_memory(self, kind: str, model: str, splits: int, too_large: int) -> None:
+        """A batch ran out of device memory: cut ``splits`` times, ``too_large`` items failed."""
+        detail = {"queue": kind, "model": model}
+        self.stats.oom_splits += splits
+        self.stats.items_too_large += too_large
+        if splits:
+            self.metrics.oom_splits.add(splits, detail)
+        if too_large:
+            self.metrics.items_too_large.add(too_large, detail)
+
+    def budget_lowered(self, kind: str, model: str, old: int, new: int) -> None:
+        self.stats.budget_adaptations += 1
+        self.metrics.budget_lowered.add(1, {"queue": kind, "model": model})
 
     def close(self) -> None:
         self.metrics.shutdown()
