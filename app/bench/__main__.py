@@ -64,6 +64,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     models.add_argument("--dense-model")
     models.add_argument("--sparse-model")
     models.add_argument("--reranker-model")
+    models.add_argument(
+        "--device", help="DEVICE for the server and the raw passes: auto, cpu, cuda[:N] (auto)"
+    )
     models.add_argument("--env", action="append", default=[], help="extra NAME=VALUE for it")
     p.add_argument("--raw", action="store_true", help="also time raw forward passes")
     p.add_argument(
@@ -89,6 +92,7 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         ("DENSE_EMBEDDING_MODEL", args.dense_model),
         ("SPARSE_EMBEDDING_MODEL", args.sparse_model),
         ("RERANKER_MODEL", args.reranker_model),
+        ("DEVICE", args.device),
     ):
         if value is not None:
             env[name] = value
@@ -199,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.wait_ready()
                 unbatched, _ = measure(server.url, workload, args, server.proc.pid)
     if args.raw:
-        settings = Settings.from_env({**env, "DEVICE": "auto"})
+        settings = Settings.from_env({"DEVICE": "auto", **env})
         # The machine's ceiling: one pass at a time on every core, or one single-threaded
         # pass per core side by side (each in its own process), whichever is higher.
         from app.cpu import usable_cores
@@ -216,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
                     workers=workers,
                 )
             )
-    models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k == "PRESET")
+    models = ", ".join(
+        f"{k}={v}" for k, v in env.items() if "MODEL" in k or k in ("PRESET", "DEVICE")
+    )
     title = (
         f"{args.scenario}, concurrency {args.concurrency}, {args.requests} requests of "
         f"{args.batch_size}, {args.texts} texts, {args.client}, models: {models or 'default'}"
