@@ -114,5 +114,13 @@ class InferenceFailed(ServiceError):
     error_type = "inference_error"
 
 
+class ItemTooLarge(ServiceError):
+    """One text (or pair) of the request needs more device memory than the device has free,
+    even in a batch of its own; the other requests of its batch are answered."""
+
+    status_code = 507
+    error_type = "device_memory_error"
+
+
 class ModelLoadError(Exception):
     """A configured model is missing or unsupported; the message is one line for the operator."""

@@ -99,6 +99,8 @@ class Runtime:
                 cross_request_batching=self.settings.cross_request_batching,
                 recorder=self.recorder,
                 cache=embed_cache(self.settings),
+                # an explicit MAX_BATCH_TOKENS wins over the engine's measurement
+                budgets={} if self.settings.max_batch_tokens else engine.measured_budgets,
             )
             self.scheduler.start()
             self.calibration = await calibrate(self.scheduler)

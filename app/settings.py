@@ -101,7 +101,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     dtype: Annotated[
         Literal["auto", "float32", "float16", "bfloat16"],
         _doc(
-            "Weights dtype; `auto` is bfloat16 (float16 where unsupported) on CUDA, float32 on CPU."
+            "Weights dtype; `auto`: float32 on CPU; on CUDA float16 for bge-m3 and bge "
+            "rerankers, else bfloat16 from compute capability 8.0 (float16 before)."
         ),
     ] = "auto"
     bge_embed_max_length: Annotated[Positive, _doc("Token limit of bge-m3 / BERT encoders.")] = 8192
@@ -124,6 +125,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         NonNegative,
         _doc("Padded token budget of one batch (longest x count); 0 derives it from the device."),
     ] = 0
+    batch_memory_headroom: Annotated[
+        float,
+        _doc(
+            "Share of the device's free memory that a measured batch budget leaves unused "
+            "(GPU, MAX_BATCH_TOKENS=0)."
+        ),
+        Meta(ge=0, lt=1),
+    ] = 0.2
     max_batch_requests: Annotated[
         NonNegative, _doc("Most texts or pairs in one batch; 0 derives it from the device.")
     ] = 0

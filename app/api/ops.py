@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
@@ -35,6 +35,9 @@ from app.paths import METADATA_ENDPOINTS
 from app.runtime import Runtime
 from app.scheduler.scheduler import Scheduler
 from app.telemetry.recorder import Recorder
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 
 class OpsController(Controller):
@@ -87,6 +90,7 @@ class OpsController(Controller):
                     kind=backend.info.kind,
                     max_length=backend.max_length,
                     dimension=backend.info.dimension,
+                    dtype=backend.info.dtype,
                 )
         scheduler = runtime.scheduler
         settings = runtime.settings
@@ -114,6 +118,10 @@ class OpsController(Controller):
                 max_batch_requests=scheduler.limits.max_items,
                 batch_overhead_tokens=scheduler.limits.overhead_tokens,
                 batch_overhead_tokens_by_model=scheduler.overhead_tokens(),
+                max_batch_tokens_by_model={
+                    model: tokens for (_, model), tokens in scheduler.budgets().items()
+                },
+                max_batch_tokens_source=budget_source(runtime),
                 max_queue_size=settings.max_queue_size,
                 rerank_max_queue=settings.rerank_max_queue,
                 cross_request_batching=settings.cross_request_batching,
@@ -170,6 +178,9 @@ def process_stats(runtime: Runtime) -> StatsBody:
             items_per_batch=round(stats.batch_items / stats.batches, 2) if stats.batches else 0.0,
             inference_seconds=round(stats.inference_seconds, 6),
             inference_cpu_seconds=round(stats.inference_cpu_seconds, 6),
+            budget_adaptations=stats.budget_adaptations,
+            oom_splits=stats.oom_splits,
+            items_too_large=stats.items_too_large,
         ),
         requests_by_endpoint=dict(stats.requests),
         rejected_by_endpoint=rejected,
@@ -237,6 +248,14 @@ def key_stats(recorder: Recorder) -> KeysStats:
 
 
 GpuDescription = dict[str, str | int | float | None] | None
+
+
+def budget_source(runtime: Runtime) -> str:
+    if runtime.settings.max_batch_tokens:
+        return "setting"
+    return (
+        "measured" if runtime.engine is not None and runtime.engine.measured_budgets else "derived"
+    )
 
 
 def gpu_status(device: str, gpu: GpuDescription) -> GpuStatus:

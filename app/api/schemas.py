@@ -254,6 +254,9 @@ class ModelDescription(Struct, kw_only=True):
     kind: str
     max_length: int
     dimension: int | None = None
+    #: the dtype its weights run in: float32 on a CPU; on a GPU bfloat16 from compute
+    #: capability 8.0, float16 before and for bge-m3 and bge rerankers (DTYPE overrides)
+    dtype: str = "float32"
 
 
 class BatchSettings(Struct, kw_only=True):
@@ -263,6 +266,12 @@ class BatchSettings(Struct, kw_only=True):
     #: per model: the fixed cost of one pass in tokens, measured at start-up unless
     #: BATCH_OVERHEAD_TOKENS is set
     batch_overhead_tokens_by_model: dict[str, int] = {}
+    #: per model: the padded token budget batches are cut with now (measured from device
+    #: memory at start-up on a GPU, lowered after a batch ran out of memory)
+    max_batch_tokens_by_model: dict[str, int] = {}
+    #: where the budget came from: "setting" (MAX_BATCH_TOKENS), "measured" (device memory
+    #: after a probe batch per model) or "derived" (the device type's default)
+    max_batch_tokens_source: str = "derived"
     max_queue_size: int
     rerank_max_queue: int
     cross_request_batching: bool
@@ -345,6 +354,10 @@ class StatsTotals(Struct, kw_only=True):
     #: wall and CPU seconds of the forward passes themselves (their threads' CPU)
     inference_seconds: float = 0.0
     inference_cpu_seconds: float = 0.0
+    #: out of device memory: budgets lowered, batches cut in two, items too large alone (507)
+    budget_adaptations: int = 0
+    oom_splits: int = 0
+    items_too_large: int = 0
 
 
 class KeyUsage(Struct, kw_only=True):

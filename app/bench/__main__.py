@@ -73,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     models.add_argument("--dense-model")
     models.add_argument("--sparse-model")
     models.add_argument("--reranker-model")
+    models.add_argument(
+        "--device", help="DEVICE for the server and the raw passes: auto, cpu, cuda[:N] (auto)"
+    )
     models.add_argument("--env", action="append", default=[], help="extra NAME=VALUE for it")
     p.add_argument("--raw", action="store_true", help="also time raw forward passes")
     p.add_argument(
@@ -137,6 +140,7 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         ("DENSE_EMBEDDING_MODEL", args.dense_model),
         ("SPARSE_EMBEDDING_MODEL", args.sparse_model),
         ("RERANKER_MODEL", args.reranker_model),
+        ("DEVICE", args.device),
     ):
         if value is not None:
             env[name] = value
@@ -237,7 +241,7 @@ def raw_ceilings(
     per core side by side (each in its own process); the caller takes the higher."""
     from app.cpu import usable_cores
 
-    settings = Settings.from_env({**env, "DEVICE": "auto"})
+    settings = Settings.from_env({"DEVICE": "auto", **env})  # --device wins
     on_cpu = batching.get("device", "cpu") == "cpu"
     return [
         raw_throughput(
@@ -253,7 +257,7 @@ def raw_ceilings(
 
 
 def models_label(env: dict[str, str]) -> str:
-    shown = ("PRESET", "API_WORKERS")  # the models, and how many API processes serve them
+    shown = ("PRESET", "DEVICE", "API_WORKERS")  # the models, where, and how many front ends
     models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k in shown)
     return models or "default"
 

@@ -6,12 +6,25 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from app.models.base import Head
+
+
+@dataclass(slots=True)
+class OomReport:
+    """A batch ran out of device memory and was split (``app.engine.oom``)."""
+
+    #: padded tokens of the smallest part that did not fit
+    failed_tokens: int
+    #: padded tokens of the largest part that ran after a split (0: none)
+    fitted_tokens: int
+    splits: int
+    #: positions of the items that did not fit even alone (their requests fail with 507)
+    too_large: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -23,6 +36,10 @@ class BatchResult:
     seconds: float
     #: CPU time the pass's thread spent (torch's own worker threads not included)
     cpu_seconds: float
+    #: set when the batch ran out of device memory and was split
+    oom: OomReport | None = None
+    #: the device's memory, read after this pass (at most once a second; None: not read)
+    device_memory: dict[str, int] | None = None
 
 
 class Engine(ABC):
@@ -32,6 +49,10 @@ class Engine(ABC):
     on_death: Callable[[str], None] | None = None
     #: model number -> the fixed cost of one pass in tokens, where the engine measured it
     overhead_tokens: dict[int, int] = {}  # replaced per instance, never mutated
+    #: model number -> the token budget measured from device memory at start-up (CUDA only)
+    measured_budgets: dict[int, int] = {}  # replaced per instance, never mutated
+    #: the device memory gauges' last reading, taken by the engine (empty off a GPU)
+    device_memory: dict[str, int] = {}  # replaced per instance, never mutated
 
     @property
     @abstractmethod

@@ -20,15 +20,18 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from app.engine import wire
 from app.engine.calibrate import overhead_tokens
+from app.engine.device_memory import read_device_memory
 from app.engine.layout import DeviceLayout, lay_out
+from app.engine.memory_budget import start_up_budgets, torch_device
 from app.engine.passes import run_pass
 from app.engine.threads import PassThreads
-from app.errors import ModelLoadError
+from app.errors import EngineStopped, ModelLoadError
 from app.models.base import RerankBackend
 from app.models.catalog import ModelSet, load_models
 from app.settings import Settings
@@ -88,6 +91,8 @@ def _load(settings: Settings) -> tuple[ModelSet, DeviceLayout, wire.Ready]:
         gpu=layout.gpu,
         threads=layout.workers,
         overhead_tokens=overheads,
+        budgets=start_up_budgets(models.backends(), layout.device, settings),
+        device_memory=read_device_memory(torch_device(layout.device)),
     )
     return models, layout, ready
 
@@ -171,11 +176,19 @@ class EngineLoop:
     def _answer(
         self, conn: Connection, batch: int, pairs: bool, result: Any, error: BaseException | None
     ) -> None:
+        if isinstance(error, EngineStopped):
+            return  # the device is lost: the Fatal that follows fails this batch with 503
         if error is not None:
             failed = wire.BatchFailed(batch=batch, error=f"{type(error).__name__}: {error}")
             self._send(conn, wire.encode(failed))
             return
-        done = wire.BatchDone(batch=batch, seconds=result.seconds, cpu_seconds=result.cpu_seconds)
+        done = wire.BatchDone(
+            batch=batch,
+            seconds=result.seconds,
+            cpu_seconds=result.cpu_seconds,
+            oom=wire.Oom(**asdict(result.oom)) if result.oom is not None else None,
+            device_memory=result.device_memory,
+        )
         if pairs:
             done.scores = wire.pack_scores(result.results)
         else:

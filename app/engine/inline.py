@@ -55,7 +55,16 @@ class InlineEngine(Engine):
     def run(
         self, model: int, payloads: Sequence[Any], heads: frozenset[Head]
     ) -> asyncio.Future[BatchResult]:
-        return self._call(functools.partial(run_pass, self.backends[model], payloads, heads))
+        future = self._call(functools.partial(run_pass, self.backends[model], payloads, heads))
+        future.add_done_callback(self._note_device_memory)
+        return future
+
+    def _note_device_memory(self, future: asyncio.Future[BatchResult]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        reading = future.result().device_memory
+        if reading is not None:
+            self.device_memory = reading
 
     def _call(self, fn: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()

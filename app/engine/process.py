@@ -138,6 +138,7 @@ class ProcessEngine(Engine):
             raise ModelLoadError(f"the engine process sent {type(message).__name__} first")
         self.device, self.gpu, self.workers = message.device, message.gpu, message.threads
         self.overhead_tokens = message.overhead_tokens
+        self.measured_budgets, self.device_memory = message.budgets, message.device_memory
         models: ModelSet = pickle.loads(message.models)  # our own child wrote it
         self._alive = True
         self._reader = threading.Thread(target=self._read, name="engine-reader", daemon=True)
@@ -207,7 +208,10 @@ class ProcessEngine(Engine):
                     results=wire.unpack_results(message),
                     seconds=message.seconds,
                     cpu_seconds=message.cpu_seconds,
+                    oom=wire.unpack_oom(message.oom),
                 )
+                if message.device_memory is not None:
+                    self.device_memory = message.device_memory
                 call_on_loop(loop, self._settle, message.batch, outcome)
             elif isinstance(message, wire.BatchFailed):
                 call_on_loop(loop, self._settle, message.batch, BatchError(message.error))

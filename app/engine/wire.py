@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from app.engine.base import OomReport
 from app.models.base import (
     Head,
     ItemEmbedding,
@@ -49,6 +50,9 @@ class Ready(msgspec.Struct, tag="ready", array_like=True):
     threads: int
     #: model number -> the measured fixed cost of one pass, in tokens (empty: not measured)
     overhead_tokens: dict[int, int]
+    #: model number -> the token budget measured from device memory (empty: not measured)
+    budgets: dict[int, int] = {}
+    device_memory: dict[str, int] = {}
 
 
 class LoadFailed(msgspec.Struct, tag="load_failed", array_like=True):
@@ -67,12 +71,24 @@ class Embeddings(msgspec.Struct, array_like=True):
     colbert_dim: int = 0
 
 
+class Oom(msgspec.Struct, array_like=True):
+    """The batch ran out of device memory and was split (``app.engine.oom``)."""
+
+    failed_tokens: int
+    fitted_tokens: int
+    splits: int
+    too_large: list[int] = []
+
+
 class BatchDone(msgspec.Struct, tag="done", array_like=True):
     batch: int
     seconds: float
     cpu_seconds: float
     embeddings: Embeddings | None = None
     scores: memoryview | None = None  # float32 per pair
+    oom: Oom | None = None
+    #: the device's memory after this pass, when the engine read it
+    device_memory: dict[str, int] | None = None
 
 
 class BatchFailed(msgspec.Struct, tag="failed", array_like=True):
@@ -208,6 +224,12 @@ def unpack_results(done: BatchDone) -> Sequence[Any] | np.ndarray:
     if done.scores is not None:
         return unpack_scores(done.scores)
     return unpack_embeddings(done.embeddings) if done.embeddings is not None else []
+
+
+def unpack_oom(oom: Oom | None) -> OomReport | None:
+    if oom is None:
+        return None
+    return OomReport(oom.failed_tokens, oom.fitted_tokens, oom.splits, list(oom.too_large))
 
 
 def pack_scores(scores: np.ndarray) -> memoryview:

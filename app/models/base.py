@@ -77,6 +77,8 @@ class ModelInfo:
     max_length: int
     dimension: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    #: the dtype its weights run in ("float32", "float16", "bfloat16"): set at load time
+    dtype: str = "float32"
 
 
 class EmbeddingBackend(ABC):

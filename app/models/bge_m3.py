@@ -26,6 +26,7 @@ from app.models.base import (
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
 from app.models.tokenization import TextTokenizer
+from app.models.transfer import to_host
 from app.settings import Settings
 
 #: XLM-R position ids start after the padding index, so two positions are never usable.
@@ -56,10 +57,8 @@ class BgeM3Backend(EmbeddingBackend):
         )
         self.encoder.to(device).eval()
         hidden = int(self.encoder.config.hidden_size)
-        self.sparse_linear = _load_linear(model_dir, "sparse_linear.pt", hidden, 1, device, dtype)
-        self.colbert_linear = _load_linear(
-            model_dir, "colbert_linear.pt", hidden, None, device, dtype
-        )
+        self.sparse_linear = _load_linear(model_dir, "sparse_linear.pt", hidden, 1, device)
+        self.colbert_linear = _load_linear(model_dir, "colbert_linear.pt", hidden, None, device)
         tokenizer = AutoTokenizer.from_pretrained(model_dir.path)
         model_limit = int(self.encoder.config.max_position_embeddings) - _XLMR_POSITION_OFFSET
         limit = min(max_length, model_limit)
@@ -93,22 +92,32 @@ class BgeM3Backend(EmbeddingBackend):
         ids, mask = pad_batch([t.ids for t in batch], self.tokenizer.pad_id, self.device)
         hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         lengths = [len(t.ids) for t in batch]
+        # The heads run in float32 on the half-precision hidden states (their weights are
+        # float32: a few MB), and every head asked for comes back in one copy.
+        wanted: list[torch.Tensor] = []
+        if Head.DENSE in heads:
+            wanted.append(hidden[:, 0].float())
+        if Head.SPARSE in heads:
+            wanted.append(torch.relu(self.sparse_linear(hidden.float())).squeeze(-1))
+        if Head.COLBERT in heads:
+            vectors = self.colbert_linear(hidden[:, 1:].float()) * mask[:, 1:, None]
+            wanted.append(torch.nn.functional.normalize(vectors, dim=-1))
+        arrays = iter(to_host(wanted))
         out = [ItemEmbedding() for _ in batch]
         if Head.DENSE in heads:
-            dense = hidden[:, 0].float().cpu().numpy()
+            dense = next(arrays)
             for row, item in enumerate(out):
                 item.dense = dense[row]
         if Head.SPARSE in heads:
-            weights = torch.relu(self.sparse_linear(hidden)).squeeze(-1).float().cpu().numpy()
-            id_rows = ids.cpu().numpy()
+            weights = next(arrays)
             for row, item in enumerate(out):
                 n = lengths[row]
-                item.sparse = self._lexical_weights(id_rows[row, :n], weights[row, :n])
+                token_ids = np.asarray(batch[row].ids, dtype=np.int64)
+                item.sparse = self._lexical_weights(token_ids, weights[row, :n])
         if Head.COLBERT in heads:
-            vectors = self.colbert_linear(hidden[:, 1:]) * mask[:, 1:, None].to(hidden.dtype)
-            vectors = torch.nn.functional.normalize(vectors.float(), dim=-1).cpu().numpy()
+            colbert = next(arrays)
             for row, item in enumerate(out):
-                item.colbert = vectors[row, : lengths[row] - 1]
+                item.colbert = colbert[row, : lengths[row] - 1]
         return out
 
     def _lexical_weights(self, token_ids: np.ndarray, weights: np.ndarray) -> SparseVector:
@@ -126,10 +135,9 @@ def _load_linear(
     hidden: int,
     out_features: int | None,
     device: torch.device,
-    dtype: torch.dtype,
 ) -> torch.nn.Linear:
     state = torch.load(model_dir.path / filename, map_location="cpu", weights_only=True)
     out = int(state["weight"].shape[0]) if out_features is None else out_features
     layer = torch.nn.Linear(hidden, out)
     layer.load_state_dict(state)
-    return layer.to(device=device, dtype=dtype).eval()
+    return layer.to(device=device, dtype=torch.float32).eval()

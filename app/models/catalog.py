@@ -5,6 +5,7 @@ and ColBERT is loaded once and runs once per batch."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,9 @@ from app.models.source import ModelDir, locate
 from app.settings import Settings
 
 log = logging.getLogger("smart_embedder.models")
+
+#: names a JSON fault plan that tests inject into the loaded models (app/testing/faults.py)
+FAULT_PLAN_ENV = "SMART_EMBEDDER_FAULT_PLAN"
 
 
 @dataclass
@@ -167,7 +171,6 @@ def load_models(
     from app.models.runtime import configure_cpu_threads, resolve_device, resolve_dtype
 
     device = resolve_device(settings.device)
-    dtype = resolve_dtype(settings.dtype, device)
     if device.type == "cpu":
         configure_cpu_threads(usable_cores(settings.cpu_threads))
     torch.set_grad_enabled(False)
@@ -193,6 +196,7 @@ def load_models(
                 ref, revision=settings.model_revision, cache_dir=settings.model_cache_dir
             )
             backend_class = _backend_class(model_dir, role)
+            dtype = resolve_dtype(settings.dtype, device, backend_class.kind)
             log.info(
                 "model %s: files ready in %.1fs at %s; loading the %s backend on %s (%s)",
                 ref,
@@ -202,7 +206,7 @@ def load_models(
                 device,
                 str(dtype).removeprefix("torch."),
             )
-            loaded[ref] = backend_class(  # type: ignore[call-arg]
+            instance = backend_class(  # type: ignore[call-arg]
                 model_dir,
                 # what the native API and /health report; /v1 routes read every name
                 name=_served_name(names, ref),
@@ -210,6 +214,8 @@ def load_models(
                 dtype=dtype,
                 settings=settings,
             )
+            instance.info.dtype = str(dtype).removeprefix("torch.")
+            loaded[ref] = instance
             elapsed = time.perf_counter() - started
             log.info("model %s: loaded in %.1fs", ref, elapsed)
             if on_progress:
@@ -223,4 +229,9 @@ def load_models(
             if not isinstance(backend, EmbeddingBackend) or Head(role) not in backend.heads:
                 raise ModelLoadError(f"model {ref} cannot give {role} vectors")
             models.by_head[Head(role)] = backend
+    if os.environ.get(FAULT_PLAN_ENV):
+        # tests only: a plan of injected device faults (app/testing/faults.py)
+        from app.testing.faults import install_fault_plan
+
+        install_fault_plan(models, os.environ[FAULT_PLAN_ENV])
     return models

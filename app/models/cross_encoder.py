@@ -10,8 +10,10 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from app.models.base import ModelInfo, RerankBackend, TokenizedPair, TruncationSide
+from app.models.precision import run_in_float32
 from app.models.runtime import pad_batch, pad_type_ids
 from app.models.source import ModelDir
+from app.models.transfer import to_host
 from app.settings import Settings
 
 
@@ -37,6 +39,9 @@ class CrossEncoderBackend(RerankBackend):
         self.device = device
         self.model = AutoModelForSequenceClassification.from_pretrained(model_dir.path, dtype=dtype)
         self.model.to(device).eval()
+        head = getattr(self.model, "classifier", None)
+        if isinstance(head, torch.nn.Module):
+            run_in_float32(head)  # the logits that order close passages, in float32
         config = self.model.config
         offset = 2 if config.model_type in ("xlm-roberta", "roberta") else 0
         limit = min(max_length, int(config.max_position_embeddings) - offset)
@@ -66,4 +71,5 @@ class CrossEncoderBackend(RerankBackend):
         if type_ids is not None:
             kwargs["token_type_ids"] = type_ids
         logits = self.model(**kwargs).logits
-        return logits[:, 0].float().cpu().numpy()
+        (scores,) = to_host([logits[:, 0]])
+        return scores

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from app.models.precision import choose_dtype, device_capability, torch_dtype
+from app.models.transfer import to_device
+
 
 def resolve_device(setting: str) -> torch.device:
     if setting == "auto":
@@ -16,14 +19,10 @@ def resolve_device(setting: str) -> torch.device:
     return torch.device(setting)
 
 
-def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
-    if setting != "auto":
-        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[
-            setting
-        ]
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
+def resolve_dtype(setting: str, device: torch.device, kind: str | None = None) -> torch.dtype:
+    """The dtype a model of backend ``kind`` runs in on ``device`` (``app.models.precision``)."""
+    name = choose_dtype(setting, device.type, device_capability(device), kind)
+    return torch_dtype(name)
 
 
 def describe_device(device: torch.device) -> dict[str, str | int | float | None] | None:
@@ -58,10 +57,7 @@ def pad_batch(
         else:
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
-    return (
-        torch.from_numpy(ids).to(device, non_blocking=True),
-        torch.from_numpy(mask).to(device, non_blocking=True),
-    )
+    return to_device(ids, device), to_device(mask, device)
 
 
 def pad_type_ids(
@@ -74,7 +70,7 @@ def pad_type_ids(
     for row, seq in enumerate(sequences):
         assert seq is not None
         out[row, : len(seq)] = seq
-    return torch.from_numpy(out).to(device, non_blocking=True)
+    return to_device(out, device)
 
 
 def configure_cpu_threads(threads: int) -> None:

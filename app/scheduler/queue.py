@@ -39,6 +39,17 @@ class ModelQueue:
     def push(self, job: Job[Any]) -> None:
         self._items.extend(job.items)
 
+    def lower_budget(self, failed_tokens: int, fitted_tokens: int) -> bool:
+        """After a batch ran out of device memory: lower the token budget below the smallest
+        part that failed (``failed_tokens``), to the largest part that ran after the split
+        (``fitted_tokens``) or half the failed one, whichever is more. Only ever downward;
+        True if it changed."""
+        lowered = max(1, min(failed_tokens - 1, max(fitted_tokens, failed_tokens // 2)))
+        if lowered >= self.max_tokens:
+            return False
+        self.max_tokens = lowered
+        return True
+
     def oldest(self) -> float | None:
         """Enqueue time of the oldest live item (dead items at the head are dropped)."""
         while self._items and not self._items[0].live:

@@ -22,8 +22,14 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from app.engine.base import BatchResult, Engine
-from app.errors import EngineStopped, InferenceFailed, InvalidInput, Overloaded
+from app.engine.base import BatchResult, Engine, OomReport
+from app.errors import (
+    EngineStopped,
+    InferenceFailed,
+    InvalidInput,
+    ItemTooLarge,
+    Overloaded,
+)
 from app.models.base import (
     EmbeddingBackend,
     Head,
@@ -86,7 +92,10 @@ class Scheduler:
         cross_request_batching: bool = True,
         recorder: Recorder | None = None,
         cache: EmbedCache | None = None,
+        budgets: dict[int, int] | None = None,
     ) -> None:
+        """``budgets``: model number -> its token budget, where one was measured (the
+        engine's, unless MAX_BATCH_TOKENS is set); other models get ``limits.max_tokens``."""
         self.models = models
         self.cache = cache
         self.engine = engine
@@ -100,7 +109,7 @@ class Scheduler:
                 backend.name,
                 "rerank" if backend is models.reranker else "embed",
                 number,
-                max_tokens=limits.max_tokens,
+                max_tokens=(budgets or {}).get(number, limits.max_tokens),
                 max_items=limits.max_items,
                 overhead_tokens=engine.overhead_tokens.get(number, limits.overhead_tokens),
             )
@@ -148,6 +157,11 @@ class Scheduler:
     def overhead_tokens(self) -> dict[str, int]:
         """Per model, the fixed pass cost its batches are cut with."""
         return {q.name: q.overhead_tokens for q in self._queues.values() if q.overhead_tokens}
+
+    def budgets(self) -> dict[tuple[str, str], int]:
+        """(queue, model) -> the padded token budget its batches are cut with now (lowered
+        when a batch ran out of device memory)."""
+        return {(q.kind, q.name): q.max_tokens for q in self._queues.values()}
 
     def queued_items(self, kind: Kind) -> int:
         return sum(len(q) for q in self._queues.values() if q.kind == kind)
@@ -395,6 +409,10 @@ class Scheduler:
                 item.job.fail(failure)
             return
         done: BatchResult = future.result()
+        too_large: set[int] = set()
+        if done.oom is not None:
+            self._out_of_memory(queue, done.oom)
+            too_large = set(done.oom.too_large)
         costs = [item.cost for item in items]
         self.recorder.batch_done(
             queue.kind,
@@ -405,5 +423,29 @@ class Scheduler:
             done.seconds,
             cpu_seconds=done.cpu_seconds,
         )
-        for item, result in zip(items, done.results, strict=True):
-            item.job.deliver(item.index, result)
+        for position, (item, result) in enumerate(zip(items, done.results, strict=True)):
+            if position in too_large:
+                item.job.fail(
+                    ItemTooLarge(
+                        f"a text of {item.cost} tokens does not fit in the device's free memory "
+                        f"for {queue.name}, even alone in a batch; send it shorter"
+                    )
+                )
+            else:
+                item.job.deliver(item.index, result)
+
+    def _out_of_memory(self, queue: ModelQueue, oom: OomReport) -> None:
+        self.recorder.out_of_memory(queue.kind, queue.name, oom.splits, len(oom.too_large))
+        old = queue.max_tokens
+        if not queue.lower_budget(oom.failed_tokens, oom.fitted_tokens):
+            return
+        log.warning(
+            "%s ran out of device memory at %d padded tokens (split %d times): its batch "
+            "budget goes from %d to %d tokens",
+            queue.name,
+            oom.failed_tokens,
+            oom.splits,
+            old,
+            queue.max_tokens,
+        )
+        self.recorder.budget_lowered(queue.kind, queue.name, old, queue.max_tokens)

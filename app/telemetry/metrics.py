@@ -86,6 +86,8 @@ class GaugeSources:
         self.gpu_memory: Callable[[], dict[str, int]] = lambda: {}
         #: the embedding cache's tallies (hits, misses, evictions, bytes, entries); {} when off
         self.embed_cache: Callable[[], dict[str, int]] = lambda: {}
+        #: (queue, model) -> the padded token budget batches are cut with now
+        self.budgets: Callable[[], dict[tuple[str, str], int]] = dict
 
 
 class Metrics:
@@ -235,6 +237,24 @@ class Metrics:
             callbacks=[self._observe_depth],
             description="Requests admitted and not yet answered in this pod (HPA metric).",
         )
+        self.budget_lowered = meter.create_counter(
+            "smart_embedder_batch_budget_lowered_total",
+            description="Times a model's batch token budget was lowered after a batch ran out "
+            "of device memory, by queue and model.",
+        )
+        self.oom_splits = meter.create_counter(
+            "smart_embedder_oom_splits_total",
+            description="Batches (or parts) cut in two after running out of device memory.",
+        )
+        self.items_too_large = meter.create_counter(
+            "smart_embedder_items_too_large_total",
+            description="Texts or pairs that did not fit in device memory even alone (507).",
+        )
+        meter.create_observable_gauge(
+            "smart_embedder_batch_budget_tokens",
+            callbacks=[self._observe_budgets],
+            description="Padded token budget of one batch now, by queue and model.",
+        )
         meter.create_observable_gauge(
             "smart_embedder_server_info",
             callbacks=[self._observe_detailed_info],
@@ -270,6 +290,12 @@ class Metrics:
             return [Observation(self.sources.embed_cache().get(tally, 0))]
 
         return observe
+
+    def _observe_budgets(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [
+            Observation(tokens, {"queue": queue, "model": model})
+            for (queue, model), tokens in self.sources.budgets().items()
+        ]
 
     # --- the original's series, read from the tallies ---
     def _observe_embedding_requests(self, _options: CallbackOptions) -> Iterable[Observation]:

@@ -8,7 +8,8 @@ Who calls what:
 - route handlers: ``request_done`` when a request produced results (its sentences / pairs);
 - the exception handler: ``rejected`` for each 429 / 503 it sends, ``key_rejected`` for each
   refusal (401, 403, 429, 503) by API key name;
-- the scheduler: ``queue_wait``, ``batch_done`` and ``batch_failed``.
+- the scheduler: ``queue_wait``, ``batch_done``, ``batch_failed``, ``out_of_memory`` and
+  ``budget_lowered``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class ServiceStats:
     key_texts: Counter[str] = field(default_factory=Counter)
     key_tokens: Counter[str] = field(default_factory=Counter)
     key_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: out of device memory: batch budgets lowered, batches cut in two, items too large alone
+    budget_adaptations: int = 0
+    oom_splits: int = 0
+    items_too_large: int = 0
 
 
 class Recorder:
@@ -166,6 +171,20 @@ class Recorder:
     def batch_failed(self, kind: str, model: str, size: int, error: BaseException) -> None:
         self.stats.failed_batches += 1
         self.tracing.batch_span(kind, model, 0.0, size=size, error=error)
+
+    def out_of_memory(self, kind: str, model: str, splits: int, too_large: int) -> None:
+        """A batch ran out of device memory: cut ``splits`` times, ``too_large`` items failed."""
+        detail = {"queue": kind, "model": model}
+        self.stats.oom_splits += splits
+        self.stats.items_too_large += too_large
+        if splits:
+            self.metrics.oom_splits.add(splits, detail)
+        if too_large:
+            self.metrics.items_too_large.add(too_large, detail)
+
+    def budget_lowered(self, kind: str, model: str, old: int, new: int) -> None:
+        self.stats.budget_adaptations += 1
+        self.metrics.budget_lowered.add(1, {"queue": kind, "model": model})
 
     def close(self) -> None:
         self.metrics.shutdown()

@@ -1,4 +1,5 @@
-"""Point the scrape-time gauges at a runtime: queue depth, server info, GPU memory."""
+"""Point the scrape-time gauges at a runtime: queue depth, server info, GPU memory (as the
+engine last read it), batch budgets."""
 
 from __future__ import annotations
 
@@ -36,18 +37,13 @@ def watch_runtime(sources: GaugeSources, runtime: Runtime) -> None:
         }
 
     def gpu_memory() -> dict[str, int]:
-        if not runtime.gpu or not runtime.device.startswith("cuda"):
-            return {}
-        import torch
+        # The engine's last reading: a scrape never calls CUDA (app/engine/device_memory.py).
+        engine = runtime.engine
+        return dict(engine.device_memory) if engine is not None else {}
 
-        device = torch.device(runtime.device)
-        free, total = torch.cuda.mem_get_info(device)
-        return {
-            "allocated": int(torch.cuda.memory_allocated(device)),
-            "reserved": int(torch.cuda.memory_reserved(device)),
-            "free": int(free),
-            "total": int(total),
-        }
+    def budgets() -> dict[tuple[str, str], int]:
+        scheduler = runtime.scheduler
+        return scheduler.budgets() if scheduler is not None else {}
 
     def embed_cache() -> dict[str, int]:
         scheduler = runtime.scheduler
@@ -67,3 +63,4 @@ def watch_runtime(sources: GaugeSources, runtime: Runtime) -> None:
     sources.queued_items = queued_items
     sources.server_info = server_info
     sources.gpu_memory = gpu_memory
+    sources.budgets = budgets

@@ -37,3 +37,8 @@ def test_the_error_count_is_of_timed_requests() -> None:
     result = LoadResult(requests=60, errors=0, seconds=1.0, latencies_ms=[1.0] * 60, units=240)
     (line,) = load_lines("server", result, "texts")
     assert "errors 0/60 timed requests" in line
+
+
+def test_device_goes_to_the_server_and_the_raw_passes() -> None:
+    assert bench.server_env(bench.parse_args(["--device", "cuda:1"]))["DEVICE"] == "cuda:1"
+    assert "DEVICE" not in bench.server_env(bench.parse_args([]))
