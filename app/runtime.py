@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.engine.base import Engine
+from app.engine.calibration import calibration_vectors
 from app.engine.inline import InlineEngine
 from app.engine.layout import lay_out
 from app.engine.process import ProcessEngine
 from app.errors import ModelLoadError, NotReady, Overloaded
+from app.models.base import Head
 from app.models.catalog import ModelSet, load_models
 from app.models.quantization import Calibration
-from app.quantization_calibration import calibrate
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.cache import EmbedCache
 from app.scheduler.scheduler import BatchLimits, Scheduler
@@ -42,7 +43,7 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     device: str = "unknown"
     gpu: dict[str, str | int | float | None] | None = None
-    #: int8/uint8 ranges of the dense model (app.quantization_calibration); None: no dense model
+    #: int8/uint8 ranges of the dense model (app.engine.calibration); None: no dense model
     calibration: Calibration | None = None
     #: called once when loading fails, so the process can exit non-zero
     on_fatal: Callable[[str], None] | None = None
@@ -103,7 +104,7 @@ class Runtime:
                 budgets={} if self.settings.max_batch_tokens else engine.measured_budgets,
             )
             self.scheduler.start()
-            self.calibration = await calibrate(self.scheduler)
+            self.calibration = self._calibration(engine)
             if self.phase == "loading":
                 self.phase = "ready"
                 # Everything loaded so far (torch, transformers, the tokenizers) lives as
@@ -116,6 +117,19 @@ class Runtime:
             self._fail(str(exc))
         except Exception as exc:
             self._fail(f"start-up failed: {type(exc).__name__}: {exc}")
+
+    def _calibration(self, engine: Engine) -> Calibration | None:
+        """The int8 / uint8 ranges from the vectors the engine computed at start-up."""
+        dense = self.models.by_head.get(Head.DENSE) if self.models is not None else None
+        if engine.calibration_vectors is None or dense is None:
+            return None
+        calibration = Calibration(model=dense.name, vectors=engine.calibration_vectors)
+        log.info("%s", calibration.summary())
+        log.debug(
+            "quantization ranges (minimum, maximum) per dimension: %s",
+            calibration.ranges().tolist(),
+        )
+        return calibration
 
     async def _start_inline(self, preloaded: ModelSet | None) -> ModelSet:
         loop = asyncio.get_running_loop()
@@ -133,6 +147,7 @@ class Runtime:
             started = time.perf_counter()
             await engine.warmup()
             log.info("warm-up done in %.2fs", time.perf_counter() - started)
+        engine.calibration_vectors = await loop.run_in_executor(None, calibration_vectors, models)
         return models
 
     def _engine_died(self, reason: str) -> None:

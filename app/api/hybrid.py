@@ -55,10 +55,13 @@ class HybridScoreRequest(Struct, kw_only=True):
             max_length=3,
             description="[w_dense, w_sparse, w_colbert], each 0..1e6, not all 0: FlagEmbedding's "
             "weights_for_different_modes; the score is their weighted mean",
-            extra_json_schema={"not": {"items": {"const": 0}}},  # not all 0
+            # not all 0; the default, which msgspec leaves out for a default_factory
+            extra_json_schema={"not": {"items": {"const": 0}}, "default": list(DEFAULT_WEIGHTS)},
         ),
     ] = field(default_factory=lambda: list(DEFAULT_WEIGHTS))
-    top_n: AtLeastOne | None = None
+    top_n: Annotated[
+        AtLeastOne | None, Meta(description="Keep the best N results; null: all of them")
+    ] = None
 
 
 class HybridScore(Struct, kw_only=True):
@@ -112,7 +115,8 @@ class HybridController(Controller):
         backend = hybrid_backend(scheduler.models)
         if backend is None:
             raise InvalidInput(
-                "hybrid scoring needs bge-m3 (BGE_M3_MODEL): it is not loaded here",
+                "hybrid scoring needs bge-m3 (BGE_M3_MODEL), its dense, sparse and colbert "
+                "vectors from one model: it is not loaded here",
                 param="query",
             )
         outcome, where = await await_or_abandon(

@@ -114,6 +114,13 @@ _COMPAT_RERANK = {
         _RERANK,
     )
 }
+EXAMPLES[("post", "/hybrid_score")] = {
+    "default weights": BodyExample(
+        "bge-m3's three scores and their weighted mean",
+        {"query": _QUERY, "passages": _PASSAGES},
+        frozenset({"colbert"}),
+    ),
+}
 EXAMPLES[("post", "/v1/embed")] = {
     "quantized": BodyExample(
         "Float, int8 and sign-bit vectors of two documents",

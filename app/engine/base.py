@@ -49,6 +49,8 @@ class Engine(ABC):
     on_death: Callable[[str], None] | None = None
     #: model number -> the fixed cost of one pass in tokens, where the engine measured it
     overhead_tokens: dict[int, int] = {}  # replaced per instance, never mutated
+    #: the int8 / uint8 calibration texts' unit dense vectors (app.engine.calibration)
+    calibration_vectors: np.ndarray | None = None
     #: model number -> the token budget measured from device memory at start-up (CUDA only)
     measured_budgets: dict[int, int] = {}  # replaced per instance, never mutated
     #: the device memory gauges' last reading, taken by the engine (empty off a GPU)

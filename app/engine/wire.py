@@ -53,6 +53,9 @@ class Ready(msgspec.Struct, tag="ready", array_like=True):
     #: model number -> the token budget measured from device memory (empty: not measured)
     budgets: dict[int, int] = {}
     device_memory: dict[str, int] = {}
+    #: the calibration texts' unit dense vectors, float32 (texts, calibration_dim), end to end
+    calibration: memoryview | None = None
+    calibration_dim: int = 0
 
 
 class LoadFailed(msgspec.Struct, tag="load_failed", array_like=True):
@@ -238,3 +241,15 @@ def pack_scores(scores: np.ndarray) -> memoryview:
 
 def unpack_scores(raw: memoryview) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.float32)
+
+
+def pack_calibration(ready: Ready, vectors: np.ndarray | None) -> None:
+    if vectors is not None:
+        ready.calibration = _raw(vectors.astype(np.float32, copy=False))
+        ready.calibration_dim = int(vectors.shape[1])
+
+
+def unpack_calibration(ready: Ready) -> np.ndarray | None:
+    if ready.calibration is None:
+        return None
+    return np.frombuffer(ready.calibration, dtype=np.float32).reshape(-1, ready.calibration_dim)

@@ -243,7 +243,7 @@ def clients_guide_block(heading: str) -> str:
 def test_the_guide_snippet(
     server: ServerProcess, server_http: httpx.Client, bge: str, ranges: np.ndarray, capsys: Any
 ) -> None:
-    code = clients_guide_block("Cohere client: embeddings, quantized per request")
+    code = clients_guide_block("Cohere embed: vectors quantized per request")
     for ours, theirs in (
         ("http://localhost:8000", server.url),
         ('"unused"', f'"{API_TOKEN}"'),

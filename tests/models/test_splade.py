@@ -79,7 +79,9 @@ def test_chunked_logits_give_the_same_vectors(
     whole = _dense_rows(splade_backend, TEXTS[:4])
     # A budget of one row's logits forces one forward pass per text.
     monkeypatch.setattr(splade, "_LOGITS_BUDGET", 1)
-    np.testing.assert_allclose(_dense_rows(splade_backend, TEXTS[:4]), whole, atol=1e-6)
+    # float32 noise only: a batch of 4 and 4 batches of 1 sum in different orders (2.7e-6
+    # seen), as the reference test's 1e-5 allows
+    np.testing.assert_allclose(_dense_rows(splade_backend, TEXTS[:4]), whole, atol=1e-5)
 
 
 def test_paraphrase_shares_more_weight_than_an_unrelated_text(splade_backend: Any) -> None:
