@@ -66,7 +66,9 @@ def test_health_ranges_are_those_of_the_calibration_texts(
     r = server_http.post("/v2/embed", json={"texts": list(CALIBRATION_TEXTS)})
     assert r.status_code == 200, r.text
     floats = as_float32(r.json()["embeddings"]["float"])
-    np.testing.assert_array_equal(ranges, np.vstack((floats.min(0), floats.max(0))))
+    # the engine embedded them at start-up in batches of its own: the same vectors up to the
+    # float32 noise of a different batch shape (7e-9 seen)
+    np.testing.assert_allclose(ranges, np.vstack((floats.min(0), floats.max(0))), atol=1e-6)
     assert ranges.shape == (2, floats.shape[1])
 
 
