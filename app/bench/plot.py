@@ -6,6 +6,7 @@ matplotlib comes with the ``bench`` extra; it draws off-screen (Agg), so no disp
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from app.bench.sweep import SweepResult
@@ -30,7 +31,7 @@ def plot_sweep(result: SweepResult, path: Path) -> Path:
         top.set_title(sweep.scenario)
         top.set_ylabel(f"{sweep.unit} per second")
         top.set_ylim(bottom=0)
-        top.legend(loc="lower right", fontsize="small")
+        top.legend(loc="center right", fontsize="small")
         bottom.plot(concurrency, [p.p99_ms for p in sweep.points], "o-", color="tab:red")
         bottom.set_ylabel("p99 latency, ms")
         bottom.set_ylim(bottom=0)
@@ -39,7 +40,8 @@ def plot_sweep(result: SweepResult, path: Path) -> Path:
             axis.set_xscale("log", base=2)
             axis.set_xticks(concurrency, [str(c) for c in concurrency])
             axis.grid(True, alpha=0.3)
-    figure.suptitle(result.title, fontsize="medium")
+    # the title names the models by path: wrapped, it stays inside the picture
+    figure.suptitle(textwrap.fill(result.title, width=45 * columns), fontsize="medium")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
     plt.close(figure)
