@@ -23,8 +23,8 @@ from app.api.rerankers import embed_once, hybrid_backend
 from app.api.schemas import (
     ApiWarning,
     AtLeastOne,
-    RerankText,
-    RerankTexts,
+    RerankPassages,
+    RerankQuery,
     TruncationDetails,
     WarningTarget,
 )
@@ -40,14 +40,8 @@ Weight = Annotated[float, Meta(ge=0, le=1e6)]
 
 
 class HybridScoreRequest(Struct, kw_only=True):
-    query: Annotated[RerankText, Meta(description="1..MAX_RERANK_TEXT_CHARS, not blank")]
-    passages: Annotated[
-        RerankTexts,
-        Meta(
-            description="Passages to score, 1..MAX_RERANK_PASSAGES, each 1..MAX_RERANK_TEXT_CHARS "
-            "characters and not blank, MAX_RERANK_TOTAL_CHARS in all"
-        ),
-    ]
+    query: RerankQuery
+    passages: RerankPassages
     weights: Annotated[
         list[Weight],
         Meta(

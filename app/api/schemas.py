@@ -188,15 +188,20 @@ class EmbeddingResponseDoc(Struct, kw_only=True):
 
 
 # --- /rerank ---
+#: a rerank query and its passages, as /rerank and /hybrid_score take them
+RerankQuery = Annotated[RerankText, Meta(description="1..MAX_RERANK_TEXT_CHARS, not blank")]
+RerankPassages = Annotated[
+    RerankTexts,
+    Meta(
+        description="Passages to score, 1..MAX_RERANK_PASSAGES, each 1..MAX_RERANK_TEXT_CHARS "
+        "characters and not blank, MAX_RERANK_TOTAL_CHARS in all"
+    ),
+]
+
+
 class RerankRequest(Struct, kw_only=True):
-    query: Annotated[RerankText, Meta(description="1..MAX_RERANK_TEXT_CHARS, not blank")]
-    passages: Annotated[
-        RerankTexts,
-        Meta(
-            description="Passages to score, 1..MAX_RERANK_PASSAGES, each 1..MAX_RERANK_TEXT_CHARS "
-            "characters and not blank, MAX_RERANK_TOTAL_CHARS in all"
-        ),
-    ]
+    query: RerankQuery
+    passages: RerankPassages
     normalize: Annotated[
         bool, Meta(description="Scores in 0..1 (the sigmoid of the logit); false: raw logits")
     ] = False
