@@ -8,8 +8,9 @@ component is replaced, at start-up, by msgspec's schema of the route's struct (o
 struct's ``documented_as``, where the route decodes more than it accepts), with:
 
 - the bounds that are settings (``app.api.bounds``) valued as this server runs;
-- once the models are loaded, what depends on them: which vector types can be asked for, and
-  whether ``dimensions`` may be sent and up to what.
+- once the models are loaded, what depends on them: which vector types can be asked for,
+  whether ``dimensions`` may be sent and up to what, the token ids TEI's ``inputs`` may hold,
+  and whether ``/predict`` scores a lone text.
 
 A route that decodes its body itself (TEI's ``POST /``), or that takes more than one body
 (``/rerank``: the original's or TEI's), says so in its handler's ``opt``: ``documented_bodies``,
@@ -36,7 +37,13 @@ from app.api.model_names import served_models
 from app.api.schemas import EmbeddingRequest, RerankRequest
 from app.api.schemas_cohere import CohereEmbedParams
 from app.api.schemas_compat import CompatRerankRequest, OpenAIEmbeddingParams
-from app.api.tei.schemas import TeiEmbedParams
+from app.api.tei.schemas import (
+    TeiEmbedParams,
+    TeiInputsParams,
+    TeiPredictParams,
+    TeiTokenizeParams,
+    predict_inputs,
+)
 from app.models.base import Head
 from app.models.catalog import ModelSet
 from app.models.registry import Role
@@ -218,6 +225,35 @@ def _dimensions(field: str = "dimensions") -> Rule:
     return rule
 
 
+def _token_ids(schema: dict[str, Any], models: ModelSet | None, _: Settings) -> None:
+    """TEI's ``inputs``: its token ids are below every served embedding model's vocabulary
+    size (the route's model checks its own; an id past it is a 422)."""
+    if models is None or not models.by_head:
+        return
+    size = min(backend.vocab_size for backend in models.by_head.values())
+    properties = schema["properties"]
+    properties["inputs"] = _bound_ids(properties["inputs"], size - 1)
+
+
+def _bound_ids(node: Any, maximum: int) -> Any:
+    """A copy of ``node`` whose integer schemas (the token ids) have ``maximum``."""
+    if isinstance(node, list):
+        return [_bound_ids(item, maximum) for item in node]
+    if not isinstance(node, dict):
+        return node
+    bounded = {key: _bound_ids(value, maximum) for key, value in node.items()}
+    if node.get("type") == "integer":
+        bounded["maximum"] = maximum
+    return bounded
+
+
+def _lone_texts(schema: dict[str, Any], models: ModelSet | None, _: Settings) -> None:
+    """``/predict``: a lone text only where the served reranker scores one."""
+    reranker = models.reranker if models is not None else None
+    if reranker is not None:
+        schema["properties"]["inputs"] = predict_inputs(reranker.scores_lone_texts)
+
+
 def _texts_or_inputs(schema: dict[str, Any], _: ModelSet | None, __: Settings) -> None:
     """Cohere's embed body: ``texts`` or ``inputs``, exactly one; ``images`` never."""
     schema["oneOf"] = [
@@ -259,7 +295,10 @@ def _model_names(role: Role, *also: Role) -> Rule:
 _MODEL_RULES: dict[type[msgspec.Struct], tuple[Rule, ...]] = {
     EmbeddingRequest: (_vector_types,),
     OpenAIEmbeddingParams: (_dimensions(), _model_names("dense")),
-    TeiEmbedParams: (_dimensions(),),
+    TeiEmbedParams: (_dimensions(), _token_ids),
+    TeiInputsParams: (_token_ids,),
+    TeiTokenizeParams: (_token_ids,),
+    TeiPredictParams: (_lone_texts,),
     CohereEmbedParams: (_dimensions("output_dimension"), _model_names("dense"), _texts_or_inputs),
     CompatRerankRequest: (_model_names("rerank", "colbert"),),
     RerankRequest: (_model_names("rerank", "colbert"),),

@@ -4,7 +4,7 @@ Each is a body that the route answers with a 200 on any server that has the mode
 (``needs``): on the default models (bge-m3 and bge-reranker-v2-m3) every one, on the offline
 preset (MiniLM dense, SPLADE sparse, no reranker) those that need no reranker and no ColBERT
 model. They ask for no vector type by name that a model set may lack, name no model (the
-route's own is used), and decode only token ids that every served vocabulary has.
+route's own is used), and send or decode only token ids that every served vocabulary has.
 ``tests/api/test_openapi_examples.py`` sends each one to a running server.
 """
 
@@ -40,6 +40,8 @@ _PASSAGES = [
     "BM25 is a bag-of-words retrieval function that ranks documents by the query terms.",
 ]
 _TEI_TEXTS = {"inputs": ["What is Deep Learning?", "Deep learning is a kind of machine learning."]}
+#: a text as its token ids (ids every served vocabulary has), beside a text
+_TEI_IDS = {"inputs": [[0, 1000, 2000, 2], "What is Deep Learning?"]}
 
 #: (method, path as the document names it) → example name → example
 EXAMPLES: dict[tuple[str, str], dict[str, BodyExample]] = {
@@ -79,10 +81,18 @@ EXAMPLES: dict[tuple[str, str], dict[str, BodyExample]] = {
             "One text, base64 float32", {"input": _QUERY, "encoding_format": "base64"}
         ),
     },
-    ("post", "/embed"): {"texts": BodyExample("Two texts", _TEI_TEXTS)},
+    ("post", "/embed"): {
+        "texts": BodyExample("Two texts", _TEI_TEXTS),
+        "token ids": BodyExample(
+            "A text as its token ids (as /tokenize gives them), and a text", _TEI_IDS
+        ),
+    },
     ("post", "/"): {"texts": BodyExample("Two texts (as /embed)", _TEI_TEXTS)},
     ("post", "/invocations"): {"texts": BodyExample("Two texts (as /embed)", _TEI_TEXTS)},
-    ("post", "/embed_sparse"): {"texts": BodyExample("Two texts", _TEI_TEXTS)},
+    ("post", "/embed_sparse"): {
+        "texts": BodyExample("Two texts", _TEI_TEXTS),
+        "token ids": BodyExample("A text as its token ids, and a text", _TEI_IDS),
+    },
     ("post", "/embed_all"): {
         "texts": BodyExample("Per-token vectors", _TEI_TEXTS, frozenset({"colbert"}))
     },
@@ -95,10 +105,16 @@ EXAMPLES: dict[tuple[str, str], dict[str, BodyExample]] = {
     ("post", "/predict"): {
         "pairs": BodyExample(
             "(query, text) pairs", {"inputs": [[_QUERY, text] for text in _PASSAGES]}, _RERANK
-        )
+        ),
+        "lone text": BodyExample(
+            "A lone text, scored as a one-text input (a cross-encoder reranker)",
+            {"inputs": _PASSAGES[0]},
+            _RERANK,
+        ),
     },
     ("post", "/tokenize"): {
-        "text": BodyExample("One text", {"inputs": _QUERY, "add_special_tokens": True})
+        "text": BodyExample("One text", {"inputs": _QUERY, "add_special_tokens": True}),
+        "token ids": BodyExample("Token ids, each with its text", {"inputs": [[0, 1000, 2]]}),
     },
     ("post", "/decode"): {
         "ids": BodyExample(

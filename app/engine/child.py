@@ -191,10 +191,15 @@ class EngineLoop:
             oom=wire.Oom(**asdict(result.oom)) if result.oom is not None else None,
             device_memory=result.device_memory,
         )
-        if pairs:
-            done.scores = wire.pack_scores(result.results)
-        else:
-            done.embeddings = wire.pack_embeddings(result.results)
+        try:
+            if pairs:
+                done.scores = wire.pack_scores(result.results)
+            else:
+                done.embeddings = wire.pack_embeddings(result.results)
+        except Exception as exc:  # this batch fails; the engine thread goes on
+            failed = wire.BatchFailed(batch=batch, error=f"{type(exc).__name__}: {exc}")
+            self._send(conn, wire.encode(failed))
+            return
         self._send(conn, wire.encode(done))
 
     def _send(self, conn: Connection, frame: bytes) -> None:

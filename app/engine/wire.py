@@ -126,7 +126,10 @@ def decode_from_engine(frame: bytes) -> Ready | LoadFailed | BatchDone | BatchFa
 
 
 def _raw(array: np.ndarray) -> memoryview:
-    return memoryview(np.ascontiguousarray(array).data).cast("B")
+    contiguous = np.ascontiguousarray(array)
+    if contiguous.size == 0:  # (a batch whose items all have no ColBERT rows or sparse weights)
+        return memoryview(b"")  # a view of no elements cannot be cast
+    return memoryview(contiguous.data).cast("B")
 
 
 # --- token ids ---

@@ -32,6 +32,7 @@ from app.errors import (
 )
 from app.models.base import (
     EmbeddingBackend,
+    EmbedInput,
     Head,
     InputType,
     ItemEmbedding,
@@ -188,7 +189,7 @@ class Scheduler:
     # --- requests ---
     async def embed(
         self,
-        texts: Sequence[str],
+        texts: Sequence[EmbedInput],
         heads: frozenset[Head],
         input_type: InputType = "document",
         *,
@@ -199,7 +200,9 @@ class Scheduler:
         """``truncation_side``: which end an over-long text loses (None: the model's own);
         ``truncate=False`` refuses an over-long text (``InputTooLong``) before it is queued;
         ``backend``: every head from this model (else each head's configured model). Texts
-        the embedding cache holds (``EMBED_CACHE_MB``) are answered from it, unqueued."""
+        the embedding cache holds (``EMBED_CACHE_MB``) are answered from it, unqueued. An
+        item given as token ids (``TokenIds``) skips tokenization and the cache, and is
+        batched as a text is."""
         plan = self._plan(heads, backend)
         with self._admitted("embed"):
             loop = asyncio.get_running_loop()
@@ -246,11 +249,12 @@ class Scheduler:
             misses = lookups[0].misses
             if not misses:
                 return [[]]
-            return [await self._tokenize(chars, backends[0].tokenize, misses, input_type, *side)]
+            tokenize = backends[0].tokenize_inputs
+            return [await self._tokenize(chars, tokenize, misses, input_type, *side)]
         return list(
             await asyncio.gather(
                 *(
-                    self._tokenize(chars, b.tokenize, found.misses, input_type, *side)
+                    self._tokenize(chars, b.tokenize_inputs, found.misses, input_type, *side)
                     if found.misses
                     else nothing()
                     for b, found in zip(backends, lookups, strict=True)
@@ -303,29 +307,34 @@ class Scheduler:
 
     async def rerank_pairs(
         self,
-        pairs: Sequence[tuple[str, str]],
+        pairs: Sequence[tuple[str, str | None]],
         *,
         truncation_side: TruncationSide | None = None,
         truncate: bool = True,
     ) -> RerankOutcome:
         """Score (query, passage) pairs whose queries differ: one request, one admission, its
-        pairs batched as ``rerank``'s are; the scores come back in input order."""
+        pairs batched as ``rerank``'s are; the scores come back in input order. A pair whose
+        passage is None is a lone text, scored as a one-text input (``tokenize_texts``)."""
         reranker = self.models.reranker
         if reranker is None:
             raise InvalidInput("reranking is not available: no reranker model is configured")
-        by_query: dict[str, list[int]] = {}
-        for i, (query, _) in enumerate(pairs):
-            by_query.setdefault(query, []).append(i)
+        by_query: dict[str | None, list[int]] = {}
+        for i, (query, passage) in enumerate(pairs):
+            by_query.setdefault(None if passage is None else query, []).append(i)
         with self._admitted("rerank"):
             loop = asyncio.get_running_loop()
-            chars = sum(len(q) + len(p) for q, p in pairs)
+            chars = sum(len(q) + len(p or "") for q, p in pairs)
             side = () if truncation_side is None else (truncation_side,)
             tokenized: list[TokenizedPair | None] = [None] * len(pairs)
-            for query, indices in by_query.items():
-                passages = [pairs[i][1] for i in indices]
-                encoded = await self._tokenize(
-                    chars, reranker.tokenize_pairs, query, passages, *side
-                )
+            for shared, indices in by_query.items():
+                if shared is None:
+                    lone = [pairs[i][0] for i in indices]
+                    encoded = await self._tokenize(chars, reranker.tokenize_texts, lone, *side)
+                else:
+                    passages = [str(pairs[i][1]) for i in indices]
+                    encoded = await self._tokenize(
+                        chars, reranker.tokenize_pairs, shared, passages, *side
+                    )
                 for i, pair in zip(indices, encoded, strict=True):
                     tokenized[i] = pair
             ordered = [pair for pair in tokenized if pair is not None]

@@ -73,6 +73,24 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
     ("/v1/rerank", {"query": "q", "documents": [{"text": ""}]}, 400),
     ("/v2/rerank", {"query": "q", "documents": ["d"] * 129}, 422),
     ("/v2/rerank", {"query": "q", "documents": ["d"], "top_n": -1}, 400),
+    # TEI's inputs: a text, one text's token ids, or a list of either; ids in the vocabulary
+    ("/embed", {"inputs": [0, 5, 2]}, 200),
+    ("/embed", {"inputs": [[0, 5, 2], "a"]}, 200),
+    ("/embed", {"inputs": [0, 250_001, 2]}, 200),
+    ("/embed", {"inputs": [0, 250_002, 2]}, 422),
+    ("/embed", {"inputs": [[]]}, 422),
+    ("/embed", {"inputs": ["a", 5]}, 422),
+    ("/embed_sparse", {"inputs": [5] * 20_000}, 200),
+    ("/embed_sparse", {"inputs": [5] * 20_001}, 413),
+    ("/embed_all", {"inputs": [[5] * 3] * 128}, 200),
+    ("/embed_all", {"inputs": [[5] * 3] * 129}, 413),
+    ("/tokenize", {"inputs": [[0, 5, 2]]}, 200),
+    # TEI's PredictInput: a lone text (a string, or a list of one), a pair, or a list of both
+    ("/predict", {"inputs": "a"}, 200),
+    ("/predict", {"inputs": ["a"]}, 200),
+    ("/predict", {"inputs": [["a"], ["q", "p"]]}, 200),
+    ("/predict", {"inputs": ["a", "b", "c"]}, 422),
+    ("/predict", {"inputs": [["q", "p", "x"]]}, 422),
 ]
 
 

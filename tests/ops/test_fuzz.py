@@ -248,9 +248,13 @@ def test_the_document_states_the_limits_this_server_runs_with(fuzz_server: Serve
     # the tiny bge-m3 has no Matryoshka dimensions: the document does not offer them
     dimensions = schemas["OpenAIEmbeddingRequest"]["properties"]["dimensions"]
     assert dimensions["type"] == "null"
-    # TEI's bodies take the same limits
-    inputs = schemas["TeiEmbedRequest"]["properties"]["inputs"]["anyOf"]
-    assert (inputs[0]["maxLength"], inputs[1]["maxItems"], inputs[1]["minItems"]) == (300, 12, 1)
+    # TEI's bodies take the same limits: a text, one text's token ids (an id counts as a
+    # character), or a list of either; ids are the served vocabulary's
+    text, ids, batch = schemas["TeiEmbedRequest"]["properties"]["inputs"]["anyOf"]
+    assert (text["maxLength"], batch["maxItems"], batch["minItems"]) == (300, 12, 1)
+    assert (ids["minItems"], ids["maxItems"]) == (1, 300)
+    assert (ids["items"]["minimum"], ids["items"]["maximum"]) == (0, 250_001)
+    assert batch["items"]["anyOf"] == [text, ids]
     assert schemas["TeiEmbedRequest"]["properties"]["dimensions"]["type"] == "null"
     texts = schemas["TeiRerankRequest"]["properties"]["texts"]
     assert (texts["minItems"], texts["maxItems"], texts["items"]["maxLength"]) == (1, 10, 400)

@@ -107,3 +107,24 @@ def test_scores_and_failures() -> None:
     assert wire.unpack_scores(done.scores).tolist() == [0.25, -3.5, 7.0]
     failed = wire.decode_from_engine(wire.encode(wire.BatchFailed(batch=2, error="boom")))
     assert failed == wire.BatchFailed(batch=2, error="boom")
+
+
+def test_items_without_colbert_rows_or_sparse_weights_travel() -> None:
+    # a one-token input (token ids [5]) has no ColBERT row after <s>, and a text of special
+    # tokens only has no sparse weight: a batch of only such items still packs
+    empty = ItemEmbedding(
+        dense=np.ones(4, dtype=np.float32),
+        sparse=SparseVector(np.array([], dtype=np.int64), np.array([], dtype=np.float32)),
+        colbert=np.zeros((0, 4), dtype=np.float32),
+    )
+    frame = wire.encode(
+        wire.BatchDone(
+            batch=1, seconds=0.1, cpu_seconds=0.1, embeddings=wire.pack_embeddings([empty] * 2)
+        )
+    )
+    done = wire.decode_from_engine(frame)
+    assert isinstance(done, wire.BatchDone) and done.embeddings is not None
+    items = wire.unpack_embeddings(done.embeddings)
+    assert [item.colbert.shape for item in items] == [(0, 4), (0, 4)]  # type: ignore[union-attr]
+    assert [len(item.sparse.indices) for item in items] == [0, 0]  # type: ignore[union-attr]
+    np.testing.assert_array_equal(items[1].dense, np.ones(4))  # type: ignore[arg-type]
