@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from app.api import operations
+from app.api.guards import layer as operations
 from app.security import ratelimit
 from app.security.quotas import KeyQuotas
 from tests.helpers import wait_ready

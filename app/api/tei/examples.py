@@ -1,0 +1,42 @@
+"""Try-it-out examples of TEI's routes."""
+
+from __future__ import annotations
+
+from app.api.common.examples import (
+    NEEDS_COLBERT,
+    NEEDS_RERANKER,
+    PASSAGES,
+    QUERY,
+    BodyExample,
+    Examples,
+)
+
+_TEXTS = {"inputs": ["What is Deep Learning?", "Deep learning is a kind of machine learning."]}
+
+EXAMPLES: Examples = {
+    ("post", "/embed"): {"texts": BodyExample("Two texts", _TEXTS)},
+    ("post", "/"): {"texts": BodyExample("Two texts (as /embed)", _TEXTS)},
+    ("post", "/invocations"): {"texts": BodyExample("Two texts (as /embed)", _TEXTS)},
+    ("post", "/embed_sparse"): {"texts": BodyExample("Two texts", _TEXTS)},
+    ("post", "/embed_all"): {"texts": BodyExample("Per-token vectors", _TEXTS, NEEDS_COLBERT)},
+    ("post", "/similarity"): {
+        "texts": BodyExample(
+            "One text against two",
+            {"inputs": {"source_sentence": QUERY, "sentences": PASSAGES}},
+        )
+    },
+    ("post", "/predict"): {
+        "pairs": BodyExample(
+            "(query, text) pairs", {"inputs": [[QUERY, text] for text in PASSAGES]}, NEEDS_RERANKER
+        )
+    },
+    ("post", "/tokenize"): {
+        "text": BodyExample("One text", {"inputs": QUERY, "add_special_tokens": True})
+    },
+    ("post", "/decode"): {
+        "ids": BodyExample(
+            "Token ids (any vocabulary of 3,000 tokens has them)",
+            {"ids": [1000, 2000, 2999], "skip_special_tokens": True},
+        )
+    },
+}
