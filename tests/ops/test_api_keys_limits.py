@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from app.api.guards import layer as operations
-from app.security import ratelimit
+from app.api.guards import rate_limit as ratelimit
 from app.security.quotas import KeyQuotas
 from tests.helpers import wait_ready
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from litestar.testing import TestClient
 
-from app.security import ratelimit
+from app.api.guards import rate_limit as ratelimit
 from tests.helpers import wait_ready
 
 TOKEN = "s3cret-token-value"

@@ -1,4 +1,4 @@
-"""ColBERT rows go into JSON straight from their numpy arrays (app/api/encoding.py): the text
+"""ColBERT rows go into JSON straight from their numpy arrays (app/api/common/encoding.py): the text
 must be the one ``tolist()`` and msgspec wrote before, byte for byte, for every float32."""
 
 from __future__ import annotations
