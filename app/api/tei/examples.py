@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from app.api.common.examples import (
-    NEEDS_COLBERT,
-    NEEDS_RERANKER,
-    PASSAGES,
-    QUERY,
-    BodyExample,
-    Examples,
-)
+from app.api.common.examples import NEEDS_COLBERT, NEEDS_RERANKER, QUERY, BodyExample, Examples
+from app.api.common.examples import PASSAGES as TEXTS
 
 _TEXTS = {"inputs": ["What is Deep Learning?", "Deep learning is a kind of machine learning."]}
 
@@ -22,12 +16,12 @@ EXAMPLES: Examples = {
     ("post", "/similarity"): {
         "texts": BodyExample(
             "One text against two",
-            {"inputs": {"source_sentence": QUERY, "sentences": PASSAGES}},
+            {"inputs": {"source_sentence": QUERY, "sentences": TEXTS}},
         )
     },
     ("post", "/predict"): {
         "pairs": BodyExample(
-            "(query, text) pairs", {"inputs": [[QUERY, text] for text in PASSAGES]}, NEEDS_RERANKER
+            "(query, text) pairs", {"inputs": [[QUERY, text] for text in TEXTS]}, NEEDS_RERANKER
         )
     },
     ("post", "/tokenize"): {
