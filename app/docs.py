@@ -49,7 +49,17 @@ def configuration_page() -> str:
         "out of range stops start-up with a line that names the variable.",
         "",
         "The Hugging Face client's own variables apply as well: `HF_HUB_OFFLINE=1` (never "
-        "contact the hub, use the cache only), `HF_TOKEN` (gated or private models).",
+        "contact the hub, use the cache only), `HF_TOKEN` (gated or private models), or "
+        "`HF_TOKEN_PATH`, a file holding it (what the Helm chart sets).",
+        "",
+        "Secrets as files: `API_TOKEN_FILE` and `API_KEYS_FILE` name files (in Kubernetes, a "
+        "Secret mounted read-only), checked every `API_KEYS_RELOAD_SECONDS` by their content, so "
+        "a rotated Secret applies without a restart, and an environment variable never holds the "
+        "token (it would show in crash dumps, `/proc/<pid>/environ` and child processes). "
+        "A token file holds the token alone (surrounding whitespace is ignored); one that "
+        "becomes unusable (gone, empty) keeps the token in force, logs one error and counts "
+        '`smart_embedder_api_keys_reloads_total{result="failure"}`, as a keys file does. '
+        "`API_TOKEN` stays for compatibility; setting both it and `API_TOKEN_FILE` stops start-up.",
     ]
     for group, names in _settings_groups(list(properties)):
         lines += ["", f"## {group.capitalize()}", ""]

@@ -218,7 +218,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         str,
         _doc(
             "Bearer token for inference routes (one key, named `api_token`, limited per client "
-            "by RATE_LIMIT_*); empty and no API_KEYS_FILE disables auth."
+            "by RATE_LIMIT_*); empty, no API_TOKEN_FILE and no API_KEYS_FILE disables auth. "
+            "Prefer API_TOKEN_FILE: a variable shows in crash dumps, `/proc/<pid>/environ` "
+            "and child processes."
+        ),
+    ] = ""
+    api_token_file: Annotated[
+        str,
+        _doc(
+            "File holding API_TOKEN's token (a mounted Secret; surrounding whitespace is "
+            "ignored), instead of the variable; reloaded on change without a restart, as "
+            "API_KEYS_FILE is. Empty: none."
         ),
     ] = ""
     api_keys_file: Annotated[
@@ -230,7 +240,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ] = ""
     api_keys_reload_seconds: Annotated[
         float,
-        _doc("How often API_KEYS_FILE is checked for a change, in seconds."),
+        _doc("How often API_KEYS_FILE and API_TOKEN_FILE are checked for a change, in seconds."),
         Meta(gt=0, le=10),
     ] = 2.0
     rate_limit_requests_per_minute: Annotated[

@@ -30,11 +30,12 @@ from app.engine.calibration import calibration_vectors
 from app.engine.device_memory import read_device_memory
 from app.engine.layout import DeviceLayout, lay_out
 from app.engine.memory_budget import start_up_budgets, torch_device
+from app.engine.model_hook import load_engine_models
 from app.engine.passes import run_pass
 from app.engine.threads import PassThreads
 from app.errors import EngineStopped, ModelLoadError
 from app.models.base import RerankBackend
-from app.models.catalog import ModelSet, load_models
+from app.models.catalog import ModelSet
 from app.settings import Settings
 
 log = logging.getLogger("smart_embedder.engine")
@@ -70,7 +71,7 @@ def _tell_all(conns: Sequence[Connection], message: Any) -> None:
 
 
 def _load(settings: Settings) -> tuple[ModelSet, DeviceLayout, wire.Ready]:
-    models = load_models(settings)
+    models = load_engine_models(settings)
     layout = lay_out(settings)
     if settings.warmup:
         started = time.perf_counter()

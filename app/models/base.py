@@ -11,16 +11,14 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from app.models.tokenization import TextTokenizer
+from app.models.tokenization import TextTokenizer
+from app.models.tokens import TokenizedPair, TokenizedText, TruncationSide
 
 InputType = Literal["query", "document"]
-#: which end of an over-long text truncation cuts (TEI's ``truncation_direction``)
-TruncationSide = Literal["left", "right"]
 
 
 class Head(str, enum.Enum):
@@ -38,31 +36,6 @@ class TokenIds(tuple[int, ...]):
 
 #: what an embedding request's item is: a text, or a text's token ids
 EmbedInput = str | TokenIds
-
-
-@dataclass(slots=True)
-class TokenizedText:
-    """Model-ready token ids of one text (special tokens included, already truncated)."""
-
-    ids: list[int]
-    original_tokens: int
-    type_ids: list[int] | None = None
-
-    @property
-    def truncated(self) -> bool:
-        return self.original_tokens > len(self.ids)
-
-
-@dataclass(slots=True)
-class TokenizedPair:
-    """Model-ready ids of one (query, passage) pair, with what truncation cut from each side."""
-
-    ids: list[int]
-    query_tokens: int
-    query_kept: int
-    passage_tokens: int
-    passage_kept: int
-    type_ids: list[int] | None = None
 
 
 @dataclass(slots=True)

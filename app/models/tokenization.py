@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tokenizers import Encoding, Tokenizer
-from transformers import PreTrainedTokenizerBase
 
-from app.models.base import TokenizedPair, TokenizedText, TruncationSide
+from app.models.tokens import TokenizedPair, TokenizedText, TruncationSide
+
+if TYPE_CHECKING:
+    # annotations only: this module (and the model layer's base) loads without transformers
+    from transformers import PreTrainedTokenizerBase
 
 #: ids decoded before a given id to read its text (``TextTokenizer.id_spans``)
 _CONTEXT_IDS = 4

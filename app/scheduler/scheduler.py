@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,12 +20,9 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from app.engine.base import BatchResult, Engine, OomReport
+from app.engine.base import Engine
 from app.errors import (
-    EngineStopped,
-    InferenceFailed,
     InvalidInput,
-    ItemTooLarge,
     Overloaded,
 )
 from app.models.base import (
@@ -42,9 +37,9 @@ from app.models.base import (
     TruncationSide,
 )
 from app.models.catalog import ModelSet
-from app.scheduler.batcher import padded_cost
 from app.scheduler.cache import EmbedCache, Lookup
-from app.scheduler.jobs import Job, WorkItem
+from app.scheduler.dispatcher import Dispatcher
+from app.scheduler.jobs import Job
 from app.scheduler.queue import ModelQueue
 from app.scheduler.refusals import nothing, refuse_truncated_pairs, refuse_truncated_texts
 from app.telemetry.recorder import Recorder
@@ -117,22 +112,20 @@ class Scheduler:
             for number, backend in enumerate(models.backends())
         }
         self._tokenize_pool = ThreadPoolExecutor(TOKENIZE_WORKERS, thread_name_prefix="tokenize")
-        self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        # One batch per pass slot of the engine and one more cut and ready behind them, so
-        # the engine starts its next pass without waiting for this loop to answer the last
-        # one. Measured against cutting only when a slot frees, and against filling the
-        # reserve only when a pass ends: +13% and +5% texts/s at the same texts per batch
-        # (BENCHMARKS.md, fast-device embed_dense).
-        self._slots = asyncio.Semaphore(engine.size + 1)
-        self._batches_at_engine = 0
-        self._dispatcher: asyncio.Task[None] | None = None
+        self._dispatcher = Dispatcher(
+            self._queues,
+            engine,
+            self.recorder,
+            cross_request_batching=cross_request_batching,
+        )
+        self._dispatching: asyncio.Task[None] | None = None
         self.accepting = True
 
     # --- lifecycle ---
     def start(self) -> None:
-        self._dispatcher = asyncio.create_task(self._dispatch(), name="dispatcher")
+        self._dispatching = asyncio.create_task(self._dispatcher.run(), name="dispatcher")
 
     async def drain(self, timeout: float) -> bool:
         """Refuse new work, then wait for every admitted request to finish."""
@@ -144,10 +137,10 @@ class Scheduler:
         return True
 
     async def stop(self) -> None:
-        if self._dispatcher is not None:
-            self._dispatcher.cancel()
+        if self._dispatching is not None:
+            self._dispatching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._dispatcher
+                await self._dispatching
         self._tokenize_pool.shutdown(wait=False, cancel_futures=True)
 
     # --- what operators and the HPA watch ---
@@ -355,7 +348,7 @@ class Scheduler:
     ) -> list[list[Any]]:
         for job, backend in zip(jobs, backends, strict=True):
             self._queues[id(backend)].push(job)
-        self._wakeup.set()
+        self._dispatcher.wake()
         try:
             if len(jobs) == 1:  # the usual case: no gather (a future and callbacks) for it
                 return [await jobs[0].future]
@@ -364,97 +357,3 @@ class Scheduler:
             for job in jobs:
                 job.cancel()
             raise
-
-    # --- dispatch ---
-    async def _dispatch(self) -> None:
-        while True:
-            await self._slots.acquire()
-            picked = self._next_batch()
-            while picked is None:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                picked = self._next_batch()
-            queue, items = picked
-            self._batches_at_engine += 1
-            heads = frozenset().union(*(item.job.heads for item in items))
-            payloads = [item.payload for item in items]
-            self.recorder.queue_waits(
-                queue.kind, time.perf_counter(), (item.enqueued_at for item in items)
-            )
-            future = self.engine.run(queue.model, payloads, heads)
-            future.add_done_callback(functools.partial(self._finish, queue, items))
-
-    def _next_batch(self) -> tuple[ModelQueue, list[WorkItem[Any]]] | None:
-        ready = [(q.oldest(), q) for q in self._queues.values()]
-        candidates = [(t, q) for t, q in ready if t is not None]
-        if not candidates:
-            return None
-        _, queue = min(candidates, key=lambda c: c[0])
-        # Idle pass slots split a lone waiting request between them (on a CPU with two,
-        # it runs as two half batches side by side); several waiting requests are not split.
-        idle_workers = self.engine.size - self._batches_at_engine
-        items = queue.take_batch(
-            same_job_only=not self.cross_request_batching, share=max(1, idle_workers)
-        )
-        return (queue, items) if items else None
-
-    def _finish(
-        self, queue: ModelQueue, items: list[WorkItem[Any]], future: asyncio.Future[Any]
-    ) -> None:
-        self._batches_at_engine -= 1
-        self._slots.release()
-        if future.cancelled():
-            return
-        error = future.exception()
-        if error is not None:
-            self.recorder.batch_failed(queue.kind, queue.name, len(items), error)
-            failure: Exception
-            if isinstance(error, EngineStopped):
-                failure = error
-            else:
-                log.error("batch on %s failed: %s: %s", queue.name, type(error).__name__, error)
-                failure = InferenceFailed(f"inference failed for this batch: {error}")
-            for item in items:
-                item.job.fail(failure)
-            return
-        done: BatchResult = future.result()
-        too_large: set[int] = set()
-        if done.oom is not None:
-            self._out_of_memory(queue, done.oom)
-            too_large = set(done.oom.too_large)
-        costs = [item.cost for item in items]
-        self.recorder.batch_done(
-            queue.kind,
-            queue.name,
-            len(items),
-            sum(costs),
-            padded_cost(costs),
-            done.seconds,
-            cpu_seconds=done.cpu_seconds,
-        )
-        for position, (item, result) in enumerate(zip(items, done.results, strict=True)):
-            if position in too_large:
-                item.job.fail(
-                    ItemTooLarge(
-                        f"a text of {item.cost} tokens does not fit in the device's free memory "
-                        f"for {queue.name}, even alone in a batch; send it shorter"
-                    )
-                )
-            else:
-                item.job.deliver(item.index, result)
-
-    def _out_of_memory(self, queue: ModelQueue, oom: OomReport) -> None:
-        self.recorder.out_of_memory(queue.kind, queue.name, oom.splits, len(oom.too_large))
-        old = queue.max_tokens
-        if not queue.lower_budget(oom.failed_tokens, oom.fitted_tokens):
-            return
-        log.warning(
-            "%s ran out of device memory at %d padded tokens (split %d times): its batch "
-            "budget goes from %d to %d tokens",
-            queue.name,
-            oom.failed_tokens,
-            oom.splits,
-            old,
-            queue.max_tokens,
-        )
-        self.recorder.budget_lowered(queue.kind, queue.name, old, queue.max_tokens)

@@ -39,10 +39,11 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 from schemathesis.generation.modes import GenerationMode
 
-from app.api.hybrid import HybridScoreRequest
-from app.api.schemas import EmbeddingRequest, RerankRequest
-from app.api.schemas_cohere import CohereEmbedRequest
-from app.api.schemas_compat import CompatRerankRequest, OpenAIEmbeddingRequest
+from app.api.cohere.embed_schemas import CohereEmbedRequest
+from app.api.cohere.rerank_schemas import CompatRerankRequest
+from app.api.native.hybrid import HybridScoreRequest
+from app.api.native.schemas import EmbeddingRequest, RerankRequest
+from app.api.openai.schemas import OpenAIEmbeddingRequest
 from app.api.tei.schemas import (
     TeiDecodeRequest,
     TeiEmbedRequest,

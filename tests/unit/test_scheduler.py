@@ -345,7 +345,7 @@ async def never() -> None:
 
 
 async def test_a_client_that_leaves_is_dropped_before_its_batch_runs(setup) -> None:  # type: ignore[no-untyped-def]
-    from app.api.inference import ClientGone, await_or_abandon
+    from app.api.common.inference import ClientGone, await_or_abandon
 
     backend, build = setup
     scheduler = build()
@@ -374,7 +374,7 @@ async def test_a_client_that_leaves_is_dropped_before_its_batch_runs(setup) -> N
 
 
 async def test_a_request_over_its_timeout_is_dropped_with_504(setup) -> None:  # type: ignore[no-untyped-def]
-    from app.api.inference import await_or_abandon
+    from app.api.common.inference import await_or_abandon
     from app.errors import RequestTimeout
 
     backend, build = setup

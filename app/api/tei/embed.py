@@ -16,8 +16,9 @@ import numpy as np
 from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 
-from app.api.encoding import respond
-from app.api.inference import (
+from app.api.common.dense_types import dense_width
+from app.api.common.encoding import respond
+from app.api.common.inference import (
     await_or_abandon,
     check_text,
     check_texts,
@@ -25,7 +26,6 @@ from app.api.inference import (
     prompt_tokens,
     runtime_of,
 )
-from app.api.openai import output_dimensions, unit_rows
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch
 from app.api.tei.inputs import (
     check_vocabulary,
@@ -46,6 +46,7 @@ from app.api.tei.schemas import (
     TruncationDirection,
 )
 from app.models.base import EmbedInput, Head
+from app.models.quantization import unit_rows
 from app.scheduler.scheduler import EmbedOutcome
 from app.security.apikeys import key_of
 
@@ -118,7 +119,7 @@ async def embed_dense(request: Request[Any, Any, Any], data: TeiEmbedRequest) ->
     inputs = inputs_of(data.inputs, runtime.settings)
     backend = serving(runtime.require_scheduler().models, Head.DENSE, "/embed")
     check_vocabulary(inputs, backend)
-    keep = output_dimensions(backend, data.dimensions)
+    keep = dense_width(backend, data.dimensions, "dimensions")
     texts = inputs.items
     outcome = await _embed(request, texts, Head.DENSE, data)
     dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
@@ -143,7 +144,7 @@ async def embed_sparse(request: Request[Any, Any, Any], data: TeiInputsRequest) 
 
 class TeiEmbedController(Controller):
     tags = ["tei"]
-    opt = {TEI_OPT: True}
+    opt = TEI_OPT
 
     @post(
         "/embed",
@@ -200,7 +201,9 @@ class TeiEmbedController(Controller):
     ) -> Response[bytes]:
         started = time.perf_counter()
         texts, outcome = await _embed_inputs(request, data, Head.COLBERT, "/embed_all")
-        body = [item.colbert for item in outcome.items]  # arrays: app.api.encoding writes them
+        body = [
+            item.colbert for item in outcome.items
+        ]  # arrays: app.api.common.encoding writes them
         return _done(request, "tei_embed_all", started, texts, outcome, body)
 
     @post(

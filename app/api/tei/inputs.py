@@ -12,8 +12,8 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException, SerializationException, ValidationException
 
-from app.api.errors import describe_validation
-from app.api.inference import TextLimits, check_text, embed_limits
+from app.api.common.errors import describe_validation
+from app.api.common.inference import TextLimits, check_text, embed_limits
 from app.api.tei.errors import EmptyBatch, NotServed
 from app.api.tei.schemas import PromptName, TruncationDirection
 from app.errors import InvalidInput, LimitExceeded

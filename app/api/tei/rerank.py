@@ -20,8 +20,8 @@ from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from msgspec import UNSET
 
-from app.api.encoding import respond
-from app.api.inference import (
+from app.api.common.encoding import respond
+from app.api.common.inference import (
     TextLimits,
     await_or_abandon,
     check_text,
@@ -30,7 +30,7 @@ from app.api.inference import (
     rerank_limits,
     runtime_of,
 )
-from app.api.rerankers import Reranker, choose_reranker, hybrid_backend
+from app.api.common.rerankers import Reranker, choose_reranker, hybrid_backend
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch, NotServed, mark_tei
 from app.api.tei.inputs import (
     body_json,
@@ -222,7 +222,7 @@ def _check_predict_texts(scored: list[Scored], fields: list[Fields], limits: Tex
 
 class TeiRerankController(Controller):
     tags = ["tei"]
-    opt = {TEI_OPT: True}
+    opt = TEI_OPT
 
     @post(
         "/predict",

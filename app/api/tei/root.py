@@ -13,9 +13,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
 from app import __version__
-from app.api.encoding import respond
-from app.api.inference import runtime_of
-from app.api.model_names import served_models
+from app.api.common.encoding import respond
+from app.api.common.inference import runtime_of
+from app.api.common.model_names import served_models
 from app.api.tei.embed import embed_dense, embed_sparse
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, NotServed, tei_error_responses
 from app.api.tei.inputs import body_json, convert_body, primary_backend
@@ -122,7 +122,7 @@ def describe(runtime: Runtime) -> TeiInfo:
 
 class TeiRootController(Controller):
     tags = ["tei"]
-    opt = {TEI_OPT: True}
+    opt = TEI_OPT
 
     @get(
         "/info",

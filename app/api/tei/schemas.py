@@ -7,7 +7,7 @@ that is empty decodes, so that the handler can answer TEI's 400 ``Empty`` for it
 document still says ``minItems: 1``. Where a route decodes more than it accepts (a token id
 outside a list of ids, ids beyond the model's vocabulary, limits that are settings) the handler
 refuses it with a message that says why, and ``documented_as`` is what the OpenAPI document
-shows (``app.api.openapi_bodies``).
+shows (``app.api.openapi.bodies``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from app.api.bounds import MARKER, MAX_TOTAL_CHARS, bounded
-from app.api.schemas import AtLeastOne, EmbedText, RerankText
+from app.api.common.bounds import MARKER, MAX_TOTAL_CHARS, bounded
+from app.api.common.schemas import AtLeastOne, EmbedText, RerankText
 
 #: TEI's ``TruncationDirection`` is ``Left`` / ``Right``; clients also send it in lower case
 TruncationDirection = Literal["Left", "Right", "left", "right"]

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 
-from app.api.encoding import respond
-from app.api.inference import embed_limits, runtime_of
+from app.api.common.encoding import respond
+from app.api.common.inference import embed_limits, runtime_of
 from app.api.tei.errors import TEI_METADATA_ERRORS, TEI_OPT, NotServed
 from app.api.tei.inputs import (
     check_batch,
@@ -64,7 +64,7 @@ def _tokens(
 
 class TeiTokensController(Controller):
     tags = ["tei"]
-    opt = {TEI_OPT: True}
+    opt = TEI_OPT
 
     @post(
         "/tokenize",
