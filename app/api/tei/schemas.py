@@ -2,7 +2,8 @@
 ``router/src/http/types.rs`` define them (text-embeddings-inference 1.7/1.8).
 
 Requests ignore fields they do not know (Weaviate sends ``options``, Elasticsearch
-``top_n``). The texts take the same bounds as the native routes' (``app.api.schemas``); a list
+``top_n``); their booleans are ``StrictBool``, JSON ``true`` and ``false`` as TEI reads them.
+The texts take the same bounds as the native routes' (``app.api.schemas``); a list
 that is empty decodes, so that the handler can answer TEI's 400 ``Empty`` for it, while the
 document still says ``minItems: 1``. Where a route decodes more than it accepts (token-id
 inputs, a lone text for ``/predict``) the handler refuses it with a message that says why, and
@@ -17,7 +18,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app.api.common.bounds import MARKER, bounded
-from app.api.common.schemas import AtLeastOne, EmbedText, RerankText
+from app.api.common.schemas import AtLeastOne, EmbedText, RerankText, StrictBool
 
 #: TEI's ``TruncationDirection`` is ``Left`` / ``Right``; clients also send it in lower case
 TruncationDirection = Literal["Left", "Right", "left", "right"]
@@ -49,7 +50,7 @@ _INPUTS = (
 DecodedInputs = EmbedText | list[EmbedText | int | list[int]]
 DocumentedInputs = Annotated[EmbedText | EmbedList, Meta(description=_INPUTS)]
 TruncateField = Annotated[
-    bool | None,
+    StrictBool | None,
     Meta(
         description="false: a text over the model's token limit is a 413; true or null (this "
         "server's auto_truncate): it is cut"
@@ -80,7 +81,7 @@ class TeiInputsRequest(Struct, kw_only=True):
     """``/embed_sparse`` and ``/embed_all`` (TEI's ``EmbedSparseRequest``, ``EmbedAllRequest``)."""
 
     inputs: DecodedInputs
-    truncate: bool | None = None
+    truncate: StrictBool | None = None
     truncation_direction: TruncationDirection = "Right"
     prompt_name: PromptName | None = None
 
@@ -88,7 +89,7 @@ class TeiInputsRequest(Struct, kw_only=True):
 
 
 class TeiEmbedParams(TeiInputsParams, kw_only=True):
-    normalize: Annotated[bool, Meta(description="Scale each vector to unit length")] = True
+    normalize: Annotated[StrictBool, Meta(description="Scale each vector to unit length")] = True
     dimensions: Annotated[
         AtLeastOne | None,
         Meta(
@@ -99,7 +100,7 @@ class TeiEmbedParams(TeiInputsParams, kw_only=True):
 
 
 class TeiEmbedRequest(TeiInputsRequest, kw_only=True):
-    normalize: bool = True
+    normalize: StrictBool = True
     dimensions: AtLeastOne | None = None
 
     documented_as: ClassVar[type[Struct]] = TeiEmbedParams
@@ -144,8 +145,8 @@ class TeiRerankRequest(Struct, kw_only=True):
     ]
     truncate: TruncateField = None
     truncation_direction: DirectionField = "Right"
-    raw_scores: Annotated[bool, RAW_SCORES] = False
-    return_text: Annotated[bool, Meta(description="Give each result its text")] = False
+    raw_scores: Annotated[StrictBool, RAW_SCORES] = False
+    return_text: Annotated[StrictBool, Meta(description="Give each result its text")] = False
 
 
 class TeiRank(Struct, kw_only=True):
@@ -183,15 +184,15 @@ class TeiPredictParams(Struct, kw_only=True):
     inputs: Annotated[list[str | list[str]], _PREDICT_INPUTS]
     truncate: TruncateField = None
     truncation_direction: DirectionField = "Right"
-    raw_scores: Annotated[bool, RAW_SCORES] = False
+    raw_scores: Annotated[StrictBool, RAW_SCORES] = False
 
 
 class TeiPredictRequest(Struct, kw_only=True):
     #: a lone text decodes too, so that the handler can say why it is refused
     inputs: RerankText | list[RerankText | list[RerankText]]
-    truncate: bool | None = None
+    truncate: StrictBool | None = None
     truncation_direction: TruncationDirection = "Right"
-    raw_scores: bool = False
+    raw_scores: StrictBool = False
 
     documented_as: ClassVar[type[Struct]] = TeiPredictParams
 
@@ -208,7 +209,7 @@ class TeiTokenizeRequest(Struct, kw_only=True):
         Meta(description="A text, or a list of 1..MAX_SENTENCES_PER_REQUEST texts"),
     ]
     add_special_tokens: Annotated[
-        bool, Meta(description="Include the model's special tokens ([CLS], </s>...)")
+        StrictBool, Meta(description="Include the model's special tokens ([CLS], </s>...)")
     ] = True
     prompt_name: PromptField = None
 
@@ -242,7 +243,7 @@ _IDS = Meta(
 class TeiDecodeRequest(Struct, kw_only=True):
     ids: Annotated[list[TokenId | list[TokenId]], _IDS]
     skip_special_tokens: Annotated[
-        bool, Meta(description="Leave the special tokens out of the text")
+        StrictBool, Meta(description="Leave the special tokens out of the text")
     ] = True
 
 
