@@ -187,6 +187,23 @@ def test_a_model_name_is_valid_unless_served_for_another_role(
         assert (not errors) == (status != 400), (body, [e.message[:200] for e in errors])
 
 
+def test_a_model_id_is_a_name_the_server_lists(
+    client: TestClient,  # type: ignore[type-arg]
+    tiny_models: dict[str, Path],
+) -> None:
+    """``GET /v1/models/{model_id}``: the document lists the served names, each answered 200;
+    any other name is a 404."""
+    operation = client.get("/openapi.json").json()["paths"]["/v1/models/{model_id}"]["get"]
+    (parameter,) = operation["parameters"]
+    served = [str(tiny_models["bge-m3"]), str(tiny_models["bge-reranker"])]
+    assert parameter["schema"]["enum"] == served
+    listed = [model["id"] for model in client.get("/v1/models").json()["data"]]
+    assert listed == served
+    for name in served:
+        assert client.get(f"/v1/models/{name}").json()["id"] == name
+    assert client.get("/v1/models/no-such-model").status_code == 404
+
+
 @pytest.fixture(scope="module")
 def dense_only(tiny_settings: Settings, tiny_model_set: ModelSet) -> Iterator[TestClient]:  # type: ignore[type-arg]
     """Only a dense model, the tiny bge-m3 posing as a Matryoshka one (32 dimensions)."""
