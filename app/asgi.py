@@ -26,6 +26,7 @@ from app.api.native.routes import NativeController
 from app.api.openai.routes import OpenAIController
 from app.api.openapi.bodies import document_request_bodies
 from app.api.openapi.examples import document_request_examples
+from app.api.openapi.parameters import document_path_parameters
 from app.api.ops.api_reference import assets_router, swagger_plugin
 from app.api.ops.routes import OpsController
 from app.api.tei.embed import TeiEmbedController
@@ -103,7 +104,12 @@ def create_app(
         middleware=operations.middleware,
         guards=operations.guards,
         plugins=operations.plugins,
-        on_startup=[document_request_bodies, document_request_examples, *operations.on_startup],
+        on_startup=[
+            document_request_bodies,
+            document_path_parameters,
+            document_request_examples,
+            *operations.on_startup,
+        ],
         on_shutdown=operations.on_shutdown,
         lifespan=[lifespan],
         state=State({"runtime": runtime}),

@@ -11,7 +11,7 @@ from typing import Annotated
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app.api.common.bounds import bounded
-from app.api.common.schemas import TOP_N, AtLeastOne, ModelName, RerankText
+from app.api.common.schemas import TOP_N, AtLeastOne, ModelName, RerankText, StrictBool
 
 
 # --- POST /v1/rerank, /v2/rerank ---
@@ -32,7 +32,7 @@ class CompatRerankRequest(Struct, kw_only=True):
     ]
     top_n: Annotated[AtLeastOne | None, TOP_N] = None
     return_documents: Annotated[
-        bool, Meta(description="Give each result its document (`document.text`)")
+        StrictBool, Meta(description="Give each result its document (`document.text`)")
     ] = False
     model: ModelName = None
     #: Cohere's per-document cap: accepted; the model's own token limit is what applies

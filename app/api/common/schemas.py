@@ -33,6 +33,14 @@ RerankTexts = Annotated[
     bounded(max_items="max_rerank_passages", max_total_chars="max_rerank_total_chars"),
 ]
 AtLeastOne = Annotated[int, Meta(ge=1)]
+#: a boolean sent as JSON ``true`` or ``false``, nothing else. Litestar reads a body leniently
+#: (msgspec's ``strict=False``), which reads 0, 1, "true" and "false" as a ``bool``; msgspec
+#: matches a literal's values exactly, so a field of this type refuses them. The OpenAI, Cohere
+#: and TEI bodies use it: their clients send JSON booleans, and the services they were written
+#: for refuse 0 and 1. The native bodies keep ``bool``: the original service's pydantic models
+#: read 0 and 1 as booleans, and its clients must work unchanged (SPEC §1.1). The OpenAPI
+#: document states which is which (``app.api.openapi.bodies``).
+StrictBool = Literal[True, False]
 INPUT_TYPE = Meta(
     description="`query` for search queries, `document` for the texts searched: a model with "
     "a prompt for queries (Qwen3, a sentence-transformers `query` prompt) puts it before "

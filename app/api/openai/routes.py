@@ -78,6 +78,16 @@ def encode_vector(vector: np.ndarray, encoding_format: str) -> list[float] | str
     return values
 
 
+def model_ids(runtime: Runtime) -> dict[str, Any]:
+    """``model_id``'s schema: a name served here (any other is a 404); any string while the
+    models load."""
+    if runtime.models is None:
+        return {"type": "string"}
+    served = served_models(runtime.settings, runtime.models)
+    names = [name for entry in served for name in entry.names]
+    return {"type": "string", "enum": names, "description": "A name GET /v1/models lists"}
+
+
 class OpenAIController(Controller):
     path = "/v1"
     tags = ["openai"]
@@ -148,6 +158,7 @@ class OpenAIController(Controller):
     @get(
         "/models/{model_id:path}",
         summary="One served model",
+        opt={"path_parameters": {"model_id": model_ids}},
         responses={
             200: ResponseSpec(OpenAIModel, description="OK", generate_examples=False),
             **error_responses(401, 404, 429, 503),

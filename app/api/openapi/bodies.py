@@ -7,7 +7,11 @@ Litestar's generator drops the bounds of list items and of union members (a
 component is replaced, at start-up, by msgspec's schema of the route's struct (or of the
 struct's ``documented_as``, where the route decodes more than it accepts), with:
 
-- the bounds that are settings (``app.api.common.bounds``) valued as this server runs;
+- the bounds that are settings (``app.api.common.bounds``) valued as this server runs: on
+  TEI's bodies, whose routes answer a request over them with TEI's 413, as extension keywords;
+- each boolean as the server reads it: a ``bool`` field also takes 0 and 1 (Litestar decodes
+  with msgspec's ``strict=False``, as the original service's pydantic models read booleans),
+  a ``StrictBool`` field JSON ``true`` and ``false`` only (``app.api.common.schemas``);
 - once the models are loaded, what depends on them: which vector types can be asked for,
   whether ``dimensions`` may be sent and up to what, the token ids TEI's ``inputs`` may hold,
   and whether ``/predict`` scores a lone text.
@@ -32,6 +36,7 @@ from litestar import Litestar
 from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, RequestBody, Schema
 from litestar.routes import HTTPRoute
 
+import app.api.tei.schemas as tei_schemas
 from app.api.cohere.embed_schemas import CohereEmbedParams
 from app.api.cohere.rerank_schemas import CompatRerankRequest
 from app.api.common.bounds import resolve
@@ -52,12 +57,19 @@ from app.runtime import Runtime
 from app.settings import Settings
 
 _REF = "#/components/schemas/{name}"
-#: Litestar converts a decoded body with msgspec's ``strict=False`` (the original's pydantic was
-#: lax too): each body says so, while its types stay the ones a client should send
-_LENIENT = (
-    'Read leniently, as the original service read it: a number in a string ("5") is read as an '
-    'integer, 0, 1, "true" and "false" as booleans, "null" as null.'
+#: Litestar converts a decoded body with msgspec's ``strict=False``: what that reads beyond the
+#: JSON types, which each body says in words while its schema keeps the types to send
+_STRINGS = 'A number in a string ("5") is read as that number, and "null" as null.'
+_LENIENT_BOOLEANS = (
+    "A boolean may also be sent as 0 or 1, as the original service read it, or as the string "
+    '"true", "false", "0" or "1".'
 )
+_STRICT_BOOLEANS = "A boolean is JSON true or false, not 0 or 1."
+_SIZE_LIMITED = (
+    "Over a count or size limit (x-max-items, x-max-length, x-max-total-chars) is TEI's 413."
+)
+#: what the server reads as false in a ``bool`` field (``_vector_types``)
+_FALSE = [False, 0]
 #: a rule of a body's schema that depends on the loaded models (``None`` until they are)
 Rule = Callable[[dict[str, Any], ModelSet | None, Settings], None]
 _HEAD_FIELDS = {
@@ -143,19 +155,35 @@ class RequestBodies:
 
     def _build(self, models: ModelSet | None) -> dict[str, dict[str, Any]]:
         documented = {name: getattr(s, "documented_as", s) for name, s in self._structs.items()}
-        refs, components = msgspec.json.schema_components(documented.values(), ref_template=_REF)
-        for (name, struct), ref in zip(documented.items(), refs, strict=True):
-            # msgspec names a component after its struct; the document's operations refer to
-            # Litestar's name for the route's own struct. A body struct is never nested.
-            schema = components.pop(ref["$ref"].rpartition("/")[2])
+        refs, nested = msgspec.json.schema_components(documented.values(), ref_template=_REF)
+        # msgspec names a component after its struct; the document's operations refer to
+        # Litestar's name for the route's own struct. A body struct is never nested.
+        tops = [nested.pop(ref["$ref"].rpartition("/")[2]) for ref in refs]
+        booleans = {name: _document_booleans(schema) for name, schema in nested.items()}
+        bodies: dict[str, dict[str, Any]] = {}
+        size_limited: set[str] = set()
+        for (name, struct), schema in zip(documented.items(), tops, strict=True):
+            reached = _reached(schema, nested)
+            read = _document_booleans(schema).union(*(booleans[n] for n in reached))
             for rule in _MODEL_RULES.get(struct, ()):
                 rule(schema, models, self._runtime.settings)
-            described = " ".join(filter(None, (schema.get("description"), _LENIENT)))
-            components[name] = {**schema, "title": name, "description": described}
+            notes = [schema.get("description"), _STRINGS]
+            if "lenient" in read:
+                notes.append(_LENIENT_BOOLEANS)
+            if "strict" in read:
+                notes.append(_STRICT_BOOLEANS)
+            if struct.__module__ == tei_schemas.__name__:
+                size_limited |= {name, *reached}
+                notes.append(_SIZE_LIMITED)
+            bodies[name] = {**schema, "title": name, "description": " ".join(filter(None, notes))}
+        components = {**nested, **bodies}
         for component in components.values():
             _describe_tags(component)
-        resolved: dict[str, dict[str, Any]] = resolve(components, self._runtime.settings)
-        return resolved
+        settings = self._runtime.settings
+        return {
+            name: resolve(schema, settings, size_limits=name in size_limited)
+            for name, schema in components.items()
+        }
 
 
 def _body_structs(app: Litestar) -> dict[str, type[msgspec.Struct]]:
@@ -182,6 +210,49 @@ def _body_structs(app: Litestar) -> dict[str, type[msgspec.Struct]]:
     return found
 
 
+def _document_booleans(schema: Any) -> set[str]:
+    """Each boolean in ``schema`` (msgspec's, changed in place) as the server reads it: a
+    ``bool`` (``"type": "boolean"``) takes 0 and 1 too, a ``StrictBool`` (the literal's
+    ``"enum": [false, true]``) only what JSON Schema calls a boolean. Which of the two it holds:
+    ``"lenient"``, ``"strict"``."""
+    found: set[str] = set()
+    if isinstance(schema, list):
+        for item in schema:
+            found |= _document_booleans(item)
+        return found
+    if not isinstance(schema, dict):
+        return found
+    if schema.get("type") == "boolean":
+        del schema["type"]
+        schema["anyOf"] = [{"type": "boolean"}, {"enum": [0, 1]}]
+        return {"lenient"}
+    values = schema.get("enum")
+    if isinstance(values, list) and len(values) == 2 and all(type(v) is bool for v in values):
+        del schema["enum"]
+        schema["type"] = "boolean"
+        return {"strict"}
+    for value in schema.values():
+        found |= _document_booleans(value)
+    return found
+
+
+def _reached(schema: Any, components: dict[str, Any]) -> set[str]:
+    """The names of the components ``schema`` refers to, directly or through others."""
+    found: set[str] = set()
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            name = str(node.get("$ref", "")).rpartition("/")[2]
+            if name in components and name not in found:
+                found.add(name)
+                pending.append(components[name])
+            pending.extend(node.values())
+    return found
+
+
 def _vector_types(schema: dict[str, Any], models: ModelSet | None, _: Settings) -> None:
     """``return_*``: a vector type no loaded model gives can only be left out or false, and a
     request that asks for none of the others is a 400 (``requested_heads``)."""
@@ -191,7 +262,7 @@ def _vector_types(schema: dict[str, Any], models: ModelSet | None, _: Settings) 
         if head not in available:
             properties[name] = {
                 **properties[name],
-                "enum": [False],
+                "enum": _FALSE,
                 "default": False,
                 "description": f"No model served here gives {head.value} vectors",
             }
@@ -199,7 +270,7 @@ def _vector_types(schema: dict[str, Any], models: ModelSet | None, _: Settings) 
             # left out, a vector type that a loaded model gives is returned
             properties[name] = {**properties[name], "default": True}
     asked = [_HEAD_FIELDS[head] for head in _HEAD_FIELDS if head in available]
-    schema["not"] = {"required": asked, "properties": {name: {"const": False} for name in asked}}
+    schema["not"] = {"required": asked, "properties": {name: {"enum": _FALSE} for name in asked}}
 
 
 def _dimensions(field: str = "dimensions") -> Rule:

@@ -2,7 +2,8 @@
 ``router/src/http/types.rs`` define them (text-embeddings-inference 1.7 to 1.9).
 
 Requests ignore fields they do not know (Weaviate sends ``options``, Elasticsearch
-``top_n``). The texts take the same bounds as the native routes' (``app.api.schemas``); a list
+``top_n``); their booleans are ``StrictBool``, JSON ``true`` and ``false`` as TEI reads them.
+The texts take the same bounds as the native routes' (``app.api.schemas``); a list
 that is empty decodes, so that the handler can answer TEI's 400 ``Empty`` for it, while the
 document still says ``minItems: 1``. Where a route decodes more than it accepts (a token id
 outside a list of ids, ids beyond the model's vocabulary, limits that are settings) the handler
@@ -18,7 +19,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app.api.common.bounds import MARKER, MAX_TOTAL_CHARS, bounded
-from app.api.common.schemas import AtLeastOne, EmbedText, RerankText
+from app.api.common.schemas import AtLeastOne, EmbedText, RerankText, StrictBool
 
 #: TEI's ``TruncationDirection`` is ``Left`` / ``Right``; clients also send it in lower case
 TruncationDirection = Literal["Left", "Right", "left", "right"]
@@ -84,7 +85,7 @@ _INPUTS = Meta(
 )
 DocumentedInputs = Annotated[Any, _INPUTS]
 TruncateField = Annotated[
-    bool | None,
+    StrictBool | None,
     Meta(
         description="false: a text over the model's token limit is a 413; true or null (this "
         "server's auto_truncate): it is cut"
@@ -115,7 +116,7 @@ class TeiInputsRequest(Struct, kw_only=True):
     """``/embed_sparse`` and ``/embed_all`` (TEI's ``EmbedSparseRequest``, ``EmbedAllRequest``)."""
 
     inputs: DecodedInputs
-    truncate: bool | None = None
+    truncate: StrictBool | None = None
     truncation_direction: TruncationDirection = "Right"
     prompt_name: PromptName | None = None
 
@@ -123,7 +124,7 @@ class TeiInputsRequest(Struct, kw_only=True):
 
 
 class TeiEmbedParams(TeiInputsParams, kw_only=True):
-    normalize: Annotated[bool, Meta(description="Scale each vector to unit length")] = True
+    normalize: Annotated[StrictBool, Meta(description="Scale each vector to unit length")] = True
     dimensions: Annotated[
         AtLeastOne | None,
         Meta(
@@ -134,7 +135,7 @@ class TeiEmbedParams(TeiInputsParams, kw_only=True):
 
 
 class TeiEmbedRequest(TeiInputsRequest, kw_only=True):
-    normalize: bool = True
+    normalize: StrictBool = True
     dimensions: AtLeastOne | None = None
 
     documented_as: ClassVar[type[Struct]] = TeiEmbedParams
@@ -179,8 +180,8 @@ class TeiRerankRequest(Struct, kw_only=True):
     ]
     truncate: TruncateField = None
     truncation_direction: DirectionField = "Right"
-    raw_scores: Annotated[bool, RAW_SCORES] = False
-    return_text: Annotated[bool, Meta(description="Give each result its text")] = False
+    raw_scores: Annotated[StrictBool, RAW_SCORES] = False
+    return_text: Annotated[StrictBool, Meta(description="Give each result its text")] = False
 
 
 class TeiRank(Struct, kw_only=True):
@@ -238,14 +239,14 @@ class TeiPredictParams(Struct, kw_only=True):
     inputs: Annotated[Any, Meta(extra_json_schema=predict_inputs(True))]
     truncate: TruncateField = None
     truncation_direction: DirectionField = "Right"
-    raw_scores: Annotated[bool, RAW_SCORES] = False
+    raw_scores: Annotated[StrictBool, RAW_SCORES] = False
 
 
 class TeiPredictRequest(Struct, kw_only=True):
     inputs: RerankText | list[RerankText | list[RerankText]]
-    truncate: bool | None = None
+    truncate: StrictBool | None = None
     truncation_direction: TruncationDirection = "Right"
-    raw_scores: bool = False
+    raw_scores: StrictBool = False
 
     documented_as: ClassVar[type[Struct]] = TeiPredictParams
 
@@ -259,7 +260,7 @@ class TeiPrediction(Struct, kw_only=True):
 class TeiTokenizeParams(Struct, kw_only=True):
     inputs: DocumentedInputs
     add_special_tokens: Annotated[
-        bool,
+        StrictBool,
         Meta(
             description="Include the model's special tokens ([CLS], </s>...) with a text; "
             "token ids are listed as given"
@@ -270,7 +271,7 @@ class TeiTokenizeParams(Struct, kw_only=True):
 
 class TeiTokenizeRequest(Struct, kw_only=True):
     inputs: DecodedInputs
-    add_special_tokens: bool = True
+    add_special_tokens: StrictBool = True
     prompt_name: PromptName | None = None
 
     documented_as: ClassVar[type[Struct]] = TeiTokenizeParams
@@ -305,7 +306,7 @@ _IDS = Meta(
 class TeiDecodeRequest(Struct, kw_only=True):
     ids: Annotated[list[TokenId | list[TokenId]], _IDS]
     skip_special_tokens: Annotated[
-        bool, Meta(description="Leave the special tokens out of the text")
+        StrictBool, Meta(description="Leave the special tokens out of the text")
     ] = True
 
 
