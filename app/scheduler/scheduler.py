@@ -49,7 +49,12 @@ from app.scheduler.priorities import (
     PriorityPolicy,
 )
 from app.scheduler.queue import ModelQueue
-from app.scheduler.refusals import nothing, refuse_truncated_pairs, refuse_truncated_texts
+from app.scheduler.refusals import (
+    nothing,
+    queue_full_message,
+    refuse_truncated_pairs,
+    refuse_truncated_texts,
+)
 from app.telemetry.recorder import Recorder
 
 log = logging.getLogger("smart_embedder.scheduler")
@@ -389,12 +394,3 @@ class Scheduler:
             for job in jobs:
                 job.cancel()
             raise
-
-
-def queue_full_message(kind: Kind, priority: Priority, bound: int) -> str:
-    """The 503's message when a kind's queue is full for a class."""
-    return (
-        f"the {kind} queue is full for {priority} requests ({bound} waiting); retry later"
-        if priority == BATCH
-        else f"the {kind} queue is full ({bound} requests waiting); retry later"
-    )

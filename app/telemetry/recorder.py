@@ -74,8 +74,8 @@ class ServiceStats:
     #: by priority class: (queue, class, "admitted" / "refused") -> requests; the queue waits
     admissions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     queue_waits: dict[str, WaitTally] = field(default_factory=dict)
-    #: requests served in a lower class than they asked for (their API key's)
-    priority_lowered: int = 0
+    #: by API key name: requests served in a lower class than they asked for (the key's)
+    priority_lowered: Counter[str] = field(default_factory=Counter)
 
 
 class Recorder:
@@ -95,7 +95,7 @@ class Recorder:
         keys.rejections = lambda: self.stats.key_rejected
         classes = self.metrics.priority_sources
         classes.admissions = lambda: self.stats.admissions
-        classes.lowered = lambda: self.stats.priority_lowered
+        classes.lowered = lambda: self.stats.priority_lowered.total()
 
     # --- requests ---
     def request_started(self, endpoint: str) -> None:
@@ -157,8 +157,11 @@ class Recorder:
     def key_rejected(self, key: str, reason: str) -> None:
         self.stats.key_rejected[(key, reason)] += 1
 
-    def priority_lowered(self) -> None:
-        self.stats.priority_lowered += 1
+    def priority_lowered(self, key: str) -> bool:
+        """A request of API key ``key`` was served below the class it asked for; True the
+        first time for that key."""
+        self.stats.priority_lowered[key] += 1
+        return self.stats.priority_lowered[key] == 1
 
     # --- the scheduler ---
     def class_admitted(self, kind: str, priority: str) -> None:

@@ -5,16 +5,18 @@ is the verdict, never a time."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable
 
 import pytest
 
 from app.engine.inline import InlineEngine
+from app.engine.threads import PassThreads
 from app.models.base import Head
 from app.models.catalog import ModelSet
 from app.scheduler.priorities import BATCH, INTERACTIVE, Lane, PriorityPolicy
 from app.scheduler.scheduler import BatchLimits, Scheduler
-from tests.unit.test_scheduler import CountingBackend, text, until
+from tests.unit.test_scheduler import HANG_GUARD_S, CountingBackend, text, until
 
 DENSE = frozenset({Head.DENSE})
 
@@ -101,3 +103,24 @@ async def test_batch_work_is_passed_over_at_most_n_cuts() -> None:
     # filled with a query's text), while queries still waited
     assert backend.batches[:5] == [[3, 3], [3, 3], [3, 3], [3, 3], [9, 3]]
     assert [3, 3] in backend.batches[5:]
+
+
+def test_an_express_call_runs_before_the_calls_already_waiting() -> None:
+    threads = PassThreads("test", threads=1)
+    threads.start()
+    busy, ran, done = threading.Event(), [], threading.Event()
+
+    def hold() -> None:
+        busy.set()
+        assert done.wait(HANG_GUARD_S)
+
+    def record(name: str) -> None:
+        ran.append(name)
+
+    threads.submit(hold, lambda _result, _error: None)
+    assert busy.wait(HANG_GUARD_S)
+    for name, express in (("first", False), ("second", False), ("express", True)):
+        threads.submit(lambda n=name: record(n), lambda _result, _error: None, express=express)
+    done.set()
+    threads.stop()
+    assert ran == ["express", "first", "second"]

@@ -43,8 +43,6 @@ LANE_STATE_KEY = "smart_embedder.lane"
 _ASKED_STATE_KEY = "smart_embedder.priority_asked"
 _LOWERED_STATE_KEY = "smart_embedder.priority_lowered"
 
-_warned_keys: set[str] = set()
-
 
 def header_lane(connection: ASGIConnection[Any, Any, Any, Any]) -> Lane:
     """The request's lane from its ``X-Priority`` header and its API key (before its body is
@@ -79,9 +77,7 @@ def request_lane(request: Request[Any, Any, Any], asked: Priority | None = None)
         state[LANE_STATE_KEY] = lane
     if asked is not None and rank(asked) < rank(lane.priority):
         state[_LOWERED_STATE_KEY] = asked
-        runtime_of(request).recorder.priority_lowered()
-        if lane.tenant not in _warned_keys:
-            _warned_keys.add(lane.tenant)
+        if runtime_of(request).recorder.priority_lowered(lane.tenant):
             log.warning(
                 "API key %r asked for the %s class and is served in %s, its priority in "
                 "API_KEYS_FILE (logged once per key)",

@@ -22,7 +22,7 @@ def priority_stats(scheduler: Scheduler | None, recorder: Recorder) -> Prioritie
     stats = recorder.stats
     return PrioritiesStats(
         enabled=scheduler.policy.enabled,
-        lowered=stats.priority_lowered,
+        lowered=stats.priority_lowered.total(),
         classes={
             p: ClassStats(
                 pending={k: scheduler.pending(k, p) for k in KINDS},
