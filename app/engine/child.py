@@ -174,7 +174,11 @@ class EngineLoop:
         pairs = isinstance(backend, RerankBackend)
         payloads = wire.unpack_payloads(message, pairs=pairs)
         run = functools.partial(run_pass, backend, payloads, wire.unpack_heads(message))
-        self.threads.submit(run, functools.partial(self._answer, conn, message.batch, pairs))
+        self.threads.submit(
+            run,
+            functools.partial(self._answer, conn, message.batch, pairs),
+            express=message.express,
+        )
 
     def _answer(
         self, conn: Connection, batch: int, pairs: bool, result: Any, error: BaseException | None

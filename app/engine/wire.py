@@ -35,6 +35,7 @@ class RunBatch(msgspec.Struct, tag="run", array_like=True):
     lengths: memoryview  # int32, one per item
     ids: memoryview  # int32, every item's ids end to end
     type_ids: memoryview | None = None  # int32, same layout as ids
+    express: bool = False  # run before the batches waiting for a pass thread
 
 
 class Shutdown(msgspec.Struct, tag="shutdown", array_like=True):
@@ -138,6 +139,8 @@ def pack_batch(
     model: int,
     payloads: Sequence[TokenizedText | TokenizedPair],
     heads: frozenset[Head],
+    *,
+    express: bool = False,
 ) -> RunBatch:
     lengths = np.fromiter((len(p.ids) for p in payloads), dtype=np.int32, count=len(payloads))
     ids = np.concatenate([np.asarray(p.ids, dtype=np.int32) for p in payloads])
@@ -151,6 +154,7 @@ def pack_batch(
         lengths=_raw(lengths),
         ids=_raw(ids),
         type_ids=type_ids,
+        express=express,
     )
 
 

@@ -23,6 +23,7 @@ from app.models.catalog import ModelSet
 from app.models.quantization import Calibration
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.cache import EmbedCache
+from app.scheduler.priorities import PriorityPolicy
 from app.scheduler.scheduler import BatchLimits, Scheduler
 from app.settings import Settings
 from app.telemetry.recorder import Recorder
@@ -98,6 +99,11 @@ class Runtime:
                     "embed": self.settings.max_queue_size,
                     "rerank": self.settings.rerank_max_queue,
                 },
+                batch_max_queue={
+                    "embed": self.settings.batch_max_queue_size,
+                    "rerank": self.settings.batch_rerank_max_queue,
+                },
+                policy=priority_policy(self.settings),
                 cross_request_batching=self.settings.cross_request_batching,
                 recorder=self.recorder,
                 cache=embed_cache(self.settings),
@@ -221,3 +227,12 @@ def embed_cache(settings: Settings) -> EmbedCache | None:
     if settings.embed_cache_mb <= 0:
         return None
     return EmbedCache(int(settings.embed_cache_mb * 2**20))
+
+
+def priority_policy(settings: Settings) -> PriorityPolicy:
+    return PriorityPolicy(
+        enabled=settings.priorities,
+        starvation_passes=settings.batch_starvation_passes,
+        express=settings.priority_express_pass,
+        fill_cost_factor=settings.interactive_fill_factor or None,
+    )

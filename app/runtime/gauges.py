@@ -10,9 +10,11 @@ from app.telemetry.metrics import GaugeSources
 
 
 def watch_runtime(sources: GaugeSources, runtime: Runtime) -> None:
-    def pending(queue: str) -> int:
+    def pending(queue: str, priority: str) -> int:
         scheduler = runtime.scheduler
-        return scheduler.pending(queue) if scheduler is not None else 0  # type: ignore[arg-type]
+        if scheduler is None:
+            return 0
+        return scheduler.pending(queue, priority)  # type: ignore[arg-type]
 
     def queued_items(queue: str) -> int:
         scheduler = runtime.scheduler
@@ -55,7 +57,7 @@ def watch_runtime(sources: GaugeSources, runtime: Runtime) -> None:
         }
 
     sources.embed_cache = embed_cache
-    sources.pending = pending
+    runtime.recorder.metrics.priority_sources.pending = pending
     sources.queued_items = queued_items
     sources.server_info = server_info
     sources.gpu_memory = gpu_memory

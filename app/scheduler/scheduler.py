@@ -1,11 +1,12 @@
 """The scheduler: admission, off-loop tokenization, per-model queues and the dispatcher that
 feeds the inference engine.
 
-A request is admitted (or refused with 503 at once when its kind's queue is full), tokenized
-(on the loop when short, in a small thread pool otherwise), split into jobs (one per model it
-needs) and queued. The engine holds at most one batch per pass slot plus one ready behind
-them; each is cut from everything waiting, up to the token budget and as far as the model's
-measured pass cost makes growing worth it. Results are delivered per item on the event loop.
+A request is admitted (or refused with 503 at once when its kind's queue is full for its
+priority class), tokenized (on the loop when short, in a small thread pool otherwise), split
+into jobs (one per model it needs) and queued in its lane (class and tenant). The engine holds
+at most one batch per pass slot plus one ready behind them; each is cut from everything
+waiting, interactive work first, up to the token budget and as far as the model's measured
+pass cost makes growing worth it. Results are delivered per item on the event loop.
 """
 
 from __future__ import annotations
@@ -40,8 +41,21 @@ from app.models.catalog import ModelSet
 from app.scheduler.cache import EmbedCache, Lookup
 from app.scheduler.dispatcher import Dispatcher
 from app.scheduler.jobs import Job
+from app.scheduler.priorities import (
+    BATCH,
+    DEFAULT_LANE,
+    PRIORITIES,
+    Lane,
+    Priority,
+    PriorityPolicy,
+)
 from app.scheduler.queue import ModelQueue
-from app.scheduler.refusals import nothing, refuse_truncated_pairs, refuse_truncated_texts
+from app.scheduler.refusals import (
+    nothing,
+    queue_full_message,
+    refuse_truncated_pairs,
+    refuse_truncated_texts,
+)
 from app.telemetry.recorder import Recorder
 
 log = logging.getLogger("smart_embedder.scheduler")
@@ -85,21 +99,31 @@ class Scheduler:
         *,
         limits: BatchLimits,
         max_queue: dict[Kind, int],
+        batch_max_queue: dict[Kind, int] | None = None,
         cross_request_batching: bool = True,
         recorder: Recorder | None = None,
         cache: EmbedCache | None = None,
         budgets: dict[int, int] | None = None,
+        policy: PriorityPolicy | None = None,
     ) -> None:
-        """``budgets``: model number -> its token budget, where one was measured (the
-        engine's, unless MAX_BATCH_TOKENS is set); other models get ``limits.max_tokens``."""
+        """``max_queue``: requests of the interactive class waiting per kind before 503;
+        ``batch_max_queue``: the batch class's (default: the same). ``budgets``: model number
+        -> its token budget, where one was measured (the engine's, unless MAX_BATCH_TOKENS is
+        set); other models get ``limits.max_tokens``."""
         self.models = models
         self.cache = cache
         self.engine = engine
         self.limits = limits
         self.recorder = recorder or Recorder()
         self.cross_request_batching = cross_request_batching
-        self._max_queue = max_queue
-        self._pending: dict[Kind, int] = {"embed": 0, "rerank": 0}
+        self.policy = policy or PriorityPolicy()
+        self._max_queue: dict[tuple[Kind, Priority], int] = {}
+        for kind, bound in max_queue.items():
+            self._max_queue[(kind, "interactive")] = bound
+            self._max_queue[(kind, BATCH)] = (batch_max_queue or max_queue).get(kind, bound)
+        self._pending: dict[tuple[Kind, Priority], int] = {
+            (kind, p): 0 for kind in ("embed", "rerank") for p in PRIORITIES
+        }
         self._queues: dict[int, ModelQueue] = {
             id(backend): ModelQueue(
                 backend.name,
@@ -108,6 +132,7 @@ class Scheduler:
                 max_tokens=(budgets or {}).get(number, limits.max_tokens),
                 max_items=limits.max_items,
                 overhead_tokens=engine.overhead_tokens.get(number, limits.overhead_tokens),
+                fill_cost_factor=self.policy.fill_cost_factor,
             )
             for number, backend in enumerate(models.backends())
         }
@@ -119,6 +144,7 @@ class Scheduler:
             engine,
             self.recorder,
             cross_request_batching=cross_request_batching,
+            policy=self.policy,
         )
         self._dispatching: asyncio.Task[None] | None = None
         self.accepting = True
@@ -144,9 +170,15 @@ class Scheduler:
         self._tokenize_pool.shutdown(wait=False, cancel_futures=True)
 
     # --- what operators and the HPA watch ---
-    def pending(self, kind: Kind) -> int:
-        """Requests admitted and not yet answered."""
-        return self._pending[kind]
+    def pending(self, kind: Kind, priority: Priority | None = None) -> int:
+        """Requests admitted and not yet answered, of one class or (None) of both."""
+        if priority is not None:
+            return self._pending[(kind, priority)]
+        return sum(self._pending[(kind, p)] for p in PRIORITIES)
+
+    def queue_bound(self, kind: Kind, priority: Priority) -> int:
+        """Requests of this kind and class that may wait before 503."""
+        return self._max_queue[(kind, priority)]
 
     def overhead_tokens(self) -> dict[str, int]:
         """Per model, the fixed pass cost its batches are cut with."""
@@ -157,25 +189,32 @@ class Scheduler:
         when a batch ran out of device memory)."""
         return {(q.kind, q.name): q.max_tokens for q in self._queues.values()}
 
-    def queued_items(self, kind: Kind) -> int:
-        return sum(len(q) for q in self._queues.values() if q.kind == kind)
+    def queued_items(self, kind: Kind, priority: Priority | None = None) -> int:
+        """Texts or pairs waiting to be cut into a batch, of one class or (None) of both."""
+        return sum(
+            len(q) if priority is None else q.waiting(priority)
+            for q in self._queues.values()
+            if q.kind == kind
+        )
 
     # --- admission ---
     @contextlib.contextmanager
-    def _admitted(self, kind: Kind) -> Iterator[None]:
+    def _admitted(self, kind: Kind, lane: Lane) -> Iterator[None]:
         if not self.accepting:
             raise Overloaded("the server is shutting down; retry on another replica", retry_after=1)
-        if self._pending[kind] >= self._max_queue[kind]:
+        key = (kind, lane.priority)
+        if self._pending[key] >= self._max_queue[key]:
+            self.recorder.class_refused(kind, lane.priority)
             raise Overloaded(
-                f"the {kind} queue is full ({self._max_queue[kind]} requests waiting); retry later",
-                retry_after=1,
+                queue_full_message(kind, lane.priority, self._max_queue[key]), retry_after=1
             )
-        self._pending[kind] += 1
+        self.recorder.class_admitted(kind, lane.priority)
+        self._pending[key] += 1
         self._idle.clear()
         try:
             yield
         finally:
-            self._pending[kind] -= 1
+            self._pending[key] -= 1
             if not any(self._pending.values()):
                 self._idle.set()
 
@@ -189,15 +228,17 @@ class Scheduler:
         truncation_side: TruncationSide | None = None,
         truncate: bool = True,
         backend: EmbeddingBackend | None = None,
+        lane: Lane = DEFAULT_LANE,
     ) -> EmbedOutcome:
         """``truncation_side``: which end an over-long text loses (None: the model's own);
         ``truncate=False`` refuses an over-long text (``InputTooLong``) before it is queued;
-        ``backend``: every head from this model (else each head's configured model). Texts
-        the embedding cache holds (``EMBED_CACHE_MB``) are answered from it, unqueued. An
-        item given as token ids (``TokenIds``) skips tokenization and the cache, and is
-        batched as a text is."""
+        ``backend``: every head from this model (else each head's configured model); ``lane``:
+        the request's priority class and tenant. Texts the embedding cache holds
+        (``EMBED_CACHE_MB``) are answered from it, unqueued. An item given as token ids
+        (``TokenIds``) skips tokenization and the cache, and is batched as a text is."""
         plan = self._plan(heads, backend)
-        with self._admitted("embed"):
+        lane = self.policy.lane(lane)
+        with self._admitted("embed", lane):
             loop = asyncio.get_running_loop()
             backends = [b for b, _ in plan.values()]
             side = () if truncation_side is None else (truncation_side,)
@@ -212,7 +253,7 @@ class Scheduler:
                 for b, tokens in zip(backends, tokenized, strict=True):
                     refuse_truncated_texts(b, tokens)
             todo = [i for i, tokens in enumerate(computed) if tokens]
-            jobs = [Job(computed[i], loop, frozenset(plan[id(backends[i])][1])) for i in todo]
+            jobs = [Job(computed[i], loop, frozenset(plan[id(backends[i])][1]), lane) for i in todo]
             results: list[list[ItemEmbedding]] = [[] for _ in backends]
             if jobs:
                 finished = await self._run_jobs(jobs, [backends[i] for i in todo])
@@ -282,20 +323,22 @@ class Scheduler:
         *,
         truncation_side: TruncationSide | None = None,
         truncate: bool = True,
+        lane: Lane = DEFAULT_LANE,
     ) -> RerankOutcome:
         """As ``embed``: ``truncation_side`` is the end an over-long passage loses,
         ``truncate=False`` refuses an over-long pair before it is queued."""
         reranker = self.models.reranker
         if reranker is None:
             raise InvalidInput("reranking is not available: no reranker model is configured")
-        with self._admitted("rerank"):
+        lane = self.policy.lane(lane)
+        with self._admitted("rerank", lane):
             loop = asyncio.get_running_loop()
             chars = len(query) + sum(len(p) for p in passages)
             side = () if truncation_side is None else (truncation_side,)
             pairs = await self._tokenize(chars, reranker.tokenize_pairs, query, passages, *side)
             if not truncate:
                 refuse_truncated_pairs(reranker, pairs)
-            (scores,) = await self._run_jobs([Job(pairs, loop)], [reranker])
+            (scores,) = await self._run_jobs([Job(pairs, loop, lane=lane)], [reranker])
         return RerankOutcome(scores=np.asarray(scores, dtype=np.float32), pairs=pairs)
 
     async def rerank_pairs(
@@ -304,6 +347,7 @@ class Scheduler:
         *,
         truncation_side: TruncationSide | None = None,
         truncate: bool = True,
+        lane: Lane = DEFAULT_LANE,
     ) -> RerankOutcome:
         """Score (query, passage) pairs whose queries differ: one request, one admission, its
         pairs batched as ``rerank``'s are; the scores come back in input order. A pair whose
@@ -314,7 +358,8 @@ class Scheduler:
         by_query: dict[str | None, list[int]] = {}
         for i, (query, passage) in enumerate(pairs):
             by_query.setdefault(None if passage is None else query, []).append(i)
-        with self._admitted("rerank"):
+        lane = self.policy.lane(lane)
+        with self._admitted("rerank", lane):
             loop = asyncio.get_running_loop()
             chars = sum(len(q) + len(p or "") for q, p in pairs)
             side = () if truncation_side is None else (truncation_side,)
@@ -333,7 +378,7 @@ class Scheduler:
             ordered = [pair for pair in tokenized if pair is not None]
             if not truncate:
                 refuse_truncated_pairs(reranker, ordered)
-            (scores,) = await self._run_jobs([Job(ordered, loop)], [reranker])
+            (scores,) = await self._run_jobs([Job(ordered, loop, lane=lane)], [reranker])
         return RerankOutcome(scores=np.asarray(scores, dtype=np.float32), pairs=ordered)
 
     async def _tokenize(self, chars: int, tokenize: Callable[..., T], *args: Any) -> T:

@@ -131,7 +131,7 @@ def test_grace_period_rule_for_other_settings(render: Any, kube: Any, shutdown: 
 
 
 def test_scalers_target_the_deployment(case: Any, kube: Any) -> None:
-    name, _, docs, _ = case
+    name, values, docs, _ = case
     deploy = kube.one(docs, "Deployment")
     target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": deploy["metadata"]["name"]}
     hpa = kube.maybe(docs, "HorizontalPodAutoscaler")
@@ -149,6 +149,10 @@ def test_scalers_target_the_deployment(case: Any, kube: Any) -> None:
         assert len(pods) == 1
         assert pods[0]["pods"]["metric"]["name"] == "smart_embedder_queue_depth"
         assert pods[0]["pods"]["target"]["type"] == "AverageValue"
+        # queueDepth.priority: the metric counts one priority class's requests only
+        wanted = values["autoscaling"]["queueDepth"].get("priority")
+        selector = pods[0]["pods"]["metric"].get("selector", {}).get("matchLabels", {})
+        assert selector.get("priority") == (wanted or None)
         assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
     if scaled:
         trigger = scaled["spec"]["triggers"][0]
@@ -157,6 +161,8 @@ def test_scalers_target_the_deployment(case: Any, kube: Any) -> None:
         service = kube.one(docs, "Service")["metadata"]["name"]
         assert f'service="{service}"' in trigger["metadata"]["query"]
         assert f'namespace="{kube.NAMESPACE}"' in trigger["metadata"]["query"]
+        wanted = values["keda"].get("priority")
+        assert (f'priority="{wanted}"' in trigger["metadata"]["query"]) == bool(wanted)
     if not (hpa or scaled):
         assert deploy["spec"]["replicas"] >= 1
 
@@ -436,3 +442,31 @@ def test_api_workers_value_sets_the_setting(render: Any, kube: Any) -> None:
     assert "API_WORKERS" not in default  # derived from the CPU request by the server
     docs = render({"server": {"apiWorkers": 3}})
     assert kube.env_of(kube.server_container(kube.one(docs, "Deployment")))["API_WORKERS"] == "3"
+
+
+def test_priority_settings_env(render: Any, kube: Any) -> None:
+    def env(values: dict[str, Any]) -> dict[str, Any]:
+        return dict(kube.env_of(kube.server_container(kube.one(render(values), "Deployment"))))
+
+    defaults = env({})
+    assert defaults["PRIORITIES"] == "true"
+    assert "BATCH_MAX_QUEUE_SIZE" not in defaults and "BATCH_RERANK_MAX_QUEUE" not in defaults
+    server = {"priorities": False, "batchMaxQueueSize": 500, "batchRerankMaxQueue": 40}
+    configured = env({"server": server})
+    assert configured["PRIORITIES"] == "false"
+    assert configured["BATCH_MAX_QUEUE_SIZE"] == "500"
+    assert configured["BATCH_RERANK_MAX_QUEUE"] == "40"
+    # the HPA counts every class unless told one, next to a selector of the operator's own
+    hpa = kube.one(
+        render(
+            {
+                "autoscaling": {
+                    "enabled": True,
+                    "queueDepth": {"selector": {"queue": "embed"}, "priority": "interactive"},
+                }
+            }
+        ),
+        "HorizontalPodAutoscaler",
+    )
+    metric = hpa["spec"]["metrics"][0]["pods"]["metric"]
+    assert metric["selector"]["matchLabels"] == {"queue": "embed", "priority": "interactive"}

@@ -34,6 +34,7 @@ def test_the_documented_example_parses() -> None:
     )
     assert (indexer.requests_per_minute, indexer.burst, indexer.max_concurrent) == (6000, 300, 16)
     assert indexer.routes == ("/embeddings*", "/v1/embeddings")
+    assert indexer.priority == "batch" and notebook.priority is None
     assert notebook.digest == hashlib.sha256(b"nb-7f3a9c2e51d04b8e").digest()
     assert (notebook.requests_per_minute, notebook.burst, notebook.routes) == (60, 5, ())
 
@@ -59,6 +60,7 @@ def test_unset_limits_are_the_global_ones() -> None:
         (f"keys: [{{name: a, key: {SECRET}, rpm: 5}}]", "unknown field `rpm`"),
         (f"keys: [{{name: a, key: {SECRET}, routes: []}}]", "keys[0].routes"),
         (f"keys: [{{name: a, key: {SECRET}, routes: [embeddings]}}]", "keys[0].routes[0]"),
+        (f"keys: [{{name: a, key: {SECRET}, priority: urgent}}]", "keys[0].priority"),
         (f"- name: a\n  key: {SECRET}\n", "Expected `object`"),
         (f"keys:\n  - name: a\n    key: [{SECRET}\n", "not valid YAML: line 4, column 1"),
         (f"keys:\n  - name: a\n\tkey: {SECRET}\n", "not valid YAML: line 3"),

@@ -24,6 +24,9 @@ def test_token_ids_and_heads_travel_exactly() -> None:
     assert [t.type_ids for t in items] == [None, None]
     # 7 ids as int32 plus a little framing, not a Python list per item
     assert len(frame) < 7 * 4 + 64
+    assert message.express is False
+    express = wire.pack_batch(8, 0, batch, frozenset({Head.DENSE}), express=True)
+    assert wire.decode_to_engine(wire.encode(express)).express is True  # type: ignore[union-attr]
 
 
 def test_pairs_keep_their_type_ids() -> None:

@@ -36,6 +36,7 @@ from app.api.common.encoding import respond
 from app.api.common.errors import INFERENCE_ERRORS, error_responses
 from app.api.common.inference import await_or_abandon, check_texts, embed_limits, runtime_of
 from app.api.common.model_names import resolve_model
+from app.api.common.priority import request_lane
 from app.errors import InputTooLong, InvalidInput
 from app.models.base import EmbeddingBackend, Head, TokenizedText, TruncationSide
 from app.models.quantization import EmbeddingType
@@ -122,6 +123,7 @@ class CohereEmbedController(Controller):
                     "query" if data.input_type == "search_query" else "document",
                     truncation_side=side,
                     truncate=data.truncate != "NONE",
+                    lane=request_lane(request),
                 ),
                 settings.request_timeout,
             )

@@ -35,6 +35,7 @@ from app.api.common.inference import (
     rerank_limits,
     runtime_of,
 )
+from app.api.common.priority import request_lane
 from app.api.common.rerankers import choose_reranker
 from app.security.apikeys import key_of
 
@@ -67,7 +68,9 @@ class RerankCompatController(Controller):
         scheduler = runtime.require_scheduler()
         reranker = choose_reranker(settings, scheduler.models, data.model)
         outcome = await await_or_abandon(
-            request, reranker.rerank(scheduler, data.query, texts), settings.request_timeout
+            request,
+            reranker.rerank(scheduler, data.query, texts, lane=request_lane(request)),
+            settings.request_timeout,
         )
         scores = reranker.normalize(outcome.scores, True)
         order = np.argsort(-scores, kind="stable")[: data.top_n]

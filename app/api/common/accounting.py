@@ -12,6 +12,7 @@ import time
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.common.priority import announce_priority
 from app.paths import endpoint_for, endpoint_of
 from app.security.apikeys import key_of
 from app.telemetry.recorder import Recorder
@@ -34,6 +35,7 @@ class RequestAccounting:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                announce_priority(scope, message)
             await send(message)
 
         self.recorder.request_started(endpoint)

@@ -21,6 +21,7 @@ from app.errors import InvalidInput
 from app.models.base import EmbeddingBackend, Head, RerankBackend, TokenizedPair, TruncationSide
 from app.models.catalog import ModelSet
 from app.models.hybrid_scores import DEFAULT_WEIGHTS, hybrid_scores
+from app.scheduler.priorities import DEFAULT_LANE, Lane
 from app.scheduler.scheduler import EmbedOutcome, RerankOutcome, Scheduler
 from app.settings import Settings
 
@@ -41,6 +42,7 @@ async def embed_once(
     *,
     truncation_side: TruncationSide | None = None,
     truncate: bool = True,
+    lane: Lane = DEFAULT_LANE,
 ) -> tuple[EmbedOutcome, list[int]]:
     """Every distinct text of a query and its passages through bge-m3 once, all three heads,
     as one request; and where each text sits in it (0 is the query)."""
@@ -54,6 +56,7 @@ async def embed_once(
         truncation_side=truncation_side,
         truncate=truncate,
         backend=backend,
+        lane=lane,
     )
     return outcome, [where[p] for p in passages]
 
@@ -78,10 +81,11 @@ class Reranker:
         *,
         truncation_side: TruncationSide | None = None,
         truncate: bool = True,
+        lane: Lane = DEFAULT_LANE,
     ) -> RerankOutcome:
         if self.bge_m3 is None:
             return await scheduler.rerank(
-                query, passages, truncation_side=truncation_side, truncate=truncate
+                query, passages, truncation_side=truncation_side, truncate=truncate, lane=lane
             )
         outcome, where = await embed_once(
             scheduler,
@@ -90,6 +94,7 @@ class Reranker:
             passages,
             truncation_side=truncation_side,
             truncate=truncate,
+            lane=lane,
         )
         items = outcome.items
         scores = hybrid_scores(items[0], [items[i] for i in where], DEFAULT_WEIGHTS)

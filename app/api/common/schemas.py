@@ -65,7 +65,13 @@ class TruncationDetails(Struct, kw_only=True):
 
 
 class ApiWarning(Struct, kw_only=True):
-    code: Literal["input_truncated", "query_truncated", "passage_truncated", "unknown_field"]
+    code: Literal[
+        "input_truncated",
+        "query_truncated",
+        "passage_truncated",
+        "unknown_field",
+        "priority_lowered",
+    ]
     severity: Literal["warning"] = "warning"
     message: str
     target: WarningTarget

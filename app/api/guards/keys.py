@@ -25,7 +25,7 @@ from opentelemetry import trace
 from app.api.guards.rate_limit import RateLimitGuard
 from app.errors import Forbidden, Unauthorized
 from app.paths import is_operations_path
-from app.security.apikeys import ANONYMOUS, KEY_STATE_KEY, KeyRing
+from app.security.apikeys import ANONYMOUS, KEY_PRIORITY_STATE_KEY, KEY_STATE_KEY, KeyRing
 from app.security.keystore import KeyStore
 from app.security.quotas import KeyQuotas
 
@@ -82,6 +82,7 @@ class KeyGate:
                 raise Unauthorized("missing bearer token: send 'Authorization: Bearer <key>'")
             raise Unauthorized("invalid bearer token")
         state[KEY_STATE_KEY] = key.name
+        state[KEY_PRIORITY_STATE_KEY] = key.priority
         trace.get_current_span().set_attribute(SPAN_ATTRIBUTE, key.name)
         if key.per_client:
             if self.per_client is not None:

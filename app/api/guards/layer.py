@@ -19,6 +19,7 @@ from litestar.types import ControllerRouterHandler, Guard, Middleware
 from app.api.common.accounting import RequestAccounting
 from app.api.common.inference import json_body
 from app.api.guards.keys import BEARER_SCHEME, KeyGate, ReleaseInFlight
+from app.api.guards.priority import ChoosePriority
 from app.api.guards.rate_limit import rate_limit_guard
 from app.api.guards.shedding import ShedWhenFull
 from app.api.ops.metrics import MetricsController
@@ -62,7 +63,12 @@ def operations_layer(runtime: Runtime, keys: KeyStore | None = None) -> Operatio
     per_client = rate_limit_guard(
         settings.rate_limit_requests_per_minute, settings.rate_limit_burst_size
     )
-    checks: list[Guard] = [KeyGate(keys, per_client, quotas), ShedWhenFull(runtime), json_body]
+    checks: list[Guard] = [
+        KeyGate(keys, per_client, quotas),
+        ChoosePriority(settings.priorities),
+        ShedWhenFull(runtime),
+        json_body,
+    ]
     layer.guards.append(in_order(checks))
     sources = runtime.recorder.metrics.key_sources
     sources.in_flight = lambda: quotas.in_flight

@@ -28,6 +28,10 @@ EXAMPLES: Examples = {
                 "input_type": "query",
             },
         ),
+        "indexer": BodyExample(
+            "An indexer's chunks, in the batch class: cut after interactive work",
+            {"sentences": PASSAGES, "return_dense": True, "priority": "batch"},
+        ),
     },
     ("post", "/rerank"): {
         "native": BodyExample(

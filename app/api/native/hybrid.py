@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import numpy as np
 from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
-from msgspec import Meta, Struct, field
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from app.api.common.encoding import respond
 from app.api.common.errors import INFERENCE_ERRORS
@@ -25,10 +25,11 @@ from app.api.common.inference import (
     rerank_limits,
     runtime_of,
 )
+from app.api.common.priority import priority_warnings, request_lane
 from app.api.common.rerankers import embed_once, hybrid_backend
 from app.api.common.schemas import ApiWarning, AtLeastOne, TruncationDetails, WarningTarget
 from app.api.common.unknown_fields import KnownFields
-from app.api.native.schemas import RerankPassages, RerankQuery
+from app.api.native.schemas import PriorityField, RerankPassages, RerankQuery, asked
 from app.errors import InvalidInput
 from app.models.base import EmbeddingBackend, TokenizedText
 from app.models.hybrid_scores import DEFAULT_WEIGHTS, hybrid_scores
@@ -56,6 +57,7 @@ class HybridScoreRequest(Struct, kw_only=True):
     top_n: Annotated[
         AtLeastOne | None, Meta(description="Keep the best N results; null: all of them")
     ] = None
+    priority: PriorityField | UnsetType = UNSET
 
 
 class HybridScore(Struct, kw_only=True):
@@ -115,7 +117,13 @@ class HybridController(Controller):
             )
         outcome, where = await await_or_abandon(
             request,
-            embed_once(scheduler, backend, data.query, data.passages),
+            embed_once(
+                scheduler,
+                backend,
+                data.query,
+                data.passages,
+                lane=request_lane(request, asked(data.priority)),
+            ),
             settings.request_timeout,
         )
         items = outcome.items
@@ -142,6 +150,7 @@ class HybridController(Controller):
             warnings=[
                 *HYBRID_FIELDS.warnings(await request.body()),
                 *truncation_warnings(backend, tokens[0], [tokens[i] for i in where]),
+                *priority_warnings(request),
             ],
         )
         runtime.recorder.request_done(

@@ -25,6 +25,7 @@ from app.api.common.inference import (
     rerank_limits,
     runtime_of,
 )
+from app.api.common.priority import priority_warnings, request_lane
 from app.api.common.rerankers import choose_reranker
 from app.api.common.unknown_fields import KnownFields
 from app.api.native.schemas import (
@@ -37,6 +38,7 @@ from app.api.native.schemas import (
     RerankResponse,
     RerankResult,
     SparseIndices,
+    asked,
 )
 from app.api.tei.errors import either_error_responses
 from app.api.tei.rerank import rerank_body, tei_body_on_rerank
@@ -118,7 +120,12 @@ class NativeController(Controller):
         heads = requested_heads(data, scheduler.models.by_head.keys())
         outcome = await await_or_abandon(
             request,
-            scheduler.embed(data.sentences, heads, data.input_type),
+            scheduler.embed(
+                data.sentences,
+                heads,
+                data.input_type,
+                lane=request_lane(request, asked(data.priority)),
+            ),
             settings.request_timeout,
         )
         models = scheduler.models
@@ -136,6 +143,7 @@ class NativeController(Controller):
                 # Litestar keeps the body it decoded ``data`` from: this reads no more
                 *EMBED_FIELDS.warnings(await request.body()),
                 *input_warnings(outcome.tokenized, "sentences"),
+                *priority_warnings(request),
             ],
         )
         runtime.recorder.request_done(
@@ -180,7 +188,12 @@ class NativeController(Controller):
         reranker = choose_reranker(settings, scheduler.models, data.model)
         outcome = await await_or_abandon(
             request,
-            reranker.rerank(scheduler, data.query, data.passages),
+            reranker.rerank(
+                scheduler,
+                data.query,
+                data.passages,
+                lane=request_lane(request, asked(data.priority)),
+            ),
             settings.request_timeout,
         )
         scores = reranker.normalize(outcome.scores, data.normalize)
@@ -197,6 +210,7 @@ class NativeController(Controller):
             warnings=[
                 *RERANK_FIELDS.warnings(await request.body()),
                 *reranker.warnings(outcome, query_field="query", passage_field="passages"),
+                *priority_warnings(request),
             ],
         )
         runtime.recorder.request_done(

@@ -22,6 +22,24 @@ from app.api.common.schemas import (
     RerankText,
     RerankTexts,
 )
+from app.scheduler.priorities import Priority
+
+#: a native body's ``priority``: left out, the X-Priority header's class, else the API key's
+PriorityField = Annotated[
+    Literal["interactive", "batch"],
+    Meta(
+        description="interactive (someone waits on the answer: cut into the next batch) or "
+        "batch (bulk work such as an indexer's: fills what interactive work leaves, with its "
+        "own queue bound). Left out: the X-Priority header's, else the API key's priority, "
+        "else interactive. Never above the API key's: a key set to batch is served as batch",
+        extra_json_schema={"default": "interactive"},
+    ),
+]
+
+
+def asked(priority: Literal["interactive", "batch"] | UnsetType) -> Priority | None:
+    """The class a body's ``priority`` asks for; None when it is left out."""
+    return None if priority is UNSET else priority
 
 
 def _returns(what: str) -> Meta:
@@ -68,6 +86,7 @@ class EmbeddingRequest(Struct, kw_only=True):
             "ranges (GET /health), binary / ubinary as sign bits packed 8 per byte"
         ),
     ] = "float"
+    priority: PriorityField | UnsetType = UNSET
 
 
 class SparseIndices(Struct, kw_only=True):
@@ -169,6 +188,7 @@ class RerankRequest(Struct, kw_only=True):
             "configured reranker (bge-m3 with RERANK_WITH_BGE_M3)"
         ),
     ] = None
+    priority: PriorityField | UnsetType = UNSET
 
 
 class RerankResult(Struct, kw_only=True):

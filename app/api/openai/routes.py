@@ -34,6 +34,7 @@ from app.api.common.model_names import (
     resolve_model,
     served_models,
 )
+from app.api.common.priority import request_lane
 from app.api.openai.schemas import (
     OpenAIEmbedding,
     OpenAIEmbeddingRequest,
@@ -116,7 +117,9 @@ class OpenAIController(Controller):
         keep = dense_width(backend, data.dimensions, "dimensions")
         outcome = await await_or_abandon(
             request,
-            scheduler.embed(texts, frozenset({Head.DENSE}), data.input_type),
+            scheduler.embed(
+                texts, frozenset({Head.DENSE}), data.input_type, lane=request_lane(request)
+            ),
             runtime.settings.request_timeout,
         )
         dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
+from app.api.ops.priority_stats import merge_priorities
 from app.api.ops.schemas import EmbedCacheStatus, KeysStats, KeyUsage, StatsBody, StatsTotals
 
 _decode = msgspec.json.Decoder(StatsBody).decode
@@ -41,6 +42,7 @@ def merge_stats(own: StatsBody, sibling_bodies: Sequence[bytes]) -> StatsBody:
         queue=_added(body.queue for body in bodies),
         keys=_merged_keys([body.keys for body in bodies]),
         embed_cache=_merged_caches([body.embed_cache for body in bodies]),
+        priorities=merge_priorities([body.priorities for body in bodies]),
     )
 
 

@@ -13,6 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from app import __version__
 from app.api.common.inference import runtime_of
 from app.api.ops.pod_stats import merge_stats
+from app.api.ops.priority_stats import priority_stats
 from app.api.ops.schemas import (
     BatchSettings,
     EmbedCacheStatus,
@@ -197,6 +198,7 @@ def process_stats(runtime: Runtime) -> StatsBody:
         },
         keys=key_stats(runtime.recorder),
         embed_cache=cache_status(scheduler),
+        priorities=priority_stats(scheduler, runtime.recorder),
     )
 
 

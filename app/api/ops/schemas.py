@@ -164,6 +164,40 @@ class EmbedCacheStatus(Struct, kw_only=True):
     max_bytes: int
 
 
+class QueueWaitStats(Struct, kw_only=True):
+    """A class's queue waits since start-up: the histogram of
+    ``smart_embedder_queue_wait_seconds`` (one observation per request and batch)."""
+
+    count: int
+    sum_seconds: float
+    #: bucket bound in seconds, as Prometheus' ``le`` writes it -> waits at or under it
+    buckets: dict[str, int]
+
+
+class ClassStats(Struct, kw_only=True):
+    """One priority class, per queue (embed, rerank)."""
+
+    #: requests admitted and not yet answered now (smart_embedder_queue_depth)
+    pending: dict[str, int]
+    #: texts or pairs waiting to be cut into a batch now
+    queued_items: dict[str, int]
+    #: requests that may wait before a 503 (MAX_QUEUE_SIZE ... BATCH_RERANK_MAX_QUEUE)
+    max_queue: dict[str, int]
+    #: requests admitted, and refused with 503 because this class's queue was full
+    admitted: dict[str, int]
+    refused: dict[str, int]
+    queue_wait: QueueWaitStats
+
+
+class PrioritiesStats(Struct, kw_only=True):
+    #: PRIORITIES: off, every request is served as interactive
+    enabled: bool
+    #: requests that asked for a class above their API key's and were served in the key's
+    lowered: int
+    #: "interactive", "batch" -> the class's figures
+    classes: dict[str, ClassStats]
+
+
 class StatsBody(Struct, kw_only=True):
     # --- the original's fields (SPEC §1.3), with its types ---
     #: "1h 2m 3s"
@@ -187,3 +221,5 @@ class StatsBody(Struct, kw_only=True):
     keys: KeysStats
     #: null when the cache is off (EMBED_CACHE_MB=0)
     embed_cache: EmbedCacheStatus | None = None
+    #: queue depth, admissions and queue waits by priority class (null before the models load)
+    priorities: PrioritiesStats | None = None

@@ -26,6 +26,7 @@ from app.api.common.inference import (
     prompt_tokens,
     runtime_of,
 )
+from app.api.common.priority import request_lane
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch
 from app.api.tei.inputs import (
     check_vocabulary,
@@ -75,6 +76,7 @@ async def _embed(
             input_type_of(options.prompt_name),
             truncation_side=side_of(options.truncation_direction),
             truncate=truncates(options.truncate),
+            lane=request_lane(request),
         ),
         runtime.settings.request_timeout,
     )

@@ -30,6 +30,7 @@ from app.api.common.inference import (
     rerank_limits,
     runtime_of,
 )
+from app.api.common.priority import request_lane
 from app.api.common.rerankers import Reranker, choose_reranker, hybrid_backend
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch, NotServed, mark_tei
 from app.api.tei.inputs import (
@@ -99,6 +100,7 @@ async def tei_rerank(request: Request[Any, Any, Any], data: TeiRerankRequest) ->
             data.texts,
             truncation_side=side_of(data.truncation_direction),
             truncate=truncates(data.truncate),
+            lane=request_lane(request),
         ),
         settings.request_timeout,
     )
@@ -266,6 +268,7 @@ class TeiRerankController(Controller):
                 pairs,
                 truncation_side=side_of(data.truncation_direction),
                 truncate=truncates(data.truncate),
+                lane=request_lane(request),
             ),
             settings.request_timeout,
         )
