@@ -22,10 +22,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from app.engine.base import Engine
-from app.errors import (
-    InvalidInput,
-    Overloaded,
-)
+from app.errors import InvalidInput, Overloaded
 from app.models.base import (
     EmbeddingBackend,
     EmbedInput,
@@ -41,14 +38,7 @@ from app.models.catalog import ModelSet
 from app.scheduler.cache import EmbedCache, Lookup
 from app.scheduler.dispatcher import Dispatcher
 from app.scheduler.jobs import Job
-from app.scheduler.priorities import (
-    BATCH,
-    DEFAULT_LANE,
-    PRIORITIES,
-    Lane,
-    Priority,
-    PriorityPolicy,
-)
+from app.scheduler.priorities import BATCH, DEFAULT_LANE, PRIORITIES, Lane, Priority, PriorityPolicy
 from app.scheduler.queue import ModelQueue
 from app.scheduler.refusals import (
     nothing,
