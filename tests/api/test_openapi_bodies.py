@@ -132,7 +132,9 @@ def test_valid_by_the_document_means_accepted(
     errors = list(body_validator(client, path).iter_errors(body))
     r = client.post(path, json=body)
     assert r.status_code == status, r.text[:300]
-    assert (not errors) == (status == 200), [e.message[:200] for e in errors]
+    # TEI's 413 is a size limit the document states beside the schema (x-max-*), not a body
+    # that breaks it
+    assert (not errors) == (status in (200, 413)), [e.message[:200] for e in errors]
 
 
 def test_the_total_characters_bound_is_stated_as_an_extension(client: TestClient) -> None:  # type: ignore[type-arg]
