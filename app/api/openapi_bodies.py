@@ -32,11 +32,12 @@ from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, Reque
 from litestar.routes import HTTPRoute
 
 from app.api.bounds import resolve
+from app.api.colbert_vectors import POOL_FACTOR_FIELD, TYPE_FIELD
 from app.api.model_names import served_models
 from app.api.schemas import EmbeddingRequest, RerankRequest
 from app.api.schemas_cohere import CohereEmbedParams
 from app.api.schemas_compat import CompatRerankRequest, OpenAIEmbeddingParams
-from app.api.tei.schemas import TeiEmbedParams
+from app.api.tei.schemas import TeiEmbedAllParams, TeiEmbedParams
 from app.models.base import Head
 from app.models.catalog import ModelSet
 from app.models.registry import Role
@@ -194,6 +195,24 @@ def _vector_types(schema: dict[str, Any], models: ModelSet | None, _: Settings) 
     schema["not"] = {"required": asked, "properties": {name: {"const": False} for name in asked}}
 
 
+def _colbert_options(schema: dict[str, Any], models: ModelSet | None, settings: Settings) -> None:
+    """``colbert_pool_factor`` and ``colbert_type``: their defaults (the pool factor's is
+    COLBERT_POOL_FACTOR), or, with no ColBERT model, never to be sent (``colbert_options``)."""
+    properties = schema["properties"]
+    if models is not None and Head.COLBERT not in models.by_head:
+        for name in (POOL_FACTOR_FIELD, TYPE_FIELD):
+            properties[name] = {
+                "not": {},
+                "description": "No model served here gives ColBERT vectors: leave it out",
+            }
+        return
+    properties[POOL_FACTOR_FIELD] = {
+        **properties[POOL_FACTOR_FIELD],
+        "default": settings.colbert_pool_factor,
+    }
+    properties[TYPE_FIELD] = {**properties[TYPE_FIELD], "default": "float"}
+
+
 def _dimensions(field: str = "dimensions") -> Rule:
     """``field`` (``dimensions``, Cohere's ``output_dimension``): only for a dense model trained
     for Matryoshka truncation, and up to its full size (``output_dimensions``)."""
@@ -257,9 +276,10 @@ def _model_names(role: Role, *also: Role) -> Rule:
 
 #: what depends on the loaded models, by the struct a body is documented as
 _MODEL_RULES: dict[type[msgspec.Struct], tuple[Rule, ...]] = {
-    EmbeddingRequest: (_vector_types,),
+    EmbeddingRequest: (_vector_types, _colbert_options),
     OpenAIEmbeddingParams: (_dimensions(), _model_names("dense")),
     TeiEmbedParams: (_dimensions(),),
+    TeiEmbedAllParams: (_colbert_options,),
     CohereEmbedParams: (_dimensions("output_dimension"), _model_names("dense"), _texts_or_inputs),
     CompatRerankRequest: (_model_names("rerank", "colbert"),),
     RerankRequest: (_model_names("rerank", "colbert"),),

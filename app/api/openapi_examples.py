@@ -33,6 +33,7 @@ class BodyExample:
 
 
 _RERANK: frozenset[Role] = frozenset({"rerank"})
+_COLBERT: frozenset[Role] = frozenset({"colbert"})
 _QUERY = "What is BGE M3?"
 _PASSAGES = [
     "BGE M3 is an embedding model supporting dense retrieval, lexical matching and "
@@ -57,6 +58,17 @@ EXAMPLES: dict[tuple[str, str], dict[str, BodyExample]] = {
                 "normalize_dense": True,
                 "input_type": "query",
             },
+        ),
+        "pooled colbert": BodyExample(
+            "Documents' ColBERT vectors, pooled by 2, as float16",
+            {
+                "sentences": _PASSAGES,
+                "return_dense": False,
+                "return_sparse": False,
+                "colbert_pool_factor": 2,
+                "colbert_type": "float16",
+            },
+            _COLBERT,
         ),
     },
     ("post", "/rerank"): {
@@ -84,7 +96,12 @@ EXAMPLES: dict[tuple[str, str], dict[str, BodyExample]] = {
     ("post", "/invocations"): {"texts": BodyExample("Two texts (as /embed)", _TEI_TEXTS)},
     ("post", "/embed_sparse"): {"texts": BodyExample("Two texts", _TEI_TEXTS)},
     ("post", "/embed_all"): {
-        "texts": BodyExample("Per-token vectors", _TEI_TEXTS, frozenset({"colbert"}))
+        "texts": BodyExample("Per-token vectors", _TEI_TEXTS, _COLBERT),
+        "pooled": BodyExample(
+            "Per-token vectors pooled by 3, as uint8",
+            {**_TEI_TEXTS, "colbert_pool_factor": 3, "colbert_type": "uint8"},
+            _COLBERT,
+        ),
     },
     ("post", "/similarity"): {
         "texts": BodyExample(
@@ -118,7 +135,7 @@ EXAMPLES[("post", "/hybrid_score")] = {
     "default weights": BodyExample(
         "bge-m3's three scores and their weighted mean",
         {"query": _QUERY, "passages": _PASSAGES},
-        frozenset({"colbert"}),
+        _COLBERT,
     ),
 }
 EXAMPLES[("post", "/v1/embed")] = {

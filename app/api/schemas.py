@@ -12,6 +12,9 @@ import numpy as np
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app.api.bounds import bounded
+from app.api.encoding import PackedRows
+from app.models.quantization import ColbertType
+from app.models.token_pooling import MAX_POOL_FACTOR
 
 InputTypeField = Literal["query", "document"]
 
@@ -67,12 +70,50 @@ class TruncationDetails(Struct, kw_only=True):
 
 
 class ApiWarning(Struct, kw_only=True):
-    code: Literal["input_truncated", "query_truncated", "passage_truncated", "unknown_field"]
+    code: Literal[
+        "input_truncated",
+        "query_truncated",
+        "passage_truncated",
+        "unknown_field",
+        "query_not_pooled",
+    ]
     severity: Literal["warning"] = "warning"
     message: str
     target: WarningTarget
     #: the truncation warnings' numbers; absent from an ``unknown_field`` warning
     details: TruncationDetails | UnsetType = UNSET
+
+
+# --- ColBERT options (/embeddings, TEI's /embed_all) ---
+PoolFactor = Annotated[int, Meta(ge=1, le=MAX_POOL_FACTOR)]
+COLBERT_POOL_FACTOR = Meta(
+    description="Token pooling of each document's ColBERT vectors (1..64; 1: off): about 1/N "
+    "of them are kept, each the mean of a cluster of similar tokens (hierarchical clustering, "
+    "Ward linkage on cosine distance, as PyLate pools). Left out: the server's "
+    "COLBERT_POOL_FACTOR. Documents only: a request marked as a query is not pooled, and gets "
+    "a warning saying so. Only where a model gives ColBERT vectors",
+    examples=[2],
+)
+COLBERT_TYPE = Meta(
+    description="The ColBERT vectors' type: float (float32 values), float16, uint8 (each "
+    "dimension in 256 buckets between its minimum and maximum over the calibration set, GET "
+    "/health colbert_quantization) or binary (sign bits, 8 dimensions a byte, most significant "
+    "first: as the dense ubinary). JSON: arrays of the type's values (binary and uint8 as "
+    "integers 0..255); MessagePack: float as arrays of numbers, the other types as one byte "
+    "string per text, its rows end to end (float16 little-endian). Only where a model gives "
+    "ColBERT vectors",
+    examples=["float16"],
+)
+
+
+class ColbertInfo(Struct, kw_only=True):
+    """What was done to one text's ColBERT vectors: given when a request asks for pooling or a
+    compact type (or the server pools by default)."""
+
+    pool_factor: Annotated[int, Meta(description="The factor applied (1: not pooled)")]
+    vectors_before_pooling: Annotated[int, Meta(description="One per token after CLS")]
+    vectors_after_pooling: int
+    type: ColbertType
 
 
 # --- /embeddings ---
@@ -112,6 +153,8 @@ class EmbeddingRequest(Struct, kw_only=True):
             "ranges (GET /health), binary / ubinary as sign bits packed 8 per byte"
         ),
     ] = "float"
+    colbert_pool_factor: Annotated[PoolFactor, COLBERT_POOL_FACTOR] | UnsetType = UNSET
+    colbert_type: Annotated[ColbertType, COLBERT_TYPE] | UnsetType = UNSET
 
 
 class SparseIndices(Struct, kw_only=True):
@@ -127,14 +170,15 @@ class Embeddings(Struct, kw_only=True, omit_defaults=True):
     #: ints with a quantized ``dense_type``
     dense: list[float] | list[int] | None = None
     sparse: dict[str, float] | SparseIndices | None = None
-    #: float32 (tokens, dim): written as lists of numbers by app.api.encoding
-    colbert: np.ndarray | None = None
+    #: float32 (tokens, dim), or a compact colbert_type's rows: written by app.api.encoding
+    colbert: np.ndarray | PackedRows | None = None
 
 
 class EmbeddingItem(Struct, kw_only=True):
     id: int
     text: str
     embeddings: Embeddings
+    colbert_info: ColbertInfo | UnsetType = UNSET
 
 
 class EmbeddingResponse(Struct, kw_only=True):
@@ -168,13 +212,24 @@ class EmbeddingsDoc(Struct, kw_only=True):
         ]
         | None
     ) = None
-    colbert: list[list[float]] | None = None
+    colbert: (
+        Annotated[
+            list[list[float]],
+            Meta(
+                description="One vector per token after CLS (fewer with colbert_pool_factor), "
+                "as colbert_type says: numbers in JSON; in MessagePack a compact type's rows are "
+                "one byte string"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class EmbeddingItemDoc(Struct, kw_only=True):
     id: int
     text: str
     embeddings: EmbeddingsDoc
+    colbert_info: ColbertInfo | UnsetType = UNSET
 
 
 class EmbeddingResponseDoc(Struct, kw_only=True):
@@ -342,6 +397,9 @@ class HealthStatus(Struct, kw_only=True):
     uptime_seconds: float
     #: None until the calibration has run, or without a dense model
     quantization: QuantizationRanges | None = None
+    #: the ColBERT uint8 type's ranges (every ColBERT vector of the calibration texts); None
+    #: until the calibration has run, or without a ColBERT model
+    colbert_quantization: QuantizationRanges | None = None
 
 
 class StatsTotals(Struct, kw_only=True):

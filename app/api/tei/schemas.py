@@ -17,7 +17,15 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app.api.bounds import MARKER, bounded
-from app.api.schemas import AtLeastOne, EmbedText, RerankText
+from app.api.schemas import (
+    COLBERT_POOL_FACTOR,
+    COLBERT_TYPE,
+    AtLeastOne,
+    EmbedText,
+    PoolFactor,
+    RerankText,
+)
+from app.models.quantization import ColbertType
 
 #: TEI's ``TruncationDirection`` is ``Left`` / ``Right``; clients also send it in lower case
 TruncationDirection = Literal["Left", "Right", "left", "right"]
@@ -85,6 +93,20 @@ class TeiInputsRequest(Struct, kw_only=True):
     prompt_name: PromptName | None = None
 
     documented_as: ClassVar[type[Struct]] = TeiInputsParams
+
+
+class TeiEmbedAllParams(TeiInputsParams, kw_only=True):
+    colbert_pool_factor: Annotated[PoolFactor, COLBERT_POOL_FACTOR] | UnsetType = UNSET
+    colbert_type: Annotated[ColbertType, COLBERT_TYPE] | UnsetType = UNSET
+
+
+class TeiEmbedAllRequest(TeiInputsRequest, kw_only=True):
+    """``/embed_all`` (TEI's ``EmbedAllRequest``), with this server's ColBERT options."""
+
+    colbert_pool_factor: PoolFactor | UnsetType = UNSET
+    colbert_type: ColbertType | UnsetType = UNSET
+
+    documented_as: ClassVar[type[Struct]] = TeiEmbedAllParams
 
 
 class TeiEmbedParams(TeiInputsParams, kw_only=True):
