@@ -20,9 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
+from threadpoolctl import ThreadpoolController
 
 #: the largest factor a request may ask for: beyond it a passage keeps a handful of vectors
 MAX_POOL_FACTOR = 64
+#: numpy's BLAS, held to one thread for a passage's similarity matrix: a 300 x 300 product is
+#: too small to share, and spread over BLAS's threads on a busy 2-core machine it took 10x
+#: the CPU (32 ms against 2 ms, BENCHMARKS.md) and took cores from the engine
+_BLAS = ThreadpoolController()
 
 
 def pooled_count(rows: int, factor: int) -> int:
@@ -45,7 +50,8 @@ def pool_tokens(rows: np.ndarray, factor: int) -> np.ndarray:
 def cluster_labels(rows: np.ndarray, clusters: int) -> np.ndarray:
     """Each row's cluster (0-based, at most ``clusters`` of them): Ward linkage on the
     condensed matrix of cosine distances (1 - dot product of the unit rows)."""
-    distances = 1.0 - rows @ rows.T
+    with _BLAS.limit(limits=1, user_api="blas"):
+        distances = 1.0 - rows @ rows.T
     tree = linkage(distances[np.triu_indices(len(rows), k=1)], method="ward")
     labels: np.ndarray = fcluster(tree, t=clusters, criterion="maxclust") - 1
     return labels
