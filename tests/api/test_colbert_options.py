@@ -292,3 +292,65 @@ def test_either_option_without_a_colbert_model_is_a_400(
         )
         # left out, the same request is answered
         assert http.post("/embeddings/", json={"sentences": ["a document"]}).status_code == 200
+
+
+def _maxsim(query: np.ndarray, document: np.ndarray) -> float:
+    return float((query @ document.T).max(axis=1).sum())
+
+
+@pytest.mark.parametrize(
+    ("kind", "factor", "distance"),
+    [("float16", 2, "Dot"), ("uint8", 1, "Cosine")],
+    ids=["float16 pooled", "uint8"],
+)
+def test_qdrant_takes_the_compact_multivectors_and_ranks_with_them(
+    post: Post, kind: str, factor: int, distance: str
+) -> None:
+    from qdrant_client import QdrantClient, models
+
+    from tests.api.test_qdrant import CORPUS, TARGET
+
+    documents = colbert_of(embed(post, CORPUS, colbert_pool_factor=factor, colbert_type=kind))
+    (query,) = colbert_of(
+        embed(
+            post,
+            [CORPUS[TARGET]],
+            input_type="query",
+            colbert_pool_factor=factor,
+            colbert_type=kind,
+        )
+    )
+    qdrant = QdrantClient(":memory:")
+    qdrant.create_collection(
+        "docs",
+        vectors_config={
+            "colbert": models.VectorParams(
+                size=documents[0].shape[1],
+                distance=models.Distance(distance),
+                datatype=models.Datatype(kind),
+                multivector_config=models.MultiVectorConfig(
+                    comparator=models.MultiVectorComparator.MAX_SIM
+                ),
+            )
+        },
+    )
+    qdrant.upsert(
+        "docs",
+        points=[
+            models.PointStruct(id=i, vector={"colbert": rows.tolist()})
+            for i, rows in enumerate(documents)
+        ],
+    )
+    hits = qdrant.query_points("docs", query=query.tolist(), using="colbert", limit=8).points
+
+    def unit(rows: np.ndarray) -> np.ndarray:
+        rows = rows.astype(np.float64)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True) if distance == "Cosine" else rows
+
+    expected = [_maxsim(unit(query), unit(rows)) for rows in documents]
+    assert [hit.id for hit in hits] == list(np.argsort(expected, kind="stable")[::-1])
+    for hit in hits:
+        assert hit.score == pytest.approx(expected[int(hit.id)], rel=1e-4)
+    assert hits[0].id == TARGET
+    if kind == "uint8":  # unpooled, the exact copy meets every token of itself at cosine 1
+        assert hits[0].score == pytest.approx(len(query), rel=1e-5)
