@@ -35,6 +35,7 @@ class RunBatch(msgspec.Struct, tag="run", array_like=True):
     lengths: memoryview  # int32, one per item
     ids: memoryview  # int32, every item's ids end to end
     type_ids: memoryview | None = None  # int32, same layout as ids
+    express: bool = False  # run before the batches waiting for a pass thread
 
 
 class Shutdown(msgspec.Struct, tag="shutdown", array_like=True):
@@ -128,7 +129,10 @@ def decode_from_engine(frame: bytes) -> Ready | LoadFailed | BatchDone | BatchFa
 
 
 def _raw(array: np.ndarray) -> memoryview:
-    return memoryview(np.ascontiguousarray(array).data).cast("B")
+    contiguous = np.ascontiguousarray(array)
+    if contiguous.size == 0:  # (a batch whose items all have no ColBERT rows or sparse weights)
+        return memoryview(b"")  # a view of no elements cannot be cast
+    return memoryview(contiguous.data).cast("B")
 
 
 # --- token ids ---
@@ -137,6 +141,8 @@ def pack_batch(
     model: int,
     payloads: Sequence[TokenizedText | TokenizedPair],
     heads: frozenset[Head],
+    *,
+    express: bool = False,
 ) -> RunBatch:
     lengths = np.fromiter((len(p.ids) for p in payloads), dtype=np.int32, count=len(payloads))
     ids = np.concatenate([np.asarray(p.ids, dtype=np.int32) for p in payloads])
@@ -150,6 +156,7 @@ def pack_batch(
         lengths=_raw(lengths),
         ids=_raw(ids),
         type_ids=type_ids,
+        express=express,
     )
 
 

@@ -11,21 +11,25 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from app.models.base import Head, TokenizedPair, TokenizedText
+from app.scheduler.priorities import DEFAULT_LANE, Lane
 
 P = TypeVar("P", TokenizedText, TokenizedPair)  # what the model consumes
 
 
 class Job(Generic[P]):
-    __slots__ = ("cancelled", "future", "heads", "items", "remaining", "results")
+    __slots__ = ("cancelled", "future", "heads", "items", "lane", "remaining", "results")
 
     def __init__(
         self,
         payloads: Sequence[P],
         loop: asyncio.AbstractEventLoop,
         heads: frozenset[Head] = frozenset(),
+        lane: Lane = DEFAULT_LANE,
     ) -> None:
         now = time.perf_counter()
         self.heads = heads
+        #: the request's priority class and tenant
+        self.lane = lane
         self.items: list[WorkItem[P]] = [
             WorkItem(self, i, p, len(p.ids), now) for i, p in enumerate(payloads)
         ]

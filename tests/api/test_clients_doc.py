@@ -64,7 +64,7 @@ def snippets() -> list[Snippet]:
 
 def test_every_snippet_says_which_models_it_runs_with() -> None:
     fences = re.findall(r"^```\w+$", _head_of_the_guide(), flags=re.MULTILINE)
-    assert len(snippets()) == len(fences) == 7
+    assert len(snippets()) == len(fences) == 8
     assert all(s.runs_with <= {"default", "offline"} and s.runs_with for s in snippets())
 
 
@@ -145,6 +145,9 @@ def _check(snippet: Snippet, kind: str, ns: dict[str, Any], out: str, http: http
             assert info["pool_factor"] == 2 and info["type"] == "float16"
             assert info["vectors_after_pooling"] <= -(-info["vectors_before_pooling"] // 2)
             assert len(item["embeddings"]["colbert"]) == info["vectors_after_pooling"]
+    elif snippet.section == "Indexers":
+        assert ns["served_as"] == "batch"
+        assert len(ns["vectors"]) == 2
     else:
         raise AssertionError(f"no check for the {snippet.section} snippet: add one here")
 

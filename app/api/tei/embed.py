@@ -1,27 +1,31 @@
 """TEI's embedding routes: ``POST /embed`` (dense), ``/embed_sparse`` (bge-m3's lexical
 weights, or SPLADE's), ``/embed_all`` (per-token vectors: bge-m3's ColBERT vectors) and
 ``/similarity``. Each runs through the same scheduler, batching and limits as the native
-``/embeddings``: the same texts give the same vectors.
+``/embeddings``: the same texts give the same vectors. ``inputs`` may give a text as its token
+ids (TEI's token-id input): those go through the same queues and batches, untokenized, and
+give the vectors of the text they came from.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 
-from app.api.colbert_vectors import (
+from app.api.common.colbert_vectors import (
     POOL_FACTOR_FIELD,
     ColbertOptions,
     ShapedColbert,
     colbert_options,
     shape_colbert,
 )
-from app.api.encoding import respond
-from app.api.inference import (
+from app.api.common.dense_types import dense_width
+from app.api.common.encoding import respond
+from app.api.common.inference import (
     await_or_abandon,
     check_text,
     check_texts,
@@ -29,14 +33,15 @@ from app.api.inference import (
     prompt_tokens,
     runtime_of,
 )
-from app.api.openai import output_dimensions, unit_rows
+from app.api.common.priority import request_lane
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch
 from app.api.tei.inputs import (
+    check_vocabulary,
     compute_headers,
     input_type_of,
+    inputs_of,
     serving,
     side_of,
-    texts_of,
     truncates,
 )
 from app.api.tei.schemas import (
@@ -49,7 +54,8 @@ from app.api.tei.schemas import (
     TeiSparseValue,
     TruncationDirection,
 )
-from app.models.base import Head
+from app.models.base import EmbedInput, Head
+from app.models.quantization import unit_rows
 from app.scheduler.scheduler import EmbedOutcome
 from app.security.apikeys import key_of
 
@@ -63,7 +69,10 @@ class EmbedOptions(Protocol):
 
 
 async def _embed(
-    request: Request[Any, Any, Any], texts: list[str], head: Head, options: EmbedOptions
+    request: Request[Any, Any, Any],
+    texts: Sequence[EmbedInput],
+    head: Head,
+    options: EmbedOptions,
 ) -> EmbedOutcome:
     runtime = runtime_of(request)
     scheduler = runtime.require_scheduler()
@@ -75,6 +84,7 @@ async def _embed(
             input_type_of(options.prompt_name),
             truncation_side=side_of(options.truncation_direction),
             truncate=truncates(options.truncate),
+            lane=request_lane(request),
         ),
         runtime.settings.request_timeout,
     )
@@ -82,19 +92,19 @@ async def _embed(
 
 async def _embed_inputs(
     request: Request[Any, Any, Any], data: TeiInputsRequest, head: Head, route: str
-) -> tuple[list[str], EmbedOutcome]:
-    """The texts of a body's ``inputs`` through the one model that gives ``head``."""
+) -> tuple[list[EmbedInput], EmbedOutcome]:
+    """A body's ``inputs`` through the one model that gives ``head``."""
     runtime = runtime_of(request)
-    texts = texts_of(data.inputs, runtime.settings)
-    serving(runtime.require_scheduler().models, head, route)
-    return texts, await _embed(request, texts, head, data)
+    inputs = inputs_of(data.inputs, runtime.settings)
+    check_vocabulary(inputs, serving(runtime.require_scheduler().models, head, route))
+    return inputs.items, await _embed(request, inputs.items, head, data)
 
 
 def _done(
     request: Request[Any, Any, Any],
     endpoint: str,
     started: float,
-    texts: list[str],
+    texts: Sequence[EmbedInput],
     outcome: EmbedOutcome,
     body: object,
     extra_headers: dict[str, str] | None = None,
@@ -117,9 +127,11 @@ async def embed_dense(request: Request[Any, Any, Any], data: TeiEmbedRequest) ->
     false, cut to ``dimensions`` first where the model is Matryoshka-trained."""
     started = time.perf_counter()
     runtime = runtime_of(request)
-    texts = texts_of(data.inputs, runtime.settings)
+    inputs = inputs_of(data.inputs, runtime.settings)
     backend = serving(runtime.require_scheduler().models, Head.DENSE, "/embed")
-    keep = output_dimensions(backend, data.dimensions)
+    check_vocabulary(inputs, backend)
+    keep = dense_width(backend, data.dimensions, "dimensions")
+    texts = inputs.items
     outcome = await _embed(request, texts, Head.DENSE, data)
     dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
     if keep is not None:
@@ -167,7 +179,7 @@ def colbert_headers(shaped: list[ShapedColbert], options: ColbertOptions) -> dic
 
 class TeiEmbedController(Controller):
     tags = ["tei"]
-    opt = {TEI_OPT: True}
+    opt = TEI_OPT
 
     @post(
         "/embed",
@@ -241,7 +253,7 @@ class TeiEmbedController(Controller):
         )
         texts, outcome = await _embed_inputs(request, data, Head.COLBERT, "/embed_all")
         shaped = await shape_colbert(outcome.items, options, runtime.colbert_ranges)
-        body = [s.rows for s in shaped]  # arrays: app.api.encoding writes them
+        body = [s.rows for s in shaped]  # arrays: app.api.common.encoding writes them
         headers = colbert_headers(shaped, options)
         return _done(request, "tei_embed_all", started, texts, outcome, body, headers)
 
