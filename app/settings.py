@@ -119,6 +119,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     qwen_rerank_instruction: Annotated[str, _doc("Instruction in Qwen3-Reranker's prompt.")] = (
         "Given a web search query, retrieve relevant passages that answer the query"
     )
+    colbert_pool_factor: Annotated[
+        int,
+        _doc(
+            "ColBERT token pooling of documents when a request does not set "
+            "`colbert_pool_factor`: each document keeps about 1/N of its vectors, each the mean "
+            "of a cluster of similar tokens (hierarchical pooling, Ward linkage); 1: off. Queries "
+            "are never pooled."
+        ),
+        Meta(ge=1, le=64),
+    ] = 1
 
     # --- scheduler ---
     max_batch_tokens: Annotated[

@@ -7,7 +7,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -42,6 +42,17 @@ class BatchResult:
     device_memory: dict[str, int] | None = None
 
 
+class Calibrated(NamedTuple):
+    """What the engine's quantization calibration gives (``app.engine.calibration``)."""
+
+    #: the calibration texts' unit dense vectors (float32, one row per text); None: no dense
+    #: model
+    dense: np.ndarray | None = None
+    #: (2, colbert_dim): each dimension's minimum and maximum over every ColBERT row of the
+    #: calibration texts, for the ColBERT uint8 type; None: no ColBERT model
+    colbert_ranges: np.ndarray | None = None
+
+
 class Engine(ABC):
     #: "process" (the models in a process of their own) or "inline" (threads of this one)
     kind: ClassVar[str]
@@ -49,8 +60,8 @@ class Engine(ABC):
     on_death: Callable[[str], None] | None = None
     #: model number -> the fixed cost of one pass in tokens, where the engine measured it
     overhead_tokens: dict[int, int] = {}  # replaced per instance, never mutated
-    #: the int8 / uint8 calibration texts' unit dense vectors (app.engine.calibration)
-    calibration_vectors: np.ndarray | None = None
+    #: the int8 / uint8 calibration's results (app.engine.calibration)
+    calibrated: Calibrated = Calibrated()
     #: model number -> the token budget measured from device memory at start-up (CUDA only)
     measured_budgets: dict[int, int] = {}  # replaced per instance, never mutated
     #: the device memory gauges' last reading, taken by the engine (empty off a GPU)

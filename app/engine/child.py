@@ -26,7 +26,7 @@ from typing import Any
 
 from app.engine import wire
 from app.engine.calibrate import overhead_tokens
-from app.engine.calibration import calibration_vectors
+from app.engine.calibration import calibrate
 from app.engine.device_memory import read_device_memory
 from app.engine.layout import DeviceLayout, lay_out
 from app.engine.memory_budget import start_up_budgets, torch_device
@@ -96,7 +96,7 @@ def _load(settings: Settings) -> tuple[ModelSet, DeviceLayout, wire.Ready]:
         budgets=start_up_budgets(models.backends(), layout.device, settings),
         device_memory=read_device_memory(torch_device(layout.device)),
     )
-    wire.pack_calibration(ready, calibration_vectors(models))
+    wire.pack_calibration(ready, calibrate(models))
     return models, layout, ready
 
 

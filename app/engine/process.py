@@ -139,7 +139,7 @@ class ProcessEngine(Engine):
         self.device, self.gpu, self.workers = message.device, message.gpu, message.threads
         self.overhead_tokens = message.overhead_tokens
         self.measured_budgets, self.device_memory = message.budgets, message.device_memory
-        self.calibration_vectors = wire.unpack_calibration(message)
+        self.calibrated = wire.unpack_calibration(message)
         models: ModelSet = pickle.loads(message.models)  # our own child wrote it
         self._alive = True
         self._reader = threading.Thread(target=self._read, name="engine-reader", daemon=True)

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from app.engine.base import OomReport
+from app.engine.base import Calibrated, OomReport
 from app.models.base import (
     Head,
     ItemEmbedding,
@@ -57,6 +57,8 @@ class Ready(msgspec.Struct, tag="ready", array_like=True):
     #: the calibration texts' unit dense vectors, float32 (texts, calibration_dim), end to end
     calibration: memoryview | None = None
     calibration_dim: int = 0
+    #: the ColBERT uint8 type's ranges, float32 (2, colbert_dim): minima, then maxima
+    colbert_ranges: memoryview | None = None
 
 
 class LoadFailed(msgspec.Struct, tag="load_failed", array_like=True):
@@ -250,13 +252,19 @@ def unpack_scores(raw: memoryview) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.float32)
 
 
-def pack_calibration(ready: Ready, vectors: np.ndarray | None) -> None:
-    if vectors is not None:
-        ready.calibration = _raw(vectors.astype(np.float32, copy=False))
-        ready.calibration_dim = int(vectors.shape[1])
+def pack_calibration(ready: Ready, calibrated: Calibrated) -> None:
+    if calibrated.dense is not None:
+        ready.calibration = _raw(calibrated.dense.astype(np.float32, copy=False))
+        ready.calibration_dim = int(calibrated.dense.shape[1])
+    if calibrated.colbert_ranges is not None:
+        ready.colbert_ranges = _raw(calibrated.colbert_ranges.astype(np.float32, copy=False))
 
 
-def unpack_calibration(ready: Ready) -> np.ndarray | None:
-    if ready.calibration is None:
-        return None
-    return np.frombuffer(ready.calibration, dtype=np.float32).reshape(-1, ready.calibration_dim)
+def unpack_calibration(ready: Ready) -> Calibrated:
+    dense = colbert = None
+    if ready.calibration is not None:
+        dense = np.frombuffer(ready.calibration, dtype=np.float32)
+        dense = dense.reshape(-1, ready.calibration_dim)
+    if ready.colbert_ranges is not None:
+        colbert = np.frombuffer(ready.colbert_ranges, dtype=np.float32).reshape(2, -1)
+    return Calibrated(dense, colbert)

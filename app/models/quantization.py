@@ -21,6 +21,8 @@ import numpy as np
 
 EmbeddingType = Literal["float", "int8", "uint8", "binary", "ubinary"]
 EMBEDDING_TYPES: tuple[EmbeddingType, ...] = get_args(EmbeddingType)
+#: the ColBERT rows' types (app.api.colbert_vectors): binary is the dense ubinary
+ColbertType = Literal["float", "float16", "uint8", "binary"]
 #: the types whose buckets come from the calibration set's ranges
 SCALAR_TYPES = frozenset({"int8", "uint8"})
 
@@ -98,6 +100,18 @@ class Calibration:
             f"{float(widths.min()):.4f}..{float(widths.max()):.4f} "
             f"(mean {float(widths.mean()):.4f})"
         )
+
+
+@dataclass(frozen=True)
+class ColbertRanges:
+    """The ColBERT ``uint8`` type's buckets: each dimension's minimum (row 0) and maximum (row
+    1) over every ColBERT vector of the calibration texts, as ``ranges_of`` gives them. A
+    pooled vector, a mean of token vectors, stays inside its tokens' ranges."""
+
+    model: str
+    #: how many calibration texts the vectors came from
+    texts: int
+    ranges: np.ndarray
 
 
 def encode_rows(

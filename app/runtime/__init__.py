@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.engine.base import Engine
-from app.engine.calibration import calibration_vectors
+from app.engine.calibration import calibrate
 from app.engine.inline import InlineEngine
 from app.engine.layout import lay_out
 from app.engine.model_hook import load_engine_models
 from app.engine.process import ProcessEngine
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.base import Head
+from app.models.calibration_texts import CALIBRATION_TEXTS
 from app.models.catalog import ModelSet
-from app.models.quantization import Calibration
+from app.models.quantization import Calibration, ColbertRanges
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.cache import EmbedCache
 from app.scheduler.priorities import PriorityPolicy
@@ -47,6 +48,8 @@ class Runtime:
     gpu: dict[str, str | int | float | None] | None = None
     #: int8/uint8 ranges of the dense model (app.engine.calibration); None: no dense model
     calibration: Calibration | None = None
+    #: the ColBERT uint8 type's ranges (app.engine.calibration); None: no ColBERT model
+    colbert_ranges: ColbertRanges | None = None
     #: called once when loading fails, so the process can exit non-zero
     on_fatal: Callable[[str], None] | None = None
     #: with several API processes (API_WORKERS): this one's number, and its siblings' private
@@ -112,6 +115,7 @@ class Runtime:
             )
             self.scheduler.start()
             self.calibration = self._calibration(engine)
+            self.colbert_ranges = self._colbert_ranges(engine)
             if self.phase == "loading":
                 self.phase = "ready"
                 # Everything loaded so far (torch, transformers, the tokenizers) lives as
@@ -128,15 +132,24 @@ class Runtime:
     def _calibration(self, engine: Engine) -> Calibration | None:
         """The int8 / uint8 ranges from the vectors the engine computed at start-up."""
         dense = self.models.by_head.get(Head.DENSE) if self.models is not None else None
-        if engine.calibration_vectors is None or dense is None:
+        vectors = engine.calibrated.dense
+        if vectors is None or dense is None:
             return None
-        calibration = Calibration(model=dense.name, vectors=engine.calibration_vectors)
+        calibration = Calibration(model=dense.name, vectors=vectors)
         log.info("%s", calibration.summary())
         log.debug(
             "quantization ranges (minimum, maximum) per dimension: %s",
             calibration.ranges().tolist(),
         )
         return calibration
+
+    def _colbert_ranges(self, engine: Engine) -> ColbertRanges | None:
+        """The ColBERT uint8 ranges from the engine's calibration."""
+        colbert = self.models.by_head.get(Head.COLBERT) if self.models is not None else None
+        ranges = engine.calibrated.colbert_ranges
+        if ranges is None or colbert is None:
+            return None
+        return ColbertRanges(model=colbert.name, texts=len(CALIBRATION_TEXTS), ranges=ranges)
 
     async def _start_inline(self, preloaded: ModelSet | None) -> ModelSet:
         loop = asyncio.get_running_loop()
@@ -154,7 +167,7 @@ class Runtime:
             started = time.perf_counter()
             await engine.warmup()
             log.info("warm-up done in %.2fs", time.perf_counter() - started)
-        engine.calibration_vectors = await loop.run_in_executor(None, calibration_vectors, models)
+        engine.calibrated = await loop.run_in_executor(None, calibrate, models)
         return models
 
     def _engine_died(self, reason: str) -> None:

@@ -73,8 +73,12 @@ def _xlmr_config(max_positions: int):  # type: ignore[no-untyped-def]
 
 
 @_built_once
-def build_bge_m3(target: Path, *, max_positions: int = 512, seed: int = 0) -> Path:
-    """An XLMRobertaModel saved with bge-m3's ``colbert_linear.pt`` and ``sparse_linear.pt``."""
+def build_bge_m3(
+    target: Path, *, max_positions: int = 512, seed: int = 0, colbert_dim: int | None = None
+) -> Path:
+    """An XLMRobertaModel saved with bge-m3's ``colbert_linear.pt`` and ``sparse_linear.pt``.
+    ``colbert_dim``: the ColBERT head's width (default: the hidden size, as in bge-m3); 1024
+    gives real-sized ColBERT rows from a tiny encoder (``python -m app.bench.colbert``)."""
     import torch
     from transformers import XLMRobertaModel
 
@@ -88,7 +92,7 @@ def build_bge_m3(target: Path, *, max_positions: int = 512, seed: int = 0) -> Pa
     model.save_pretrained(target)
     _xlmr_tokenizer().save_pretrained(target)
     hidden = config.hidden_size
-    colbert = torch.nn.Linear(hidden, hidden)
+    colbert = torch.nn.Linear(hidden, colbert_dim or hidden)
     sparse = torch.nn.Linear(hidden, 1)
     # A positive bias keeps most sparse weights above zero, as in a trained model.
     torch.nn.init.constant_(sparse.bias, 1.0)

@@ -35,6 +35,7 @@ _NO_RERANKER = "reranking is not available: no reranker model is configured"
 _WITHOUT_ITS_MODEL = {
     "Cohere embed": "model 'BAAI/bge-m3' is not served here",
     "bge-m3 hybrid score": "400 Bad Request",
+    "ColBERT pooling": "400 Bad Request",
 }
 
 
@@ -63,7 +64,7 @@ def snippets() -> list[Snippet]:
 
 def test_every_snippet_says_which_models_it_runs_with() -> None:
     fences = re.findall(r"^```\w+$", _head_of_the_guide(), flags=re.MULTILINE)
-    assert len(snippets()) == len(fences) == 7
+    assert len(snippets()) == len(fences) == 8
     assert all(s.runs_with <= {"default", "offline"} and s.runs_with for s in snippets())
 
 
@@ -137,6 +138,13 @@ def _check(snippet: Snippet, kind: str, ns: dict[str, Any], out: str, http: http
         assert text in ns["corpus"]
         if kind == "offline":  # real MiniLM and SPLADE weights: the answer is known
             assert text == "Photosynthesis converts sunlight into chemical energy in plants."
+    elif snippet.section == "ColBERT pooling":  # its values: test_colbert_options.py
+        assert ns["hits"][0].payload["text"] in ns["corpus"]
+        for item in ns["documents"]:
+            info = item["colbert_info"]
+            assert info["pool_factor"] == 2 and info["type"] == "float16"
+            assert info["vectors_after_pooling"] <= -(-info["vectors_before_pooling"] // 2)
+            assert len(item["embeddings"]["colbert"]) == info["vectors_after_pooling"]
     elif snippet.section == "Indexers":
         assert ns["served_as"] == "batch"
         assert len(ns["vectors"]) == 2

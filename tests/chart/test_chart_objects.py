@@ -308,6 +308,7 @@ def test_cpu_default_values(render: Any, kube: Any) -> None:
     assert "nvidia.com/gpu" not in container["resources"].get("limits", {})
     # App defaults pick the models: no model env is forced, so presets work.
     assert not {"BGE_M3_MODEL", "RERANKER_MODEL", "PRESET", "API_TOKEN"} & set(env)
+    assert "COLBERT_POOL_FACTOR" not in env  # 1: the app's default, off
 
 
 def test_model_choice_env(render: Any, kube: Any) -> None:
@@ -321,7 +322,7 @@ def test_model_choice_env(render: Any, kube: Any) -> None:
             "offline": True,
         },
         "env": {"BGE_RERANK_MAX_LENGTH": 1024},
-        "server": {"maxBatchTokens": 16384, "requestTimeout": 30},
+        "server": {"maxBatchTokens": 16384, "requestTimeout": 30, "colbertPoolFactor": 2},
     }
     env = kube.env_of(kube.server_container(kube.one(render(values), "Deployment")))
     assert env["BGE_M3_MODEL"] == "/models/bge-m3"
@@ -333,6 +334,7 @@ def test_model_choice_env(render: Any, kube: Any) -> None:
     assert env["BGE_RERANK_MAX_LENGTH"] == "1024"
     assert env["MAX_BATCH_TOKENS"] == "16384"
     assert env["REQUEST_TIMEOUT"] == "30"
+    assert env["COLBERT_POOL_FACTOR"] == "2"
 
 
 def test_rerank_can_be_disabled(render: Any, kube: Any) -> None:

@@ -27,6 +27,8 @@ BAD_VALUES = {
     "pvc access mode": {"modelCache": {"persistentVolumeClaim": {"accessModes": ["RWX"]}}},
     "privileged port": {"server": {"port": 80}},
     "log level": {"server": {"logLevel": "verbose"}},
+    "colbert pool factor zero": {"server": {"colbertPoolFactor": 0}},
+    "colbert pool factor too large": {"server": {"colbertPoolFactor": 65}},
     "service type": {"service": {"type": "ExternalName"}},
     "node port range": {"service": {"type": "NodePort", "nodePort": 8080}},
     "probe period zero": {"probes": {"readiness": {"periodSeconds": 0}}},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.engine import wire
+from app.engine.base import Calibrated
 from app.models.base import Head, ItemEmbedding, SparseVector, TokenizedPair, TokenizedText
 
 
@@ -110,6 +111,20 @@ def test_scores_and_failures() -> None:
     assert wire.unpack_scores(done.scores).tolist() == [0.25, -3.5, 7.0]
     failed = wire.decode_from_engine(wire.encode(wire.BatchFailed(batch=2, error="boom")))
     assert failed == wire.BatchFailed(batch=2, error="boom")
+
+
+def test_the_calibration_travels_with_ready() -> None:
+    rng = np.random.default_rng(3)
+    dense = rng.standard_normal((5, 8)).astype(np.float32)
+    colbert = np.sort(rng.standard_normal((2, 16)).astype(np.float32), axis=0)
+    ready = wire.Ready(models=b"", device="cpu", gpu=None, threads=1, overhead_tokens={})
+    wire.pack_calibration(ready, Calibrated(dense, colbert))
+    back = wire.unpack_calibration(wire.decode_from_engine(wire.encode(ready)))  # type: ignore[arg-type]
+    np.testing.assert_array_equal(back.dense, dense)
+    np.testing.assert_array_equal(back.colbert_ranges, colbert)
+    empty = wire.Ready(models=b"", device="cpu", gpu=None, threads=1, overhead_tokens={})
+    wire.pack_calibration(empty, Calibrated())
+    assert wire.unpack_calibration(wire.decode_from_engine(wire.encode(empty))) == (None, None)  # type: ignore[arg-type]
 
 
 def test_items_without_colbert_rows_or_sparse_weights_travel() -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app.api.common.bounds import bounded
+from app.models.token_pooling import MAX_POOL_FACTOR
 
 InputTypeField = Literal["query", "document"]
 
@@ -33,6 +34,27 @@ RerankTexts = Annotated[
     bounded(max_items="max_rerank_passages", max_total_chars="max_rerank_total_chars"),
 ]
 AtLeastOne = Annotated[int, Meta(ge=1)]
+
+# --- ColBERT options (the native /embeddings, TEI's /embed_all) ---
+PoolFactor = Annotated[int, Meta(ge=1, le=MAX_POOL_FACTOR)]
+COLBERT_POOL_FACTOR = Meta(
+    description="Token pooling of each document's ColBERT vectors (1..64; 1: off): about 1/N "
+    "of them are kept, each the mean of a cluster of similar tokens (hierarchical clustering, "
+    "Ward linkage on cosine distance, as PyLate pools). Left out: the server's "
+    "COLBERT_POOL_FACTOR. Documents only: a request marked as a query is not pooled, and gets "
+    "a warning saying so. Only where a model gives ColBERT vectors",
+    examples=[2],
+)
+COLBERT_TYPE = Meta(
+    description="The ColBERT vectors' type: float (float32 values), float16, uint8 (each "
+    "dimension in 256 buckets between its minimum and maximum over the calibration set, GET "
+    "/health colbert_quantization) or binary (sign bits, 8 dimensions a byte, most significant "
+    "first: as the dense ubinary). JSON: arrays of the type's values (binary and uint8 as "
+    "integers 0..255); MessagePack: float as arrays of numbers, the other types as one byte "
+    "string per text, its rows end to end (float16 little-endian). Only where a model gives "
+    "ColBERT vectors",
+    examples=["float16"],
+)
 #: a boolean sent as JSON ``true`` or ``false``, nothing else. Litestar reads a body leniently
 #: (msgspec's ``strict=False``), which reads 0, 1, "true" and "false" as a ``bool``; msgspec
 #: matches a literal's values exactly, so a field of this type refuses them. The OpenAI, Cohere
@@ -71,6 +93,7 @@ class ApiWarning(Struct, kw_only=True):
         "passage_truncated",
         "unknown_field",
         "priority_lowered",
+        "query_not_pooled",
     ]
     severity: Literal["warning"] = "warning"
     message: str

@@ -32,6 +32,17 @@ EXAMPLES: Examples = {
             "An indexer's chunks, in the batch class: cut after interactive work",
             {"sentences": PASSAGES, "return_dense": True, "priority": "batch"},
         ),
+        "pooled colbert": BodyExample(
+            "Documents' ColBERT vectors, pooled by 2, as float16",
+            {
+                "sentences": PASSAGES,
+                "return_dense": False,
+                "return_sparse": False,
+                "colbert_pool_factor": 2,
+                "colbert_type": "float16",
+            },
+            NEEDS_COLBERT,
+        ),
     },
     ("post", "/rerank"): {
         "native": BodyExample(

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
 from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
-from msgspec import UNSET
+from msgspec import UNSET, UnsetType
 
+from app.api.common.colbert_vectors import (
+    POOL_FACTOR_FIELD,
+    ColbertOptions,
+    ShapedColbert,
+    colbert_options,
+    shape_colbert,
+)
 from app.api.common.dense_types import typed_rows, unit_dense
 from app.api.common.encoding import respond
 from app.api.common.errors import INFERENCE_ERRORS, error_responses
@@ -27,8 +34,10 @@ from app.api.common.inference import (
 )
 from app.api.common.priority import priority_warnings, request_lane
 from app.api.common.rerankers import choose_reranker
+from app.api.common.schemas import ApiWarning, WarningTarget
 from app.api.common.unknown_fields import KnownFields
 from app.api.native.schemas import (
+    ColbertInfo,
     EmbeddingItem,
     EmbeddingRequest,
     EmbeddingResponse,
@@ -75,7 +84,12 @@ def l2_normalized(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
-def to_embeddings(item: ItemEmbedding, data: EmbeddingRequest, runtime: Runtime) -> Embeddings:
+def to_embeddings(
+    item: ItemEmbedding,
+    data: EmbeddingRequest,
+    runtime: Runtime,
+    colbert: ShapedColbert | None,
+) -> Embeddings:
     out = Embeddings()
     if item.dense is not None:
         if data.dense_type != "float":
@@ -92,9 +106,34 @@ def to_embeddings(item: ItemEmbedding, data: EmbeddingRequest, runtime: Runtime)
             out.sparse = SparseIndices(indices=indices, values=values)
         else:
             out.sparse = dict(zip(map(str, indices), values, strict=True))
-    if item.colbert is not None:
-        out.colbert = item.colbert  # float32 rows, written by app.api.common.encoding
+    if colbert is not None:
+        out.colbert = colbert.rows  # written by app.api.common.encoding
     return out
+
+
+def colbert_info(shaped: ShapedColbert | None, options: ColbertOptions) -> ColbertInfo | UnsetType:
+    if shaped is None or not options.described:
+        return UNSET
+    return ColbertInfo(
+        pool_factor=options.pool_factor,
+        vectors_before_pooling=shaped.vectors_before_pooling,
+        vectors_after_pooling=shaped.vectors_after_pooling,
+        type=options.type,
+    )
+
+
+def not_pooled_warning(options: ColbertOptions) -> list[ApiWarning]:
+    if not options.query_not_pooled:
+        return []
+    field = POOL_FACTOR_FIELD
+    return [
+        ApiWarning(
+            code="query_not_pooled",
+            message=f"{field} applies to documents only: this request is marked as a query "
+            "(input_type: query), so its ColBERT vectors were not pooled",
+            target=WarningTarget(field=field, pointer=f"/{field}"),
+        )
+    ]
 
 
 class NativeController(Controller):
@@ -104,6 +143,10 @@ class NativeController(Controller):
         ["/embeddings", "/embeddings/"],
         status_code=200,
         summary="Dense, sparse and ColBERT",
+        description="Each text's vectors, in input order. JSON, or MessagePack with `Accept: "
+        "application/msgpack` (the same body; ColBERT vectors of a compact `colbert_type` are "
+        "then one byte string per text, its rows end to end). With `colbert_pool_factor` or a "
+        "compact `colbert_type` each item's `colbert_info` says what was done.",
         responses={
             200: ResponseSpec(EmbeddingResponseDoc, description="OK", generate_examples=False),
             **INFERENCE_ERRORS,
@@ -118,6 +161,13 @@ class NativeController(Controller):
         check_texts(data.sentences, "sentences", embed_limits(settings))
         scheduler = runtime.require_scheduler()
         heads = requested_heads(data, scheduler.models.by_head.keys())
+        options = colbert_options(
+            scheduler.models,
+            settings,
+            data.colbert_pool_factor,
+            data.colbert_type,
+            query=data.input_type == "query",
+        )
         outcome = await await_or_abandon(
             request,
             scheduler.embed(
@@ -129,10 +179,20 @@ class NativeController(Controller):
             settings.request_timeout,
         )
         models = scheduler.models
+        colbert: Sequence[ShapedColbert | None] = [None] * len(outcome.items)
+        if Head.COLBERT in heads:
+            colbert = await shape_colbert(outcome.items, options, runtime.colbert_ranges)
         body = EmbeddingResponse(
             data=[
-                EmbeddingItem(id=i, text=text, embeddings=to_embeddings(item, data, runtime))
-                for i, (text, item) in enumerate(zip(data.sentences, outcome.items, strict=True))
+                EmbeddingItem(
+                    id=i,
+                    text=text,
+                    embeddings=to_embeddings(item, data, runtime, shaped),
+                    colbert_info=colbert_info(shaped, options),
+                )
+                for i, (text, item, shaped) in enumerate(
+                    zip(data.sentences, outcome.items, colbert, strict=True)
+                )
             ],
             model_name=models.name_for(Head.DENSE),
             dense_model_name=models.name_for(Head.DENSE),
@@ -143,6 +203,7 @@ class NativeController(Controller):
                 # Litestar keeps the body it decoded ``data`` from: this reads no more
                 *EMBED_FIELDS.warnings(await request.body()),
                 *input_warnings(outcome.tokenized, "sentences"),
+                *(not_pooled_warning(options) if Head.COLBERT in heads else []),
                 *priority_warnings(request),
             ],
         )

@@ -12,16 +12,21 @@ from typing import Annotated, Literal
 import numpy as np
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from app.api.common.encoding import PackedRows
 from app.api.common.schemas import (
+    COLBERT_POOL_FACTOR,
+    COLBERT_TYPE,
     INPUT_TYPE,
     TOP_N,
     ApiWarning,
     AtLeastOne,
     EmbedTexts,
     InputTypeField,
+    PoolFactor,
     RerankText,
     RerankTexts,
 )
+from app.models.quantization import ColbertType
 from app.scheduler.priorities import Priority
 
 #: a native body's ``priority``: left out, the X-Priority header's class, else the API key's
@@ -47,6 +52,16 @@ def _returns(what: str) -> Meta:
         description=f"Return the {what}. Left out: returned if a model served here gives it; "
         "true when none does is a 400"
     )
+
+
+class ColbertInfo(Struct, kw_only=True):
+    """What was done to one text's ColBERT vectors: given when a request asks for pooling or a
+    compact type (or the server pools by default)."""
+
+    pool_factor: Annotated[int, Meta(description="The factor applied (1: not pooled)")]
+    vectors_before_pooling: Annotated[int, Meta(description="One per token after CLS")]
+    vectors_after_pooling: int
+    type: ColbertType
 
 
 # --- /embeddings ---
@@ -87,6 +102,8 @@ class EmbeddingRequest(Struct, kw_only=True):
         ),
     ] = "float"
     priority: PriorityField | UnsetType = UNSET
+    colbert_pool_factor: Annotated[PoolFactor, COLBERT_POOL_FACTOR] | UnsetType = UNSET
+    colbert_type: Annotated[ColbertType, COLBERT_TYPE] | UnsetType = UNSET
 
 
 class SparseIndices(Struct, kw_only=True):
@@ -102,14 +119,16 @@ class Embeddings(Struct, kw_only=True, omit_defaults=True):
     #: ints with a quantized ``dense_type``
     dense: list[float] | list[int] | None = None
     sparse: dict[str, float] | SparseIndices | None = None
-    #: float32 (tokens, dim): written as lists of numbers by app.api.common.encoding
-    colbert: np.ndarray | None = None
+    #: float32 (tokens, dim), or a compact colbert_type's rows: written by
+    #: app.api.common.encoding
+    colbert: np.ndarray | PackedRows | None = None
 
 
 class EmbeddingItem(Struct, kw_only=True):
     id: int
     text: str
     embeddings: Embeddings
+    colbert_info: ColbertInfo | UnsetType = UNSET
 
 
 class EmbeddingResponse(Struct, kw_only=True):
@@ -143,13 +162,24 @@ class EmbeddingsDoc(Struct, kw_only=True):
         ]
         | None
     ) = None
-    colbert: list[list[float]] | None = None
+    colbert: (
+        Annotated[
+            list[list[float]],
+            Meta(
+                description="One vector per token after CLS (fewer with colbert_pool_factor), "
+                "as colbert_type says: numbers in JSON; in MessagePack a compact type's rows are "
+                "one byte string"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class EmbeddingItemDoc(Struct, kw_only=True):
     id: int
     text: str
     embeddings: EmbeddingsDoc
+    colbert_info: ColbertInfo | UnsetType = UNSET
 
 
 class EmbeddingResponseDoc(Struct, kw_only=True):

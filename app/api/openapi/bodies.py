@@ -40,10 +40,12 @@ import app.api.tei.schemas as tei_schemas
 from app.api.cohere.embed_schemas import CohereEmbedParams
 from app.api.cohere.rerank_schemas import CompatRerankRequest
 from app.api.common.bounds import resolve
+from app.api.common.colbert_vectors import POOL_FACTOR_FIELD, TYPE_FIELD
 from app.api.common.model_names import served_models
 from app.api.native.schemas import EmbeddingRequest, RerankRequest
 from app.api.openai.schemas import OpenAIEmbeddingParams
 from app.api.tei.schemas import (
+    TeiEmbedAllParams,
     TeiEmbedParams,
     TeiInputsParams,
     TeiPredictParams,
@@ -273,6 +275,24 @@ def _vector_types(schema: dict[str, Any], models: ModelSet | None, _: Settings) 
     schema["not"] = {"required": asked, "properties": {name: {"enum": _FALSE} for name in asked}}
 
 
+def _colbert_options(schema: dict[str, Any], models: ModelSet | None, settings: Settings) -> None:
+    """``colbert_pool_factor`` and ``colbert_type``: their defaults (the pool factor's is
+    COLBERT_POOL_FACTOR), or, with no ColBERT model, never to be sent (``colbert_options``)."""
+    properties = schema["properties"]
+    if models is not None and Head.COLBERT not in models.by_head:
+        for name in (POOL_FACTOR_FIELD, TYPE_FIELD):
+            properties[name] = {
+                "not": {},
+                "description": "No model served here gives ColBERT vectors: leave it out",
+            }
+        return
+    properties[POOL_FACTOR_FIELD] = {
+        **properties[POOL_FACTOR_FIELD],
+        "default": settings.colbert_pool_factor,
+    }
+    properties[TYPE_FIELD] = {**properties[TYPE_FIELD], "default": "float"}
+
+
 def _dimensions(field: str = "dimensions") -> Rule:
     """``field`` (``dimensions``, Cohere's ``output_dimension``): only for a dense model trained
     for Matryoshka truncation, and up to its full size (``output_dimensions``)."""
@@ -365,12 +385,13 @@ def _model_names(role: Role, *also: Role) -> Rule:
 
 #: what depends on the loaded models, by the struct a body is documented as
 _MODEL_RULES: dict[type[msgspec.Struct], tuple[Rule, ...]] = {
-    EmbeddingRequest: (_vector_types,),
+    EmbeddingRequest: (_vector_types, _colbert_options),
     OpenAIEmbeddingParams: (_dimensions(), _model_names("dense")),
     TeiEmbedParams: (_dimensions(), _token_ids),
     TeiInputsParams: (_token_ids,),
     TeiTokenizeParams: (_token_ids,),
     TeiPredictParams: (_lone_texts,),
+    TeiEmbedAllParams: (_token_ids, _colbert_options),
     CohereEmbedParams: (_dimensions("output_dimension"), _model_names("dense"), _texts_or_inputs),
     CompatRerankRequest: (_model_names("rerank", "colbert"),),
     RerankRequest: (_model_names("rerank", "colbert"),),

@@ -31,7 +31,7 @@ from app.api.ops.schemas import (
 from app.api.ops.siblings import ask_siblings, wants_whole_pod
 from app.cpu import affinity_cores
 from app.models.base import Head
-from app.models.quantization import Calibration
+from app.models.quantization import Calibration, ColbertRanges
 from app.paths import METADATA_ENDPOINTS
 from app.runtime import Runtime
 from app.scheduler.scheduler import Scheduler
@@ -135,6 +135,7 @@ class OpsController(Controller):
             else None,
             uptime_seconds=round(time.time() - runtime.started_at, 3),
             quantization=quantization_ranges(runtime.calibration),
+            colbert_quantization=colbert_quantization_ranges(runtime.colbert_ranges),
         )
 
     @get("/stats", summary="Uptime, totals, rejections and hardware")
@@ -212,6 +213,18 @@ def quantization_ranges(calibration: Calibration | None) -> QuantizationRanges |
         dimension=calibration.dimension,
         minimum=ranges[0].tolist(),
         maximum=ranges[1].tolist(),
+    )
+
+
+def colbert_quantization_ranges(colbert: ColbertRanges | None) -> QuantizationRanges | None:
+    if colbert is None:
+        return None
+    return QuantizationRanges(
+        model=colbert.model,
+        calibration_texts=colbert.texts,
+        dimension=int(colbert.ranges.shape[1]),
+        minimum=colbert.ranges[0].tolist(),
+        maximum=colbert.ranges[1].tolist(),
     )
 
 

@@ -105,6 +105,9 @@ class HealthStatus(Struct, kw_only=True):
     uptime_seconds: float
     #: None until the calibration has run, or without a dense model
     quantization: QuantizationRanges | None = None
+    #: the ColBERT uint8 type's ranges (every ColBERT vector of the calibration texts); None
+    #: until the calibration has run, or without a ColBERT model
+    colbert_quantization: QuantizationRanges | None = None
 
 
 class StatsTotals(Struct, kw_only=True):

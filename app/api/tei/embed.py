@@ -16,6 +16,13 @@ import numpy as np
 from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 
+from app.api.common.colbert_vectors import (
+    POOL_FACTOR_FIELD,
+    ColbertOptions,
+    ShapedColbert,
+    colbert_options,
+    shape_colbert,
+)
 from app.api.common.dense_types import dense_width
 from app.api.common.encoding import respond
 from app.api.common.inference import (
@@ -39,6 +46,7 @@ from app.api.tei.inputs import (
 )
 from app.api.tei.schemas import (
     PromptName,
+    TeiEmbedAllRequest,
     TeiEmbedRequest,
     TeiInputsRequest,
     TeiSimilarityParameters,
@@ -99,6 +107,7 @@ def _done(
     texts: Sequence[EmbedInput],
     outcome: EmbedOutcome,
     body: object,
+    extra_headers: dict[str, str] | None = None,
 ) -> Response[bytes]:
     tokens = prompt_tokens(outcome.tokenized)
     runtime_of(request).recorder.request_done(
@@ -110,7 +119,7 @@ def _done(
         key=key_of(request.scope),
     )
     headers = compute_headers(started, sum(map(len, texts)), tokens)
-    return respond(request, body, headers)
+    return respond(request, body, {**headers, **(extra_headers or {})})
 
 
 async def embed_dense(request: Request[Any, Any, Any], data: TeiEmbedRequest) -> Response[bytes]:
@@ -142,6 +151,30 @@ async def embed_sparse(request: Request[Any, Any, Any], data: TeiInputsRequest) 
         pairs = zip(item.sparse.indices.tolist(), item.sparse.values.tolist(), strict=True)
         body.append([{"index": index, "value": value} for index, value in pairs])
     return _done(request, "tei_embed_sparse", started, texts, outcome, body)
+
+
+def colbert_headers(shaped: list[ShapedColbert], options: ColbertOptions) -> dict[str, str]:
+    """What was done to the ColBERT vectors, where TEI's bare-array body has no room for it."""
+    headers = {}
+    if options.described:
+        headers = {
+            "x-colbert-pool-factor": str(options.pool_factor),
+            "x-colbert-type": options.type,
+            "x-colbert-vectors-before-pooling": ",".join(
+                str(s.vectors_before_pooling) for s in shaped
+            ),
+            "x-colbert-vectors-after-pooling": ",".join(
+                str(s.vectors_after_pooling) for s in shaped
+            ),
+        }
+    if options.query_not_pooled:
+        # the Warning field (RFC 7234, retired by RFC 9111), code 299 (a persistent warning):
+        # the one place beside TEI's bare-array body that a client can read it
+        headers["warning"] = (
+            f'299 smart-embedder "{POOL_FACTOR_FIELD} applies to documents only: this request '
+            'is marked as a query (prompt_name: query), so its ColBERT vectors were not pooled"'
+        )
+    return headers
 
 
 class TeiEmbedController(Controller):
@@ -192,21 +225,37 @@ class TeiEmbedController(Controller):
         description="For each input, one vector per token: bge-m3's ColBERT vectors (its "
         "colbert head, each row L2-normalised), for every token after CLS, padding excluded. "
         "TEI returns the last hidden state of every token instead; these are what ColBERT "
-        "late-interaction scoring takes. The same vectors as `/embeddings/` gives as `colbert`.",
+        "late-interaction scoring takes. The same vectors as `/embeddings/` gives as `colbert`, "
+        "with the same `colbert_pool_factor` and `colbert_type` (MessagePack: a compact type's "
+        "rows as one byte string per input). With either, the response headers "
+        "`x-colbert-pool-factor`, `x-colbert-type`, `x-colbert-vectors-before-pooling` and "
+        "`x-colbert-vectors-after-pooling` (one count per input, comma-separated) say what was "
+        "done; a query (`prompt_name: query`) is not pooled, and a `Warning` header says so.",
         responses={
             200: ResponseSpec(list[list[list[float]]], description="OK", generate_examples=False),
             **TEI_ERRORS,
         },
     )
     async def embed_all(
-        self, request: Request[Any, Any, Any], data: TeiInputsRequest
+        self, request: Request[Any, Any, Any], data: TeiEmbedAllRequest
     ) -> Response[bytes]:
         started = time.perf_counter()
+        runtime = runtime_of(request)
+        # no ColBERT model: the route itself is not served (TEI's 424), whatever the options
+        models = runtime.require_scheduler().models
+        serving(models, Head.COLBERT, "/embed_all")
+        options = colbert_options(
+            models,
+            runtime.settings,
+            data.colbert_pool_factor,
+            data.colbert_type,
+            query=input_type_of(data.prompt_name) == "query",
+        )
         texts, outcome = await _embed_inputs(request, data, Head.COLBERT, "/embed_all")
-        body = [
-            item.colbert for item in outcome.items
-        ]  # arrays: app.api.common.encoding writes them
-        return _done(request, "tei_embed_all", started, texts, outcome, body)
+        shaped = await shape_colbert(outcome.items, options, runtime.colbert_ranges)
+        body = [s.rows for s in shaped]  # arrays: app.api.common.encoding writes them
+        headers = colbert_headers(shaped, options)
+        return _done(request, "tei_embed_all", started, texts, outcome, body, headers)
 
     @post(
         "/similarity",

@@ -22,7 +22,14 @@ EXAMPLES: Examples = {
         "texts": BodyExample("Two texts", _TEXTS),
         "token ids": BodyExample("A text as its token ids, and a text", _IDS),
     },
-    ("post", "/embed_all"): {"texts": BodyExample("Per-token vectors", _TEXTS, NEEDS_COLBERT)},
+    ("post", "/embed_all"): {
+        "texts": BodyExample("Per-token vectors", _TEXTS, NEEDS_COLBERT),
+        "pooled": BodyExample(
+            "Per-token vectors pooled by 3, as uint8",
+            {**_TEXTS, "colbert_pool_factor": 3, "colbert_type": "uint8"},
+            NEEDS_COLBERT,
+        ),
+    },
     ("post", "/similarity"): {
         "texts": BodyExample(
             "One text against two",

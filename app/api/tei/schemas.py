@@ -19,7 +19,16 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app.api.common.bounds import MARKER, MAX_TOTAL_CHARS, bounded
-from app.api.common.schemas import AtLeastOne, EmbedText, RerankText, StrictBool
+from app.api.common.schemas import (
+    COLBERT_POOL_FACTOR,
+    COLBERT_TYPE,
+    AtLeastOne,
+    EmbedText,
+    PoolFactor,
+    RerankText,
+    StrictBool,
+)
+from app.models.quantization import ColbertType
 
 #: TEI's ``TruncationDirection`` is ``Left`` / ``Right``; clients also send it in lower case
 TruncationDirection = Literal["Left", "Right", "left", "right"]
@@ -121,6 +130,20 @@ class TeiInputsRequest(Struct, kw_only=True):
     prompt_name: PromptName | None = None
 
     documented_as: ClassVar[type[Struct]] = TeiInputsParams
+
+
+class TeiEmbedAllParams(TeiInputsParams, kw_only=True):
+    colbert_pool_factor: Annotated[PoolFactor, COLBERT_POOL_FACTOR] | UnsetType = UNSET
+    colbert_type: Annotated[ColbertType, COLBERT_TYPE] | UnsetType = UNSET
+
+
+class TeiEmbedAllRequest(TeiInputsRequest, kw_only=True):
+    """``/embed_all`` (TEI's ``EmbedAllRequest``), with this server's ColBERT options."""
+
+    colbert_pool_factor: PoolFactor | UnsetType = UNSET
+    colbert_type: ColbertType | UnsetType = UNSET
+
+    documented_as: ClassVar[type[Struct]] = TeiEmbedAllParams
 
 
 class TeiEmbedParams(TeiInputsParams, kw_only=True):
