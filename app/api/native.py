@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from msgspec import UNSET
 
+from app.api.chunking import chunked_items
 from app.api.dense_types import typed_rows, unit_dense
 from app.api.encoding import respond
 from app.api.errors import INFERENCE_ERRORS, error_responses
@@ -27,6 +28,7 @@ from app.api.inference import (
 )
 from app.api.rerankers import choose_reranker
 from app.api.schemas import (
+    ApiWarning,
     EmbeddingItem,
     EmbeddingRequest,
     EmbeddingResponse,
@@ -112,21 +114,31 @@ class NativeController(Controller):
     ) -> Response[bytes]:
         started = time.perf_counter()
         runtime = runtime_of(request)
-        settings = runtime.settings
-        check_texts(data.sentences, "sentences", embed_limits(settings))
-        scheduler = runtime.require_scheduler()
-        heads = requested_heads(data, scheduler.models.by_head.keys())
-        outcome = await await_or_abandon(
-            request,
-            scheduler.embed(data.sentences, heads, data.input_type),
-            settings.request_timeout,
-        )
-        models = scheduler.models
-        body = EmbeddingResponse(
-            data=[
+        token_warnings: list[ApiWarning] = []
+        if data.chunking is not None:
+            # long documents cut into chunks (app/api/chunking.py)
+            items, tokens = await chunked_items(
+                request, data, runtime, lambda item: to_embeddings(item, data, runtime)
+            )
+        else:
+            settings = runtime.settings
+            check_texts(data.sentences, "sentences", embed_limits(settings))
+            scheduler = runtime.require_scheduler()
+            heads = requested_heads(data, scheduler.models.by_head.keys())
+            outcome = await await_or_abandon(
+                request,
+                scheduler.embed(data.sentences, heads, data.input_type),
+                settings.request_timeout,
+            )
+            items = [
                 EmbeddingItem(id=i, text=text, embeddings=to_embeddings(item, data, runtime))
                 for i, (text, item) in enumerate(zip(data.sentences, outcome.items, strict=True))
-            ],
+            ]
+            tokens = prompt_tokens(outcome.tokenized)
+            token_warnings = input_warnings(outcome.tokenized, "sentences")
+        models = runtime.require_scheduler().models
+        body = EmbeddingResponse(
+            data=items,
             model_name=models.name_for(Head.DENSE),
             dense_model_name=models.name_for(Head.DENSE),
             sparse_model_name=models.name_for(Head.SPARSE),
@@ -135,7 +147,7 @@ class NativeController(Controller):
             warnings=[
                 # Litestar keeps the body it decoded ``data`` from: this reads no more
                 *EMBED_FIELDS.warnings(await request.body()),
-                *input_warnings(outcome.tokenized, "sentences"),
+                *token_warnings,
             ],
         )
         runtime.recorder.request_done(
@@ -143,7 +155,7 @@ class NativeController(Controller):
             200,
             time.perf_counter() - started,
             len(data.sentences),
-            tokens=prompt_tokens(outcome.tokenized),
+            tokens=tokens,
             key=key_of(request.scope),
         )
         return respond(request, body)

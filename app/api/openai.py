@@ -16,6 +16,7 @@ import numpy as np
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
+from app.api.chunking import late_chunked_dense
 from app.api.encoding import respond
 from app.api.errors import INFERENCE_ERRORS, error_responses
 from app.api.inference import (
@@ -126,15 +127,21 @@ class OpenAIController(Controller):
             raise InvalidInput("dense vectors are not available: no configured model gives them")
         model_name = resolve_model(runtime.settings, scheduler.models, data.model, role="dense")
         keep = output_dimensions(backend, data.dimensions)
-        outcome = await await_or_abandon(
-            request,
-            scheduler.embed(texts, frozenset({Head.DENSE}), data.input_type),
-            runtime.settings.request_timeout,
-        )
-        dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
+        if data.late_chunking:
+            dense, tokens = await late_chunked_dense(
+                request, runtime, backend, texts, data.input_type
+            )
+            warnings = []
+        else:
+            outcome = await await_or_abandon(
+                request,
+                scheduler.embed(texts, frozenset({Head.DENSE}), data.input_type),
+                runtime.settings.request_timeout,
+            )
+            dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
+            tokens = prompt_tokens(outcome.tokenized)
+            warnings = input_warnings(outcome.tokenized, "input")
         vectors = unit_rows(dense[:, :keep] if keep is not None else dense)
-        tokens = prompt_tokens(outcome.tokenized)
-        warnings = input_warnings(outcome.tokenized, "input")
         body = OpenAIEmbeddingResponse(
             data=[
                 OpenAIEmbedding(index=i, embedding=encode_vector(row, data.encoding_format))

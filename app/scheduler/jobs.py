@@ -16,16 +16,21 @@ P = TypeVar("P", TokenizedText, TokenizedPair)  # what the model consumes
 
 
 class Job(Generic[P]):
-    __slots__ = ("cancelled", "future", "heads", "items", "remaining", "results")
+    __slots__ = ("cancelled", "future", "heads", "items", "remaining", "results", "yields")
 
     def __init__(
         self,
         payloads: Sequence[P],
         loop: asyncio.AbstractEventLoop,
         heads: frozenset[Head] = frozenset(),
+        *,
+        yields: bool = False,
     ) -> None:
+        """``yields``: after each batch that takes some of its items, the rest wait behind
+        everything then queued (a long document's passes never hold short requests back)."""
         now = time.perf_counter()
         self.heads = heads
+        self.yields = yields
         self.items: list[WorkItem[P]] = [
             WorkItem(self, i, p, len(p.ids), now) for i, p in enumerate(payloads)
         ]

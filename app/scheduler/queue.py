@@ -1,5 +1,7 @@
 """One model's queue of waiting work items, oldest first, with lazy removal of items whose
-request was cancelled (client gone, timed out) so they never reach the device."""
+request was cancelled (client gone, timed out) so they never reach the device. A yielding
+job's items (a long document's passes) go to the back each time a batch takes some of them,
+so a document shares the device with the requests that come while it runs."""
 
 from __future__ import annotations
 
@@ -80,5 +82,11 @@ class ModelQueue:
         chosen = [window[i] for i in chosen_positions]
         chosen_ids = {id(item) for item in chosen}
         rest = [item for item in live if id(item) not in chosen_ids]
+        # a yielding job served by this batch (a long document) goes behind all that waits
+        served = {id(item.job) for item in chosen if item.job.yields}
+        behind = [item for item in rest if id(item.job) in served]
+        if behind:
+            rest = [item for item in rest if id(item.job) not in served]
         self._items.extendleft(reversed(rest))
+        self._items.extend(behind)
         return chosen

@@ -1,0 +1,175 @@
+"""Long documents: ``chunking`` on the native ``POST /embeddings/``, and Jina's
+``late_chunking`` flag on OpenAI's ``POST /v1/embeddings``.
+
+Which model chunks, the checks whose 422 names the field, and the chunks of the answer. The
+cutting and the passes are ``app.models.chunk_passes``'; the scheduler runs a request's passes
+as one yielding job (``Scheduler.embed_documents``), and the engine pools each chunk, so only
+the chunks' vectors cross the wire.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from litestar import Request
+from msgspec import UNSET
+
+from app.api.inference import TextLimits, await_or_abandon, check_texts
+from app.api.schemas import Chunk, EmbeddingItem, EmbeddingRequest, Embeddings
+from app.api.schemas_chunking import DEFAULT_CHUNK_TOKENS, ChunkingOptions
+from app.errors import InvalidInput, UnprocessableInput
+from app.models.base import EmbeddingBackend, Head, InputType, ItemEmbedding
+from app.models.catalog import ModelSet
+from app.models.chunk_passes import chunk_token_limit, plan_documents, plan_given
+from app.runtime import Runtime
+from app.settings import Settings
+
+_HEADS = (Head.DENSE, Head.SPARSE, Head.COLBERT)
+
+
+def document_limits(settings: Settings) -> TextLimits:
+    """The bounds of documents sent for chunking: MAX_DOCUMENT_CHARS each and in all."""
+    return TextLimits(
+        settings.max_sentences_per_request,
+        settings.max_document_chars,
+        settings.max_document_chars,
+        "MAX_SENTENCES_PER_REQUEST",
+        "MAX_DOCUMENT_CHARS",
+        "MAX_DOCUMENT_CHARS",
+    )
+
+
+def require_token_states(backend: EmbeddingBackend, field: str) -> None:
+    if not backend.pools_spans:
+        raise UnprocessableInput(
+            f"{field} needs a model whose vectors pool its token states (bge-m3, or a "
+            f"mean-pooled sentence-transformers model); {backend.name} ({backend.info.kind}) "
+            "has none to pool",
+            param=field,
+        )
+
+
+def chunking_model(
+    data: EmbeddingRequest, models: ModelSet
+) -> tuple[EmbeddingBackend, frozenset[Head]]:
+    """The one model every chunk's vectors come from, and the heads it computes: those asked
+    for by name, and those left out that it serves."""
+    flags = {Head.DENSE: data.return_dense, Head.SPARSE: data.return_sparse}
+    flags[Head.COLBERT] = data.return_colbert
+    asked = [head for head in _HEADS if flags[head] is True]
+    owners: list[EmbeddingBackend] = []
+    for head in asked:
+        serving = models.by_head.get(head)
+        if serving is None:
+            raise InvalidInput(
+                f"{head.value} vectors are not available: no configured model gives them",
+                param=f"return_{head.value}",
+            )
+        if serving not in owners:
+            owners.append(serving)
+    if len(owners) > 1:
+        served = ", ".join(f"{h.value} from {models.by_head[h].name}" for h in asked)
+        raise UnprocessableInput(
+            f"chunking takes every vector from one model, and these come from two ({served}); "
+            "ask for one model's vectors",
+            param="chunking",
+        )
+    left_out = [models.by_head[h] for h in _HEADS if flags[h] is UNSET and h in models.by_head]
+    if owners:
+        backend = owners[0]
+    elif left_out:
+        backend = next((b for b in left_out if b.pools_spans), left_out[0])
+    else:
+        raise InvalidInput(
+            "nothing to compute: return_dense, return_sparse and return_colbert are all false"
+        )
+    require_token_states(backend, "chunking")
+    heads = {*asked}
+    heads.update(h for h in _HEADS if flags[h] is UNSET and models.by_head.get(h) is backend)
+    return backend, frozenset(heads)
+
+
+def chunk_size(
+    options: ChunkingOptions, backend: EmbeddingBackend, input_type: InputType
+) -> tuple[int, int]:
+    """(max_tokens, overlap_tokens), checked against the model."""
+    limit = chunk_token_limit(backend, input_type)
+    max_tokens = options.max_tokens or min(DEFAULT_CHUNK_TOKENS, limit)
+    if max_tokens > limit:
+        raise UnprocessableInput(
+            f"chunking.max_tokens is {max_tokens}, over what {backend.name} takes in one "
+            f"chunk: at most {limit} tokens (its limit of {backend.max_length} less its special "
+            "tokens)",
+            param="chunking.max_tokens",
+        )
+    if options.overlap_tokens >= max_tokens:
+        raise UnprocessableInput(
+            f"chunking.overlap_tokens ({options.overlap_tokens}) must be less than max_tokens "
+            f"({max_tokens})",
+            param="chunking.overlap_tokens",
+        )
+    return max_tokens, options.overlap_tokens
+
+
+async def chunked_items(
+    request: Request[Any, Any, Any],
+    data: EmbeddingRequest,
+    runtime: Runtime,
+    convert: Callable[[ItemEmbedding], Embeddings],
+) -> tuple[list[EmbeddingItem], int]:
+    """The native route's items with ``chunking``, and the tokens their passes ran."""
+    options = data.chunking
+    assert options is not None
+    settings = runtime.settings
+    check_texts(data.sentences, "sentences", document_limits(settings))
+    scheduler = runtime.require_scheduler()
+    backend, heads = chunking_model(data, scheduler.models)
+    max_tokens, overlap = chunk_size(options, backend, data.input_type)
+    prepare = functools.partial(
+        plan_documents, backend, data.sentences, data.input_type, max_tokens, overlap, options.late
+    )
+    documents = await await_or_abandon(
+        request, scheduler.embed_documents(backend, heads, prepare), settings.request_timeout
+    )
+    items = []
+    for i, (text, (passes, embedded)) in enumerate(zip(data.sentences, documents, strict=True)):
+        chunks = [
+            Chunk(
+                index=k,
+                text=text[chunk.start : chunk.end],
+                start=chunk.start,
+                end=chunk.end,
+                tokens=tokens,
+                embeddings=convert(embedding),
+            )
+            for k, (chunk, tokens, embedding) in enumerate(
+                zip(passes.document.chunks, passes.tokens, embedded, strict=True)
+            )
+        ]
+        items.append(EmbeddingItem(id=i, text=text, embeddings=Embeddings(), chunks=chunks))
+    tokens = sum(len(p.ids) for passes, _ in documents for p in passes.payloads)
+    return items, tokens
+
+
+async def late_chunked_dense(
+    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    backend: EmbeddingBackend,
+    pieces: Sequence[str],
+    input_type: InputType,
+) -> tuple[np.ndarray, int]:
+    """Jina's ``late_chunking``: the inputs as consecutive chunks of one document, one dense
+    vector per input in order, and the tokens the passes ran."""
+    require_token_states(backend, "late_chunking")
+    scheduler = runtime.require_scheduler()
+    prepare = functools.partial(plan_given, backend, pieces, input_type)
+    ((passes, embedded),) = await await_or_abandon(
+        request,
+        scheduler.embed_documents(backend, frozenset({Head.DENSE}), prepare),
+        runtime.settings.request_timeout,
+    )
+    dense = np.stack([np.asarray(e.dense, dtype=np.float32) for e in embedded])
+    return dense, sum(len(p.ids) for p in passes.payloads)
