@@ -40,6 +40,12 @@ _PASSAGES = [
     "BM25 is a bag-of-words retrieval function that ranks documents by the query terms.",
 ]
 _TEI_TEXTS = {"inputs": ["What is Deep Learning?", "Deep learning is a kind of machine learning."]}
+#: consecutive chunks of one document, the later ones naming its subject only by "it"
+_DOCUMENT_CHUNKS = [
+    "BGE M3 is an embedding model from the Beijing Academy of Artificial Intelligence.",
+    "It reads up to 8192 tokens in over 100 languages.",
+    "It gives dense, sparse and multi-vector representations from one pass.",
+]
 
 #: (method, path as the document names it) → example name → example
 EXAMPLES: dict[tuple[str, str], dict[str, BodyExample]] = {
@@ -56,6 +62,13 @@ EXAMPLES: dict[tuple[str, str], dict[str, BodyExample]] = {
                 "sparse_as_indices": True,
                 "normalize_dense": True,
                 "input_type": "query",
+            },
+        ),
+        "chunked document": BodyExample(
+            "A document cut into chunks of at most 16 tokens, late chunking",
+            {
+                "sentences": [" ".join(_DOCUMENT_CHUNKS)],
+                "chunking": {"max_tokens": 16, "overlap_tokens": 4, "late": True},
             },
         ),
     },
@@ -77,6 +90,10 @@ EXAMPLES: dict[tuple[str, str], dict[str, BodyExample]] = {
         ),
         "base64": BodyExample(
             "One text, base64 float32", {"input": _QUERY, "encoding_format": "base64"}
+        ),
+        "late chunking": BodyExample(
+            "Jina's late chunking: consecutive chunks of one document, one vector each",
+            {"input": _DOCUMENT_CHUNKS, "late_chunking": True},
         ),
     },
     ("post", "/embed"): {"texts": BodyExample("Two texts", _TEI_TEXTS)},
