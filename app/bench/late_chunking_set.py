@@ -161,7 +161,7 @@ _DETAILS: dict[str, tuple[str, dict[str, object]]] = {
     ),
     "Benedict Hale": _person("he", "the vicar", "four", "the railway museum", 1972, "George Fenn"),
     "Ingrid Solberg": _person(
-        "she", "the organist", 3, "the national library", 1974, "Kari Haugen"
+        "she", "the organist", "three", "the national library", 1974, "Kari Haugen"
     ),
     "Rufus Penhallow": _person("he", "Mrs Trewin", "six", "the town museum", 1968, "Alan Jory"),
 }
