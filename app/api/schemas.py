@@ -206,7 +206,8 @@ class ChunkDoc(Struct, kw_only=True):
         int,
         Meta(
             description="The tokens its vectors pool: its tokens inside the document (late), "
-            "or its text's alone (late: false); special tokens aside, at most max_tokens"
+            "or its text's alone (late: false); special tokens aside, at most max_tokens (0: "
+            "text the tokenizer drops, such as a zero-width space; its vectors are zeros)"
         ),
     ]
     embeddings: EmbeddingsDoc

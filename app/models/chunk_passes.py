@@ -47,6 +47,8 @@ def window_content(backend: EmbeddingBackend, input_type: InputType) -> int:
 def late_passes(
     backend: EmbeddingBackend, document: SplitDocument, input_type: InputType
 ) -> DocumentPasses:
+    if not document.chunks:  # nothing but what the splitter trims away
+        return DocumentPasses(document, [], [], [])
     prefix, suffix = backend.tokenizer.special_frame()
     head = prefix + _prompt_ids(backend, input_type)
     content = window_content(backend, input_type)

@@ -256,6 +256,14 @@ def test_late_chunking_on_openai_route_matches_the_native_chunks(
     assert not np.allclose(alone["data"][0]["embedding"], body["data"][1]["embedding"], atol=1e-3)
 
 
+def test_a_late_chunking_input_longer_than_one_pass_is_refused(
+    server_http: httpx.Client,
+) -> None:
+    pieces = ["A short opening.", " ".join(["word"] * 600), "A short ending."]
+    error = _refused(server_http, {"input": pieces, "late_chunking": True}, "/v1/embeddings")
+    assert error["param"] == "input[1]" and "at most 510 tokens" in error["message"]
+
+
 def test_a_document_over_max_sentence_chars_is_chunked(server_http: httpx.Client) -> None:
     document = " ".join([STORY] * 40)[:62_000]
     whole = server_http.post("/embeddings/", json={"sentences": [document]})
