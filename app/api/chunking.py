@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from litestar import Request
-from msgspec import UNSET
 
 from app.api.inference import TextLimits, await_or_abandon, check_texts
 from app.api.schemas import Chunk, EmbeddingItem, EmbeddingRequest, Embeddings
@@ -52,43 +51,58 @@ def require_token_states(backend: EmbeddingBackend, field: str) -> None:
         )
 
 
+def chunker(models: ModelSet) -> EmbeddingBackend | None:
+    """The model chunks come from: the first of the models serving dense, sparse and ColBERT
+    vectors whose vectors pool token states (None: none does)."""
+    for head in _HEADS:
+        backend = models.by_head.get(head)
+        if backend is not None and backend.pools_spans:
+            return backend
+    return None
+
+
 def chunking_model(
     data: EmbeddingRequest, models: ModelSet
 ) -> tuple[EmbeddingBackend, frozenset[Head]]:
-    """The one model every chunk's vectors come from, and the heads it computes: those asked
-    for by name, and those left out that it serves."""
-    flags = {Head.DENSE: data.return_dense, Head.SPARSE: data.return_sparse}
-    flags[Head.COLBERT] = data.return_colbert
-    asked = [head for head in _HEADS if flags[head] is True]
-    owners: list[EmbeddingBackend] = []
-    for head in asked:
-        serving = models.by_head.get(head)
-        if serving is None:
-            raise InvalidInput(
-                f"{head.value} vectors are not available: no configured model gives them",
-                param=f"return_{head.value}",
-            )
-        if serving not in owners:
-            owners.append(serving)
-    if len(owners) > 1:
-        served = ", ".join(f"{h.value} from {models.by_head[h].name}" for h in asked)
+    """The one model every chunk's vectors come from, and the heads it computes: those it
+    serves that the request did not turn off. A head asked for by name that another model
+    serves is a 422: one set of chunks is cut with one tokenizer."""
+    backend = chunker(models)
+    if backend is None:
+        served = ", ".join(
+            f"{b.name} ({b.info.kind})" for b in dict.fromkeys(models.by_head.values())
+        )
         raise UnprocessableInput(
-            f"chunking takes every vector from one model, and these come from two ({served}); "
-            "ask for one model's vectors",
+            "chunking needs a model whose vectors pool its token states (bge-m3, or a "
+            f"mean-pooled sentence-transformers model); none served here does: {served}",
             param="chunking",
         )
-    left_out = [models.by_head[h] for h in _HEADS if flags[h] is UNSET and h in models.by_head]
-    if owners:
-        backend = owners[0]
-    elif left_out:
-        backend = next((b for b in left_out if b.pools_spans), left_out[0])
-    else:
+    flags = {Head.DENSE: data.return_dense, Head.SPARSE: data.return_sparse}
+    flags[Head.COLBERT] = data.return_colbert
+    heads = set()
+    for head in _HEADS:
+        serving = models.by_head.get(head)
+        if serving is backend:
+            if flags[head] is not False:
+                heads.add(head)
+        elif flags[head] is True:
+            if serving is None:
+                raise InvalidInput(
+                    f"{head.value} vectors are not available: no configured model gives them",
+                    param=f"return_{head.value}",
+                )
+            why = "" if serving.pools_spans else ", which has no token states to pool"
+            raise UnprocessableInput(
+                f"with chunking every vector comes from {backend.name}, and return_{head.value}"
+                f" asks for {head.value} vectors from {serving.name} ({serving.info.kind}){why}",
+                param="chunking",
+            )
+    if not heads:
+        fields = ", ".join(f"return_{h.value}" for h in _HEADS if models.by_head.get(h) is backend)
         raise InvalidInput(
-            "nothing to compute: return_dense, return_sparse and return_colbert are all false"
+            f"nothing to compute: with chunking the vectors come from {backend.name}, and "
+            f"{fields} are false"
         )
-    require_token_states(backend, "chunking")
-    heads = {*asked}
-    heads.update(h for h in _HEADS if flags[h] is UNSET and models.by_head.get(h) is backend)
     return backend, frozenset(heads)
 
 

@@ -8,8 +8,9 @@ component is replaced, at start-up, by msgspec's schema of the route's struct (o
 struct's ``documented_as``, where the route decodes more than it accepts), with:
 
 - the bounds that are settings (``app.api.bounds``) valued as this server runs;
-- once the models are loaded, what depends on them: which vector types can be asked for, and
-  whether ``dimensions`` may be sent and up to what.
+- once the models are loaded, what depends on them: which vector types can be asked for,
+  whether ``dimensions`` may be sent and up to what, and what ``chunking`` takes
+  (``app.api.chunking_document``).
 
 A route that decodes its body itself (TEI's ``POST /``), or that takes more than one body
 (``/rerank``: the original's or TEI's), says so in its handler's ``opt``: ``documented_bodies``,
@@ -32,6 +33,7 @@ from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, Reque
 from litestar.routes import HTTPRoute
 
 from app.api.bounds import resolve
+from app.api.chunking_document import chunking_rule, late_chunking_rule
 from app.api.model_names import served_models
 from app.api.schemas import EmbeddingRequest, RerankRequest
 from app.api.schemas_cohere import CohereEmbedParams
@@ -257,8 +259,8 @@ def _model_names(role: Role, *also: Role) -> Rule:
 
 #: what depends on the loaded models, by the struct a body is documented as
 _MODEL_RULES: dict[type[msgspec.Struct], tuple[Rule, ...]] = {
-    EmbeddingRequest: (_vector_types,),
-    OpenAIEmbeddingParams: (_dimensions(), _model_names("dense")),
+    EmbeddingRequest: (_vector_types, chunking_rule),
+    OpenAIEmbeddingParams: (_dimensions(), _model_names("dense"), late_chunking_rule),
     TeiEmbedParams: (_dimensions(),),
     CohereEmbedParams: (_dimensions("output_dimension"), _model_names("dense"), _texts_or_inputs),
     CompatRerankRequest: (_model_names("rerank", "colbert"),),

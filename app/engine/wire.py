@@ -134,7 +134,9 @@ def decode_from_engine(frame: bytes) -> Ready | LoadFailed | BatchDone | BatchFa
 
 
 def _raw(array: np.ndarray) -> memoryview:
-    return memoryview(np.ascontiguousarray(array).data).cast("B")
+    # flat first: a view of a shape with a zero in it ((0, dim): chunks of no token) has no
+    # byte cast, a flat empty one has
+    return memoryview(np.ascontiguousarray(array).reshape(-1).data).cast("B")
 
 
 # --- token ids ---

@@ -304,13 +304,13 @@ def test_bad_chunking_gets_a_422_naming_the_field(
         {"sentences": [STORY], "chunking": {}, "return_sparse": True, "return_dense": False},
     )
     assert error["param"] == "chunking" and "splade-tiny" in error["message"]
-    assert "token states" in error["message"]
-    # dense from MiniLM and sparse from SPLADE: two models cannot cut one set of chunks
+    assert "no token states to pool" in error["message"]
+    # chunks come from MiniLM, and one model cuts one set of chunks
     error = _refused(
         offline_http,
         {"sentences": [STORY], "chunking": {}, "return_sparse": True, "return_dense": True},
     )
-    assert error["param"] == "chunking" and "one model" in error["message"]
+    assert error["param"] == "chunking" and "return_sparse asks for sparse" in error["message"]
 
 
 def test_documents_have_their_own_size_limit(make_client: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]

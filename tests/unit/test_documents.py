@@ -151,6 +151,24 @@ def test_spans_and_chunks_cross_the_wire_unchanged() -> None:
         np.testing.assert_array_equal(sent.colbert, got.colbert)
 
 
+def test_chunks_of_no_token_cross_the_wire() -> None:
+    # text the tokenizer drops (a zero-width space): zero vectors, no sparse weight, no row
+    empty = ItemEmbedding(
+        dense=np.zeros(8, dtype=np.float32),
+        sparse=SparseVector(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)),
+        colbert=np.zeros((0, 4), dtype=np.float32),
+    )
+    done = wire.BatchDone(
+        batch=1,
+        seconds=0.0,
+        cpu_seconds=0.0,
+        embeddings=wire.pack_embeddings([ItemEmbedding(chunks=[empty, empty])]),
+    )
+    (back,) = wire.unpack_results(wire.decode_from_engine(wire.encode(done)))  # type: ignore[arg-type]
+    assert [leaf.colbert.shape for leaf in back.leaves()] == [(0, 4), (0, 4)]
+    assert all(leaf.sparse.indices.size == 0 for leaf in back.leaves())
+
+
 def test_an_item_too_large_beside_chunked_ones_gets_a_stand_in_the_wire_packs() -> None:
     # out of memory, a window that did not fit alone: its request fails, the rest travel
     results = [None, ItemEmbedding(chunks=[_leaf(8, 1), _leaf(8, 2)])]
