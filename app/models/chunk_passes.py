@@ -55,13 +55,15 @@ def late_passes(
     windows, choice = plan_windows(
         len(document.ids), [(c.first_token, c.stop_token) for c in document.chunks], content
     )
+    members: list[list[int]] = [[] for _ in windows]
+    for k, number in enumerate(choice):
+        members[number].append(k)
     payloads: list[TokenizedText] = []
     located: list[tuple[int, int]] = [(0, 0)] * len(document.chunks)
     for number, (a, b) in enumerate(windows):
-        members = [k for k, w in enumerate(choice) if w == number]
         ids = [*head, *document.ids[a:b], *suffix]
         spans = []
-        for place, k in enumerate(members):
+        for place, k in enumerate(members[number]):
             chunk = document.chunks[k]
             spans.append((chunk.first_token - a + len(head), chunk.stop_token - a + len(head)))
             located[k] = (number, place)
