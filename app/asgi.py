@@ -17,17 +17,18 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from app import __version__
-from app.api.api_reference import assets_router, swagger_plugin
-from app.api.cohere_embed import CohereEmbedController
-from app.api.errors import EXCEPTION_HANDLERS
-from app.api.hybrid import HybridController
-from app.api.native import NativeController
-from app.api.openai import OpenAIController
-from app.api.openapi_bodies import document_request_bodies
-from app.api.openapi_examples import document_request_examples
-from app.api.operations import operations_layer
-from app.api.ops import OpsController
-from app.api.rerank_compat import RerankCompatController
+from app.api.cohere.embed import CohereEmbedController
+from app.api.cohere.rerank import RerankCompatController
+from app.api.common.errors import EXCEPTION_HANDLERS
+from app.api.guards.layer import operations_layer
+from app.api.native.hybrid import HybridController
+from app.api.native.routes import NativeController
+from app.api.openai.routes import OpenAIController
+from app.api.openapi.bodies import document_request_bodies
+from app.api.openapi.examples import document_request_examples
+from app.api.openapi.parameters import document_path_parameters
+from app.api.ops.api_reference import assets_router, swagger_plugin
+from app.api.ops.routes import OpsController
 from app.api.tei.embed import TeiEmbedController
 from app.api.tei.rerank import TeiRerankController
 from app.api.tei.root import TeiRootController
@@ -35,10 +36,10 @@ from app.api.tei.tokens import TeiTokensController
 from app.engine.process import ProcessEngine
 from app.models.catalog import ModelSet
 from app.runtime import Runtime
+from app.runtime.gauges import watch_runtime
 from app.security.keystore import KeyStore
 from app.settings import Settings
 from app.telemetry.recorder import Recorder
-from app.telemetry.runtime_gauges import watch_runtime
 from app.telemetry.tracing import Tracing
 
 log = logging.getLogger("smart_embedder")
@@ -103,7 +104,12 @@ def create_app(
         middleware=operations.middleware,
         guards=operations.guards,
         plugins=operations.plugins,
-        on_startup=[document_request_bodies, document_request_examples, *operations.on_startup],
+        on_startup=[
+            document_request_bodies,
+            document_path_parameters,
+            document_request_examples,
+            *operations.on_startup,
+        ],
         on_shutdown=operations.on_shutdown,
         lifespan=[lifespan],
         state=State({"runtime": runtime}),

@@ -49,7 +49,17 @@ def configuration_page() -> str:
         "out of range stops start-up with a line that names the variable.",
         "",
         "The Hugging Face client's own variables apply as well: `HF_HUB_OFFLINE=1` (never "
-        "contact the hub, use the cache only), `HF_TOKEN` (gated or private models).",
+        "contact the hub, use the cache only), `HF_TOKEN` (gated or private models), or "
+        "`HF_TOKEN_PATH`, a file holding it (what the Helm chart sets).",
+        "",
+        "Secrets as files: `API_TOKEN_FILE` and `API_KEYS_FILE` name files (in Kubernetes, a "
+        "Secret mounted read-only), checked every `API_KEYS_RELOAD_SECONDS` by their content, so "
+        "a rotated Secret applies without a restart, and an environment variable never holds the "
+        "token (it would show in crash dumps, `/proc/<pid>/environ` and child processes). "
+        "A token file holds the token alone (surrounding whitespace is ignored); one that "
+        "becomes unusable (gone, empty) keeps the token in force, logs one error and counts "
+        '`smart_embedder_api_keys_reloads_total{result="failure"}`, as a keys file does. '
+        "`API_TOKEN` stays for compatibility; setting both it and `API_TOKEN_FILE` stops start-up.",
     ]
     for group, names in _settings_groups(list(properties)):
         lines += ["", f"## {group.capitalize()}", ""]
@@ -60,7 +70,7 @@ def configuration_page() -> str:
                 f"| `{name.upper()}` | {_schema_type(field)} | {_default(field.get('default'))} "
                 f"| {_prose(field.get('description', ''))} |"
             )
-    lines += ["", *KEYS_FILE_SECTION]
+    lines += ["", *KEYS_FILE_SECTION, "", *PRIORITIES_SECTION]
     return "\n".join(lines) + "\n"
 
 
@@ -99,6 +109,39 @@ KEYS_FILE_SECTION = [
     "`smart_embedder_key_requests_rejected_total{key,reason}`, "
     "`smart_embedder_key_requests_in_flight`, and the `keys` section of `/stats` (requests "
     "without a valid key count as `anonymous`).",
+    "- `priority`: the class of the key's requests (below), `interactive` (unset) or `batch`. "
+    "A `batch` key is pinned: a request of it that asks for `interactive` is served as batch "
+    "(not refused), says so in its `X-Priority: batch` response header (and a "
+    "`priority_lowered` warning in a native body), and counts in `/stats` "
+    "`priorities.lowered` and `smart_embedder_priority_lowered_total`.",
+]
+
+PRIORITIES_SECTION = [
+    "## Priority classes",
+    "",
+    "With `PRIORITIES` on (the default) every inference request is `interactive` (someone "
+    "waits on it: a query) or `batch` (bulk work: an indexer). A request picks its class with "
+    "the native bodies' `priority` field (`/embeddings`, `/rerank`, `/hybrid_score`), else an "
+    "`X-Priority: batch` header (every route: OpenAI, Cohere and TEI clients keep their "
+    "bodies), else its API key's `priority`; never above its key's. The response's "
+    "`X-Priority` header names the class that served it.",
+    "",
+    "- Every batch is cut from interactive work first; batch work fills what is left of the "
+    "token budget, so the device never idles while bulk work waits. Batch work passed over "
+    "`BATCH_STARVATION_PASSES` cuts in a row leads the next one.",
+    "- While every pass slot of the engine holds batch work, an interactive request is cut at "
+    "once into one more pass that the engine runs next (`PRIORITY_EXPRESS_PASS`): it waits "
+    "for the pass in flight, not for the batches queued behind it.",
+    "- Each class has its own queue bounds: `MAX_QUEUE_SIZE` and `RERANK_MAX_QUEUE` for "
+    "interactive requests, `BATCH_MAX_QUEUE_SIZE` and `BATCH_RERANK_MAX_QUEUE` for batch ones. "
+    "A bulk flood gets 503 with `Retry-After` in its own class and never causes one for a query.",
+    "- Within a class, API keys take turns (round-robin by key name; requests without a key "
+    "are one tenant): one team's indexer cannot take the whole batch class from another's.",
+    "- `smart_embedder_queue_depth{queue,priority}` (the HPA's metric; the chart's "
+    "`autoscaling.queueDepth.priority` counts one class only), "
+    "`smart_embedder_queue_wait_seconds{queue,priority}`, "
+    "`smart_embedder_priority_requests_total{queue,priority,outcome}` and `/stats` "
+    "`priorities` show each class.",
 ]
 
 

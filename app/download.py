@@ -22,7 +22,6 @@ A failure raises ``ModelLoadError`` with one line that names the model and the r
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -30,17 +29,15 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from app.errors import ModelLoadError
-from app.models.base import EmbeddingBackend, RerankBackend
 from app.models.catalog import model_choice, planned_roles
 from app.models.registry import Role, embedding_backend_for, rerank_backend_for
 from app.models.source import ModelDir, locate
+from app.models.verify import BackendClass, check_files, load_on_cpu
 from app.settings import Settings
 
 VerifyMode = Literal["config", "load", "none"]
 VERIFY_MODES: tuple[str, ...] = get_args(VerifyMode)
 ALL_ROLES: tuple[Role, ...] = get_args(Role)
-
-BackendClass = type[EmbeddingBackend] | type[RerankBackend]
 
 
 @dataclass(frozen=True)
@@ -120,59 +117,6 @@ def backends_for(model_dir: ModelDir, roles: Sequence[Role]) -> tuple[BackendCla
     return tuple(found)
 
 
-def check_files(model_dir: ModelDir) -> None:
-    """Config, tokenizer and weight headers, without loading any weights."""
-    from safetensors import safe_open
-    from transformers import AutoConfig, AutoTokenizer
-
-    ref = model_dir.ref
-    try:
-        AutoConfig.from_pretrained(model_dir.path)
-    except Exception as exc:
-        raise ModelLoadError(
-            f"model {ref}: config.json does not load: {_first_line(exc)}"
-        ) from None
-    try:
-        AutoTokenizer.from_pretrained(model_dir.path)
-    except Exception as exc:
-        raise ModelLoadError(f"model {ref}: tokenizer does not load: {_first_line(exc)}") from None
-    safetensors = sorted(model_dir.path.glob("*.safetensors"))
-    if not safetensors and not any(model_dir.path.glob("*.bin")):
-        raise ModelLoadError(
-            f"model {ref}: no weights (*.safetensors or *.bin) in {model_dir.path}"
-        )
-    for weights in safetensors:
-        try:
-            with safe_open(str(weights), framework="pt") as opened:
-                opened.keys()
-        except Exception as exc:
-            raise ModelLoadError(
-                f"model {ref}: {weights.name} is damaged or incomplete: {_first_line(exc)}"
-            ) from None
-
-
-def load_on_cpu(model_dir: ModelDir, backend: BackendClass, settings: Settings) -> None:
-    """Build the backend as the server does, on CPU in float32, then free it."""
-    import torch
-
-    try:
-        built = backend(  # type: ignore[call-arg]
-            model_dir,
-            name=model_dir.ref,
-            device=torch.device("cpu"),
-            dtype=torch.float32,
-            settings=settings,
-        )
-    except ModelLoadError:
-        raise
-    except Exception as exc:
-        raise ModelLoadError(
-            f"model {model_dir.ref}: the {backend.kind} backend does not load: {_first_line(exc)}"
-        ) from None
-    del built
-    gc.collect()
-
-
 def fetch(wanted: Wanted, settings: Settings, verify: VerifyMode) -> Fetched:
     started = time.perf_counter()
     model_dir = locate(
@@ -246,11 +190,6 @@ def human_size(size: int) -> str:
             return f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _quiet_libraries() -> None:

@@ -17,7 +17,7 @@ device waits. Here the process ``smart-embedder serve`` started becomes a small 
   first, as a 503 on ``/readyz`` and on the requests in flight);
 - ``/metrics`` and ``/stats`` answer for the whole pod: the API process asked collects its
   siblings' own figures over a private Unix socket each and adds them up
-  (``app.api.siblings``), so a scrape that lands on any of them sees every request.
+  (``app.api.ops.siblings``), so a scrape that lands on any of them sees every request.
 
 The supervisor serves nothing itself: it checks the models on disk (the same preflight as a
 lone server), then only starts, watches and stops.
@@ -41,15 +41,13 @@ from types import FrameType
 from typing import Any
 
 from app.errors import ModelLoadError
+from app.lifecycle import EXIT_LOAD, fast_thread_switches, fatal_handler, preflight_or_exit
 from app.settings import Settings
 
 log = logging.getLogger("smart_embedder.front_ends")
 
-EXIT_LOAD = 3
-
 
 def serve_front_ends(settings: Settings, count: int) -> int:
-    from app.cli import preflight_or_exit
     from app.engine.process import spawn_engine_process
 
     # The engine first, as with one API process: its imports and loading overlap the rest.
@@ -170,7 +168,6 @@ def _api_process_main(
     # Own process group: a Ctrl-C in a terminal reaches the supervisor, which hands it on
     # once, instead of every process at once (a second signal would mean "stop now").
     os.setpgrp()
-    from app.cli import fast_thread_switches, fatal_handler
     from app.engine.process import ProcessEngine
     from app.telemetry.logging import configure_logging
 

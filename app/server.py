@@ -36,7 +36,7 @@ def uvicorn_config(settings: Settings, app: Any) -> uvicorn.Config:
         timeout_graceful_shutdown=int(settings.shutdown_drain_seconds) + 5,
         lifespan="on",
         log_config=None,  # app.telemetry.logging formats every logger
-        # X-Forwarded-For is believed only from TRUSTED_PROXIES, by the app (app.api.operations);
+        # X-Forwarded-For is believed only from TRUSTED_PROXIES, by the app (app.api.guards.layer);
         # uvicorn's default would trust it from loopback.
         proxy_headers=False,
     )

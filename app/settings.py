@@ -149,6 +149,45 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     request_timeout: Annotated[
         float, _doc("Seconds a request may wait before 504."), Meta(gt=0)
     ] = 90.0
+    priorities: Annotated[
+        bool,
+        _doc(
+            "Priority classes: `interactive` work (the default) is cut into batches first and "
+            "`batch` work (the `priority` field, the `X-Priority` header or the API key's "
+            "`priority`) fills what is left, with its own queue bounds; tenants (API keys) "
+            "of a class take turns. Off: every request is interactive, served oldest first."
+        ),
+    ] = True
+    batch_max_queue_size: Annotated[
+        Positive, _doc("Embedding requests of the batch class waiting before 503.")
+    ] = 200
+    batch_rerank_max_queue: Annotated[
+        Positive, _doc("Rerank requests of the batch class waiting before 503.")
+    ] = 32
+    batch_starvation_passes: Annotated[
+        Positive,
+        _doc(
+            "Passes in a row that may leave waiting batch work out; the next one is cut from "
+            "it first, so batch work gets at least 1 pass in N+1 under any interactive load."
+        ),
+    ] = 4
+    priority_express_pass: Annotated[
+        bool,
+        _doc(
+            "While every pass slot of the engine holds batch work, cut an interactive "
+            "request at once into one more pass, which the engine runs next, ahead of the "
+            "batches waiting there."
+        ),
+    ] = True
+    interactive_fill_factor: Annotated[
+        float,
+        _doc(
+            "A pass that carries interactive work takes batch work only while that keeps it "
+            "within this many times its own cost (fixed pass cost + padded tokens); 0: up to "
+            "the token budget."
+        ),
+        Meta(ge=0),
+    ] = 0
     cpu_threads: Annotated[
         NonNegative,
         _doc(
@@ -225,7 +264,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         str,
         _doc(
             "Bearer token for inference routes (one key, named `api_token`, limited per client "
-            "by RATE_LIMIT_*); empty and no API_KEYS_FILE disables auth."
+            "by RATE_LIMIT_*); empty, no API_TOKEN_FILE and no API_KEYS_FILE disables auth. "
+            "Prefer API_TOKEN_FILE: a variable shows in crash dumps, `/proc/<pid>/environ` "
+            "and child processes."
+        ),
+    ] = ""
+    api_token_file: Annotated[
+        str,
+        _doc(
+            "File holding API_TOKEN's token (a mounted Secret; surrounding whitespace is "
+            "ignored), instead of the variable; reloaded on change without a restart, as "
+            "API_KEYS_FILE is. Empty: none."
         ),
     ] = ""
     api_keys_file: Annotated[
@@ -237,7 +286,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ] = ""
     api_keys_reload_seconds: Annotated[
         float,
-        _doc("How often API_KEYS_FILE is checked for a change, in seconds."),
+        _doc("How often API_KEYS_FILE and API_TOKEN_FILE are checked for a change, in seconds."),
         Meta(gt=0, le=10),
     ] = 2.0
     rate_limit_requests_per_minute: Annotated[

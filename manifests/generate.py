@@ -2,11 +2,17 @@
 
     python manifests/generate.py          # rewrite manifests/cpu and manifests/gpu
     python manifests/generate.py --check  # exit 1 when a file differs from the render
+    python manifests/generate.py --render-ci DIR  # DIR/<name>.yaml per ci/<name>-values.yaml
 
 The chart is rendered with the real Helm engine (helm-python-sdk, no helm binary)
 with each variant's values. Hooks (the `helm test` pod) and NOTES.txt are left
 out: they mean nothing to kubectl. tests/chart/test_chart_manifests.py runs the
 same code, so the files on disk can't drift from the chart unnoticed.
+
+The namespace is kustomize's: each variant's kustomization.yaml sets `namespace:`,
+which kustomize writes into every object (an overlay's `namespace:` replaces it).
+The objects are rendered into that same namespace, so a scan of the files as they
+are (checkov, kubeconform) sees what `kubectl apply -k` installs.
 """
 
 from __future__ import annotations
@@ -20,12 +26,22 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 CHART = HERE.parent / "charts" / "smart-embedder"
 RELEASE = "smart-embedder"
-NAMESPACE = "default"
+NAMESPACE = "smart-embedder"
+
+# A NetworkPolicy in both variants: clients are the pods of the namespace kustomize installs
+# into (an overlay lists others), and the first start downloads the models from the hub over
+# HTTPS to public addresses (the hub is a CDN; a proxy is narrower, see the chart README).
+NETWORK_POLICY: dict[str, Any] = {
+    "enabled": True,
+    "ingress": {"from": [{"podSelector": {}}]},
+    "egress": {"download": {"publicInternet": True}},
+}
 
 # Values per variant, on top of the chart's defaults.
 VARIANTS: dict[str, dict[str, Any]] = {
-    "cpu": {},
+    "cpu": {"networkPolicy": NETWORK_POLICY},
     "gpu": {
+        "networkPolicy": NETWORK_POLICY,
         "gpu": {"enabled": True, "count": 1},
         "runtimeClassName": "nvidia",
         "nodeSelector": {"nvidia.com/gpu.present": "true"},
@@ -75,6 +91,8 @@ def render_variant(variant: str) -> dict[str, str]:
         HEADER.format(variant=variant)
         + "apiVersion: kustomize.config.k8s.io/v1beta1\n"
         + "kind: Kustomization\n"
+        + "# Every object goes into this namespace; create it first, or set yours in an overlay.\n"
+        + f"namespace: {NAMESPACE}\n"
         + "resources:\n"
         + resources
     )
@@ -88,6 +106,30 @@ def render_all() -> dict[str, str]:
         for name, content in render_variant(variant).items():
             out[f"{variant}/{name}"] = content
     return out
+
+
+def render_ci(out: Path) -> list[Path]:
+    """The chart rendered with each ci/*-values.yaml, hooks included (what `helm template
+    -n smart-embedder -f ci/<name>-values.yaml` prints), one file per values file: what a
+    scanner is pointed at (the chart README, Security)."""
+    import helm_python as helm
+    import yaml
+
+    written: list[Path] = []
+    out.mkdir(parents=True, exist_ok=True)
+    with helm.Chart.load(str(CHART)) as chart:
+        for values_file in sorted((CHART / "ci").glob("*-values.yaml")):
+            values = yaml.safe_load(values_file.read_text()) or {}
+            rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE)
+            bodies = [
+                f"# Source: {template}\n{manifest.strip()}\n"
+                for template, manifest in sorted(rendered.items())
+                if template.endswith(".yaml") and manifest.strip()
+            ]
+            path = out / (values_file.name.removesuffix("-values.yaml") + ".yaml")
+            path.write_text("---\n".join(bodies))
+            written.append(path)
+    return written
 
 
 def existing_files(root: Path = HERE) -> dict[str, str]:
@@ -135,7 +177,17 @@ def write(root: Path = HERE) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail when files differ")
+    parser.add_argument(
+        "--render-ci",
+        metavar="DIR",
+        type=Path,
+        help="write the chart rendered with each ci/*-values.yaml into DIR instead",
+    )
     args = parser.parse_args(argv)
+    if args.render_ci:
+        for path in render_ci(args.render_ci):
+            print(f"wrote {path}")
+        return 0
     if args.check:
         problems = drift()
         for problem in problems:

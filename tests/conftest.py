@@ -34,7 +34,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     configured = os.environ.get("TINY_MODELS_DIR")
-    return Path(configured) if configured else tmp_path_factory.mktemp("tiny-models")
+    if configured:
+        return Path(configured)
+    # One directory for every pytest-xdist worker of this run (a worker's base temp is a
+    # folder of the run's): the builders lock each model, so each is built once per run.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return shared / "tiny-models"
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from app.testing.server import REPO, ServerProcess, free_port
 __all__ = ["REPO", "ServerProcess", "free_port", "wait_ready"]
 
 
-def wait_ready(client: httpx.Client, timeout: float = 60.0) -> None:
+def wait_ready(client: httpx.Client, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if client.get("/readyz").status_code == 200:

@@ -7,6 +7,7 @@ Examples:
   python -m app.bench --tiny --scenario embed_full --concurrency 32
   python -m app.bench --url http://127.0.0.1:8000 --scenario rerank
   python -m app.bench --fast-device --sweep 1,4,16,32,64 --raw --plot docs/bench.png
+  python -m app.bench --preset offline --scenario mixed --duration 15 --runs 3
 
 ``--fast-device`` is the case of a GPU, reproduced on a CPU: tiny models (a forward pass of
 about a millisecond, mostly Python) and short texts, so what bounds throughput is the
@@ -16,10 +17,12 @@ server's own work per request, not the model.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,14 @@ from app.settings import Settings
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--scenario", choices=SCENARIOS, default="embed_dense")
+    p.add_argument(
+        "--scenario",
+        choices=[*SCENARIOS, "mixed"],
+        default="embed_dense",
+        help="mixed: live queries beside an indexer's flood, priorities on and off "
+        "(app/bench/mixed.py; --duration seconds per phase, --runs)",
+    )
+    p.add_argument("--runs", type=int, default=1, help="with --scenario mixed: runs to make")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=4, help="texts (or passages) per request")
@@ -54,7 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="aiohttp",
         help="load generator: aiohttp (--requests of them) or wrk (for --duration seconds)",
     )
-    p.add_argument("--duration", type=float, default=10.0, help="seconds of load, with wrk")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=10.0,
+        help="seconds of load, with wrk; with --scenario mixed, of each phase",
+    )
     p.add_argument("--url", help="benchmark this running server instead of starting one")
     p.add_argument(
         "--pid",
@@ -308,6 +323,28 @@ def sweep_main(args: argparse.Namespace, env: dict[str, str]) -> int:
     return 1 if failed else 0
 
 
+def mixed_main(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from app.bench.mixed import run_mixed, summary_lines
+    from app.testing.server import ServerProcess
+
+    @contextlib.contextmanager
+    def started(server_env: dict[str, str]) -> Iterator[str]:
+        with ServerProcess(server_env) as server:
+            server.wait_ready()
+            yield server.url
+
+    results = run_mixed(env, runs=args.runs, seconds=args.duration, start_server=started)
+    title = (
+        f"mixed: indexer c=16 x 32 mixed texts (batch) + queries c=2 x 1 short text, "
+        f"{args.duration:g} s per phase, models: {models_label(env)}"
+    )
+    lines = [title, *summary_lines(results)]
+    print("\n".join(lines))
+    if args.output:
+        append_markdown(args.output, lines)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from app.testing.server import ServerProcess
 
@@ -321,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     env = server_env(args)
     if args.sweep is not None:
         return sweep_main(args, env)
+    if args.scenario == "mixed":
+        return mixed_main(args, env)
     workload = workload_for(args, args.scenario)
     unit = "pairs" if args.scenario == "rerank" else "texts"
     raws: list[RawResult] = []

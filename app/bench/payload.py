@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import msgspec
 import numpy as np
 
-from app.api.schemas import EmbeddingItem, EmbeddingResponse, Embeddings, SparseIndices
+from app.api.native.schemas import EmbeddingItem, EmbeddingResponse, Embeddings, SparseIndices
 
 _json = msgspec.json.Encoder()
 _msgpack = msgspec.msgpack.Encoder()

@@ -72,9 +72,10 @@ class Engine(ABC):
 
     @abstractmethod
     def run(
-        self, model: int, payloads: Sequence[Any], heads: frozenset[Head]
+        self, model: int, payloads: Sequence[Any], heads: frozenset[Head], *, express: bool = False
     ) -> asyncio.Future[BatchResult]:
-        """Run one batch on model number ``model`` (its place in ``ModelSet.backends()``)."""
+        """Run one batch on model number ``model`` (its place in ``ModelSet.backends()``);
+        an ``express`` batch before the batches already waiting for a pass thread."""
 
     @abstractmethod
     async def stop(self) -> None:

@@ -30,11 +30,12 @@ from app.engine.calibration import calibration_vectors
 from app.engine.device_memory import read_device_memory
 from app.engine.layout import DeviceLayout, lay_out
 from app.engine.memory_budget import start_up_budgets, torch_device
+from app.engine.model_hook import load_engine_models
 from app.engine.passes import run_pass
 from app.engine.threads import PassThreads
 from app.errors import EngineStopped, ModelLoadError
 from app.models.base import RerankBackend
-from app.models.catalog import ModelSet, load_models
+from app.models.catalog import ModelSet
 from app.settings import Settings
 
 log = logging.getLogger("smart_embedder.engine")
@@ -70,7 +71,7 @@ def _tell_all(conns: Sequence[Connection], message: Any) -> None:
 
 
 def _load(settings: Settings) -> tuple[ModelSet, DeviceLayout, wire.Ready]:
-    models = load_models(settings)
+    models = load_engine_models(settings)
     layout = lay_out(settings)
     if settings.warmup:
         started = time.perf_counter()
@@ -173,7 +174,11 @@ class EngineLoop:
         pairs = isinstance(backend, RerankBackend)
         payloads = wire.unpack_payloads(message, pairs=pairs)
         run = functools.partial(run_pass, backend, payloads, wire.unpack_heads(message))
-        self.threads.submit(run, functools.partial(self._answer, conn, message.batch, pairs))
+        self.threads.submit(
+            run,
+            functools.partial(self._answer, conn, message.batch, pairs),
+            express=message.express,
+        )
 
     def _answer(
         self, conn: Connection, batch: int, pairs: bool, result: Any, error: BaseException | None
@@ -191,10 +196,15 @@ class EngineLoop:
             oom=wire.Oom(**asdict(result.oom)) if result.oom is not None else None,
             device_memory=result.device_memory,
         )
-        if pairs:
-            done.scores = wire.pack_scores(result.results)
-        else:
-            done.embeddings = wire.pack_embeddings(result.results)
+        try:
+            if pairs:
+                done.scores = wire.pack_scores(result.results)
+            else:
+                done.embeddings = wire.pack_embeddings(result.results)
+        except Exception as exc:  # this batch fails; the engine thread goes on
+            failed = wire.BatchFailed(batch=batch, error=f"{type(exc).__name__}: {exc}")
+            self._send(conn, wire.encode(failed))
+            return
         self._send(conn, wire.encode(done))
 
     def _send(self, conn: Connection, frame: bytes) -> None:

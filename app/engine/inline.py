@@ -53,9 +53,11 @@ class InlineEngine(Engine):
             await self._call(backend.warmup)
 
     def run(
-        self, model: int, payloads: Sequence[Any], heads: frozenset[Head]
+        self, model: int, payloads: Sequence[Any], heads: frozenset[Head], *, express: bool = False
     ) -> asyncio.Future[BatchResult]:
-        future = self._call(functools.partial(run_pass, self.backends[model], payloads, heads))
+        future = self._call(
+            functools.partial(run_pass, self.backends[model], payloads, heads), express=express
+        )
         future.add_done_callback(self._note_device_memory)
         return future
 
@@ -66,11 +68,13 @@ class InlineEngine(Engine):
         if reading is not None:
             self.device_memory = reading
 
-    def _call(self, fn: Any) -> asyncio.Future[Any]:
+    def _call(self, fn: Any, *, express: bool = False) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
 
-        self._threads.submit(fn, functools.partial(call_on_loop, loop, settle, future))
+        self._threads.submit(
+            fn, functools.partial(call_on_loop, loop, settle, future), express=express
+        )
         return future
 
     def _report_death(self, reason: str) -> None:

@@ -147,14 +147,14 @@ class ProcessEngine(Engine):
         return models
 
     def run(
-        self, model: int, payloads: Sequence[Any], heads: frozenset[Head]
+        self, model: int, payloads: Sequence[Any], heads: frozenset[Head], *, express: bool = False
     ) -> asyncio.Future[BatchResult]:
         future: asyncio.Future[BatchResult] = asyncio.get_running_loop().create_future()
         if not self._alive:
             future.set_exception(EngineStopped(self._stopped_because))
             return future
         batch = next(self._ids)
-        frame = wire.encode(wire.pack_batch(batch, model, payloads, heads))
+        frame = wire.encode(wire.pack_batch(batch, model, payloads, heads, express=express))
         self._pending[batch] = future
         # A pipe that broke under this write means the engine is dead: the reader thread
         # sees the same end, says how it died and fails this batch with the rest.

@@ -9,6 +9,7 @@ the thread, clears the health flag, fails what is still queued and reports ``on_
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -22,6 +23,8 @@ log = logging.getLogger("smart_embedder.engine")
 
 Done = Callable[[Any, BaseException | None], None]
 _STOP = object()
+#: the order calls are taken in: express ones first, then the rest as they came, then stops
+_EXPRESS, _NORMAL, _LAST = 0, 1, 2
 
 
 class PassThreads:
@@ -35,7 +38,8 @@ class PassThreads:
     ) -> None:
         self.niceness = niceness
         self.on_fatal = on_fatal
-        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._calls: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        self._order = itertools.count()
         self._threads = [
             threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
             for i in range(max(1, threads))
@@ -52,19 +56,21 @@ class PassThreads:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, fn: Callable[[], Any], done: Done) -> None:
-        """Run ``fn`` on a free thread; ``done(result, error)`` is called on that thread."""
+    def submit(self, fn: Callable[[], Any], done: Done, *, express: bool = False) -> None:
+        """Run ``fn`` on a free thread; ``done(result, error)`` is called on that thread. An
+        ``express`` call runs before the calls already waiting (a pass an interactive request
+        waits on, cut while the threads were busy with bulk work)."""
         if not self.healthy:
             done(None, EngineStopped("the inference engine is not running"))
             return
-        self._calls.put((fn, done))
+        self._calls.put((_EXPRESS if express else _NORMAL, next(self._order), (fn, done)))
 
     def stop(self, timeout: float = 120.0) -> None:
         # Waits for the batch in flight: a process that exits while a forward pass runs on
         # one of these threads aborts inside torch instead of exiting 0.
         alive = [t for t in self._threads if t.is_alive()]
         for _ in alive:
-            self._calls.put(_STOP)
+            self._calls.put((_LAST, next(self._order), _STOP))
         for thread in alive:
             thread.join(timeout)
         self.healthy = False
@@ -72,7 +78,7 @@ class PassThreads:
     def _run(self) -> None:
         self._lower_priority()
         while True:
-            call = self._calls.get()
+            _, _, call = self._calls.get()
             if call is _STOP:
                 return
             fn, done = call
@@ -106,12 +112,13 @@ class PassThreads:
     def _fail_pending(self, reason: str) -> None:
         while True:
             try:
-                call = self._calls.get_nowait()
+                entry = self._calls.get_nowait()
             except queue.Empty:
                 return
+            call = entry[2]
             if call is _STOP:
                 # Meant for a sibling thread that is still running: leave it for it.
-                self._calls.put(_STOP)
+                self._calls.put(entry)
                 return
             _, done = call
             done(None, EngineStopped(reason))

@@ -35,6 +35,7 @@ class RunBatch(msgspec.Struct, tag="run", array_like=True):
     lengths: memoryview  # int32, one per item
     ids: memoryview  # int32, every item's ids end to end
     type_ids: memoryview | None = None  # int32, same layout as ids
+    express: bool = False  # run before the batches waiting for a pass thread
     #: late chunking: int32 per item, its number of spans (-1: none, its own vectors)
     span_counts: memoryview | None = None
     spans: memoryview | None = None  # int32 (start, stop) pairs, end to end
@@ -134,9 +135,10 @@ def decode_from_engine(frame: bytes) -> Ready | LoadFailed | BatchDone | BatchFa
 
 
 def _raw(array: np.ndarray) -> memoryview:
-    # flat first: a view of a shape with a zero in it ((0, dim): chunks of no token) has no
-    # byte cast, a flat empty one has
-    return memoryview(np.ascontiguousarray(array).reshape(-1).data).cast("B")
+    contiguous = np.ascontiguousarray(array)
+    if contiguous.size == 0:  # (a batch whose items all have no ColBERT rows or sparse weights)
+        return memoryview(b"")  # a view of no elements cannot be cast
+    return memoryview(contiguous.data).cast("B")
 
 
 # --- token ids ---
@@ -145,6 +147,8 @@ def pack_batch(
     model: int,
     payloads: Sequence[TokenizedText | TokenizedPair],
     heads: frozenset[Head],
+    *,
+    express: bool = False,
 ) -> RunBatch:
     lengths = np.fromiter((len(p.ids) for p in payloads), dtype=np.int32, count=len(payloads))
     ids = np.concatenate([np.asarray(p.ids, dtype=np.int32) for p in payloads])
@@ -158,6 +162,7 @@ def pack_batch(
         lengths=_raw(lengths),
         ids=_raw(ids),
         type_ids=type_ids,
+        express=express,
     )
     spans = [getattr(p, "spans", None) for p in payloads]
     if any(s is not None for s in spans):

@@ -11,16 +11,14 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from app.models.tokenization import TextTokenizer
+from app.models.tokenization import TextTokenizer
+from app.models.tokens import TokenizedPair, TokenizedText, TruncationSide
 
 InputType = Literal["query", "document"]
-#: which end of an over-long text truncation cuts (TEI's ``truncation_direction``)
-TruncationSide = Literal["left", "right"]
 
 
 class Head(str, enum.Enum):
@@ -29,36 +27,15 @@ class Head(str, enum.Enum):
     COLBERT = "colbert"
 
 
-#: late chunking: a run of token positions [start, stop) of one text, pooled into one chunk
-PoolSpan = tuple[int, int]
+class TokenIds(tuple[int, ...]):
+    """One input given as its token ids (TEI's token-id input): the model's input as it is,
+    special tokens included, never tokenized again; cut as a text is when over-long."""
+
+    __slots__ = ()
 
 
-@dataclass(slots=True)
-class TokenizedText:
-    """Model-ready token ids of one text (special tokens included, already truncated)."""
-
-    ids: list[int]
-    original_tokens: int
-    type_ids: list[int] | None = None
-    #: late chunking: pool these positions of ``ids`` into one vector set each (the result's
-    #: ``chunks``) instead of giving the text's own vectors; None: the text's own vectors
-    spans: Sequence[PoolSpan] | None = None
-
-    @property
-    def truncated(self) -> bool:
-        return self.original_tokens > len(self.ids)
-
-
-@dataclass(slots=True)
-class TokenizedPair:
-    """Model-ready ids of one (query, passage) pair, with what truncation cut from each side."""
-
-    ids: list[int]
-    query_tokens: int
-    query_kept: int
-    passage_tokens: int
-    passage_kept: int
-    type_ids: list[int] | None = None
+#: what an embedding request's item is: a text, or a text's token ids
+EmbedInput = str | TokenIds
 
 
 @dataclass(slots=True)
@@ -131,9 +108,43 @@ class EmbeddingBackend(ABC):
         prepared = [prompt + text for text in texts] if prompt else texts
         return self.tokenizer.encode(prepared, truncation_side)
 
+    def tokenize_inputs(
+        self,
+        inputs: Sequence[EmbedInput],
+        input_type: InputType,
+        truncation_side: TruncationSide | None = None,
+    ) -> list[TokenizedText]:
+        """``tokenize`` for the texts; token ids as they are (no prompt: they are the model's
+        input already), cut by the same rule as a text (``TextTokenizer.from_ids``)."""
+        # the side is passed only when asked for, so every backend keeps its own default
+        side = () if truncation_side is None else (truncation_side,)
+        texts: list[tuple[int, str]] = []
+        given: list[tuple[int, TokenIds]] = []
+        for i, item in enumerate(inputs):
+            if isinstance(item, str):
+                texts.append((i, item))
+            else:
+                given.append((i, item))
+        if not given:  # the usual case
+            return self.tokenize([text for _, text in texts], input_type, *side)
+        out: list[TokenizedText | None] = [None] * len(inputs)
+        if texts:
+            encoded = self.tokenize([text for _, text in texts], input_type, *side)
+            for (i, _), tokens in zip(texts, encoded, strict=True):
+                out[i] = tokens
+        as_given = self.tokenizer.from_ids([ids for _, ids in given], truncation_side)
+        for (i, _), tokens in zip(given, as_given, strict=True):
+            out[i] = tokens
+        return [tokens for tokens in out if tokens is not None]
+
     def prompt_for(self, input_type: InputType) -> str:
         """The text ``tokenize`` puts before each text of this input type."""
         return ""
+
+    @property
+    def vocab_size(self) -> int:
+        """Token ids this model takes run from 0 to this, exclusive."""
+        return self.tokenizer.vocab_size
 
     @abstractmethod
     def embed(
@@ -167,6 +178,17 @@ class RerankBackend(ABC):
         self, query: str, passages: Sequence[str], truncation_side: TruncationSide | None = None
     ) -> list[TokenizedPair]:
         """``truncation_side``: the end an over-long passage loses (None: its end)."""
+
+    #: whether ``tokenize_texts`` can score a lone text (a cross-encoder scores
+    #: ``<s> text </s>`` as TEI does; a reranker whose score needs a query cannot)
+    scores_lone_texts: ClassVar[bool] = False
+
+    def tokenize_texts(
+        self, texts: Sequence[str], truncation_side: TruncationSide | None = None
+    ) -> list[TokenizedPair]:
+        """Lone texts, each scored as a one-text input (TEI's ``/predict`` with one string);
+        the text fills the pair's query side, its passage side is empty."""
+        raise NotImplementedError(f"{self.name} scores (query, text) pairs only")
 
     @abstractmethod
     def score(self, batch: Sequence[TokenizedPair]) -> np.ndarray:

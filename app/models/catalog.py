@@ -5,7 +5,6 @@ and ColBERT is loaded once and runs once per batch."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,9 +21,6 @@ from app.models.source import ModelDir, locate
 from app.settings import Settings
 
 log = logging.getLogger("smart_embedder.models")
-
-#: names a JSON fault plan that tests inject into the loaded models (app/testing/faults.py)
-FAULT_PLAN_ENV = "SMART_EMBEDDER_FAULT_PLAN"
 
 
 @dataclass
@@ -229,9 +225,4 @@ def load_models(
             if not isinstance(backend, EmbeddingBackend) or Head(role) not in backend.heads:
                 raise ModelLoadError(f"model {ref} cannot give {role} vectors")
             models.by_head[Head(role)] = backend
-    if os.environ.get(FAULT_PLAN_ENV):
-        # tests only: a plan of injected device faults (app/testing/faults.py)
-        from app.testing.faults import install_fault_plan
-
-        install_fault_plan(models, os.environ[FAULT_PLAN_ENV])
     return models

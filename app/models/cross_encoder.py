@@ -19,6 +19,7 @@ from app.settings import Settings
 
 class CrossEncoderBackend(RerankBackend):
     kind = "cross-encoder"
+    scores_lone_texts = True
 
     @classmethod
     def matches(cls, model_dir: ModelDir) -> bool:
@@ -62,6 +63,11 @@ class CrossEncoderBackend(RerankBackend):
         self, query: str, passages: Sequence[str], truncation_side: TruncationSide | None = None
     ) -> list[TokenizedPair]:
         return self.tokenizer.encode_pairs(query, passages, truncation_side)
+
+    def tokenize_texts(
+        self, texts: Sequence[str], truncation_side: TruncationSide | None = None
+    ) -> list[TokenizedPair]:
+        return self.tokenizer.encode_lone(texts, truncation_side)
 
     @torch.inference_mode()
     def score(self, batch: Sequence[TokenizedPair]) -> np.ndarray:

@@ -64,9 +64,9 @@ class SpladeBackend(EmbeddingBackend):
         tokenizer = AutoTokenizer.from_pretrained(model_dir.path)
         limit = min(settings.bge_embed_max_length, position_limit(model.config))
         self.tokenizer = TextTokenizer(tokenizer, limit)
-        self.vocab_size = int(model.config.vocab_size)
+        self._vocab_size = int(model.config.vocab_size)
         self._dropped = torch.tensor(
-            sorted({int(i) for i in tokenizer.all_special_ids if i < self.vocab_size}),
+            sorted({int(i) for i in tokenizer.all_special_ids if i < self._vocab_size}),
             dtype=torch.long,
             device=device,
         )
@@ -75,13 +75,18 @@ class SpladeBackend(EmbeddingBackend):
             kind=self.kind,
             source=str(model_dir.path),
             max_length=limit,
-            extra={"vocab_size": self.vocab_size},
+            extra={"vocab_size": self._vocab_size},
         )
+
+    @property
+    def vocab_size(self) -> int:
+        """The masked-LM head's vocabulary: one logit per token id."""
+        return self._vocab_size
 
     @torch.inference_mode()
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
         ids, mask = pad_batch([t.ids for t in batch], self.tokenizer.pad_id, self.device)
-        rows_per_pass = max(1, _LOGITS_BUDGET // (ids.shape[1] * self.vocab_size))
+        rows_per_pass = max(1, _LOGITS_BUDGET // (ids.shape[1] * self._vocab_size))
         out: list[ItemEmbedding] = []
         for start in range(0, len(batch), rows_per_pass):
             chunk = slice(start, start + rows_per_pass)

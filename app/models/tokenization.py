@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tokenizers import Encoding, Tokenizer
-from transformers import PreTrainedTokenizerBase
 
-from app.models.base import TokenizedPair, TokenizedText, TruncationSide
+from app.models.tokens import TokenizedPair, TokenizedText, TruncationSide
+
+if TYPE_CHECKING:
+    # annotations only: this module (and the model layer's base) loads without transformers
+    from transformers import PreTrainedTokenizerBase
+
+#: ids decoded before a given id to read its text (``TextTokenizer.id_spans``)
+_CONTEXT_IDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,22 @@ class TextTokenizer:
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         self.specials_single = self._tok.num_special_tokens_to_add(False)
         self.specials_pair = self._tok.num_special_tokens_to_add(True)
+        self._head, self._tail = self._single_frame()
+        self._special_ids = frozenset(
+            token_id
+            for token_id, token in self._tok.get_added_tokens_decoder().items()
+            if token.special
+        )
+
+    def _single_frame(self) -> tuple[list[int], list[int]]:
+        """The special tokens the model's template puts before and after one text's tokens
+        (``<s>`` and ``</s>`` for XLM-R, ``[CLS]`` and ``[SEP]`` for BERT)."""
+        bare = self._tok.encode("a", add_special_tokens=False).ids
+        framed = self._tok.encode("a", add_special_tokens=True).ids
+        for start in range(len(framed) - len(bare) + 1):
+            if framed[start : start + len(bare)] == bare:
+                return framed[:start], framed[start + len(bare) :]
+        return [], []
 
     def encode(
         self, texts: Sequence[str], side: TruncationSide | None = None
@@ -71,6 +94,37 @@ class TextTokenizer:
         bare = self._tok.encode(text, add_special_tokens=False)
         bare.truncate(self.max_length - self.specials_single, direction=side)
         return self._tok.post_process(bare, None, True)
+
+    def from_ids(
+        self, sequences: Sequence[Sequence[int]], side: TruncationSide | None = None
+    ) -> list[TokenizedText]:
+        """Token ids taken as the model's input as they are (TEI's token-id inputs). An
+        over-long sequence is cut as a text is: where it is framed by the model's special
+        tokens (as ``/tokenize`` gives them) those stay and the tokens between lose ``side``'s
+        end; otherwise the sequence itself does."""
+        out: list[TokenizedText] = []
+        for sequence in sequences:
+            ids = list(sequence)
+            original = len(ids)
+            if original > self.max_length:
+                ids = self._cut(ids, side or self.truncation_side)
+            type_ids = [0] * len(ids) if self.with_type_ids else None
+            out.append(TokenizedText(ids=ids, original_tokens=original, type_ids=type_ids))
+        return out
+
+    def _cut(self, ids: list[int], side: str) -> list[int]:
+        head, tail = self._head, self._tail
+        framed = (
+            len(ids) >= len(head) + len(tail)
+            and ids[: len(head)] == head
+            and ids[len(ids) - len(tail) :] == tail
+        )
+        if not framed:
+            head, tail = [], []
+        inner = ids[len(head) : len(ids) - len(tail)]
+        keep = self.max_length - len(head) - len(tail)
+        inner = inner[:keep] if side == "right" else inner[len(inner) - keep :]
+        return head + inner + tail
 
     def encode_pairs(
         self, query: str, passages: Sequence[str], side: TruncationSide | None = None
@@ -102,6 +156,23 @@ class TextTokenizer:
             )
         return out
 
+    def encode_lone(
+        self, texts: Sequence[str], side: TruncationSide | None = None
+    ) -> list[TokenizedPair]:
+        """Texts scored alone (a cross-encoder's one-text input), each as a pair with the text
+        in the query's place and no passage; cut as ``encode`` cuts a text."""
+        return [
+            TokenizedPair(
+                ids=text.ids,
+                query_tokens=text.original_tokens - self.specials_single,
+                query_kept=len(text.ids) - self.specials_single,
+                passage_tokens=0,
+                passage_kept=0,
+                type_ids=text.type_ids,
+            )
+            for text in self.encode(texts, side)
+        ]
+
     def count(self, text: str) -> int:
         return len(self._tok.encode(text, add_special_tokens=False).ids)
 
@@ -119,6 +190,28 @@ class TextTokenizer:
                 out.append(TokenSpan(token_id, token, True, None, None))
             else:
                 out.append(TokenSpan(token_id, text[start:stop], False, start, stop))
+        return out
+
+    def id_spans(self, ids: Sequence[int]) -> list[TokenSpan]:
+        """Given token ids as ``spans`` shows a text's tokens: each one's text as it reads in
+        the decoded sequence (`` eat``, its space included), whether it is special; they cover
+        no characters of any text."""
+        out: list[TokenSpan] = []
+        for i, token_id in enumerate(ids):
+            if token_id in self._special_ids:
+                token = self._tok.id_to_token(token_id) or ""
+                out.append(TokenSpan(token_id, token, True, None, None))
+                continue
+            # A token's text depends on what precedes it (a word's leading space, a word
+            # piece's join): the few ids before it are decoded with and without it.
+            context = list(ids[max(0, i - _CONTEXT_IDS) : i])
+            before = self._tok.decode(context, skip_special_tokens=True)
+            after = self._tok.decode([*context, token_id], skip_special_tokens=True)
+            if after.startswith(before):
+                text = after[len(before) :]
+            else:  # a decoder that rewrites what came before (its clean-up of spaces)
+                text = self._tok.decode([token_id], skip_special_tokens=False)
+            out.append(TokenSpan(token_id, text, False, None, None))
         return out
 
     def encode_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:

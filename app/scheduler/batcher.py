@@ -3,11 +3,14 @@
 The oldest waiting item always goes into the next batch (so nothing starves), and the rest
 of the batch is filled with the waiting items closest to it in length, so padding stays
 small. The padded cost of a batch is ``longest x count`` and stays within the token budget;
-an item longer than the whole budget travels alone.
+an item longer than the whole budget travels alone. With priority classes and tenants the
+waiting items come in tiers (``cut_tiers``): the oldest item of the first tier seeds the
+batch, and lower tiers fill what the higher ones leave.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -43,42 +46,88 @@ def cut_batch(
     overhead (worth ``overhead_tokens`` tokens of compute) plus its padded size, so on a CPU,
     where the overhead is small, a long text is not worth padding twenty short ones to.
     """
-    if not waiting:
+    chosen = cut_tiers(
+        [waiting], max_tokens=max_tokens, max_items=max_items, overhead_tokens=overhead_tokens
+    )
+    return sorted(position for _, position in chosen)
+
+
+def cut_tiers(
+    tiers: Sequence[Sequence[Sized]],
+    *,
+    max_tokens: int,
+    max_items: int,
+    overhead_tokens: int | None = None,
+    fill_from: int | None = None,
+    fill_cost_factor: float | None = None,
+) -> list[tuple[int, int]]:
+    """The next batch from waiting items in tiers, highest first (a class and tenant each, in
+    the order they are served, see ``app.scheduler.priorities``): ``(tier, position)`` pairs.
+
+    The first item of the first tier that has any seeds the batch; it grows from its own tier
+    as ``cut_batch`` grows a batch, then from each following tier in turn, always with the
+    item that adds the least padding, within the same budget, cap and efficiency rule. So a
+    lower tier only fills what a higher one leaves, and a higher tier's items are never left
+    out for a lower one's.
+
+    ``fill_from`` and ``fill_cost_factor``: from tier ``fill_from`` on, the batch grows only
+    while its pass costs (``overhead_tokens`` + padded tokens) at most ``fill_cost_factor``
+    times what it cost before that tier, so that filling a pass that somebody waits on with
+    bulk work makes it at most that much longer.
+    """
+    seed_tier = next((t for t, items in enumerate(tiers) if items), None)
+    if seed_tier is None:
         return []
-    order = sorted(range(len(waiting)), key=lambda i: waiting[i].cost)
-    costs = [waiting[i].cost for i in order]
-    lo = hi = order.index(0)
-    longest = real = costs[lo]
+    overhead = overhead_tokens or 0
+    longest = real = tiers[seed_tier][0].cost
     count = 1
+    chosen: list[tuple[int, int]] = [(seed_tier, 0)]
+    budget = max_tokens
 
     def efficiency(real_tokens: int, padded_tokens: int) -> float:
-        return real_tokens / ((overhead_tokens or 0) + padded_tokens)
+        return real_tokens / (overhead + padded_tokens)
 
-    while count < max_items:
-        # Each side's candidate: the padded size after adding it, if that fits the budget.
-        options: list[tuple[float, int, str]] = []
-        if lo > 0 and longest * (count + 1) <= max_tokens:
-            options.append((longest - costs[lo - 1], longest * (count + 1), "left"))
-        if hi + 1 < len(costs) and costs[hi + 1] * (count + 1) <= max_tokens:
-            options.append(
-                ((costs[hi + 1] - longest) * count, costs[hi + 1] * (count + 1), "right")
+    for t in range(seed_tier, len(tiers)):
+        items = tiers[t]
+        if not items:
+            continue
+        if fill_cost_factor is not None and fill_from is not None and t == fill_from:
+            budget = min(
+                max_tokens, int(fill_cost_factor * (overhead + longest * count)) - overhead
             )
-        if not options:
-            break
-        _, padded, side = min(options)  # the least added padding
-        added = costs[lo - 1] if side == "left" else costs[hi + 1]
-        if overhead_tokens is not None and efficiency(real + added, padded) < efficiency(
-            real, longest * count
-        ):
-            break
-        if side == "left":
-            lo -= 1
+        order = sorted(range(len(items)), key=lambda i: items[i].cost)
+        costs = [items[i].cost for i in order]
+        if t == seed_tier:
+            lo = hi = order.index(0)  # the seed, among its own tier's items by length
         else:
-            hi += 1
-            longest = costs[hi]
-        real += added
-        count += 1
-    return sorted(order[lo : hi + 1])
+            lo = bisect_right(costs, longest)  # left of it: items no longer than the batch's
+            hi = lo - 1
+        while count < max_items:
+            # Each side's candidate: the padded size after adding it, if that fits the budget.
+            options: list[tuple[float, int, str]] = []
+            if lo > 0 and longest * (count + 1) <= budget:
+                options.append((longest - costs[lo - 1], longest * (count + 1), "left"))
+            if hi + 1 < len(costs) and costs[hi + 1] * (count + 1) <= budget:
+                options.append(
+                    ((costs[hi + 1] - longest) * count, costs[hi + 1] * (count + 1), "right")
+                )
+            if not options:
+                break
+            _, padded, side = min(options)  # the least added padding
+            added = costs[lo - 1] if side == "left" else costs[hi + 1]
+            if overhead_tokens is not None and efficiency(real + added, padded) < efficiency(
+                real, longest * count
+            ):
+                break
+            if side == "left":
+                lo -= 1
+            else:
+                hi += 1
+                longest = costs[hi]
+            real += added
+            count += 1
+        chosen += [(t, order[i]) for i in range(lo, hi + 1) if (t, order[i]) != (seed_tier, 0)]
+    return chosen
 
 
 def batch_limits_for(

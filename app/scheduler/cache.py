@@ -19,6 +19,7 @@ import numpy as np
 
 from app.models.base import (
     EmbeddingBackend,
+    EmbedInput,
     Head,
     InputType,
     ItemEmbedding,
@@ -137,7 +138,8 @@ def _item_bytes(item: ItemEmbedding) -> int:
 class Lookup:
     """One model's share of an embed request, split into cached texts and those to compute.
 
-    Without a cache every text is a miss and nothing is copied or stored."""
+    Without a cache every text is a miss and nothing is copied or stored; an item given as
+    token ids is always a miss, never stored (the cache is of texts)."""
 
     def __init__(
         self,
@@ -146,14 +148,14 @@ class Lookup:
         heads: frozenset[Head],
         input_type: InputType,
         truncation_side: str | None,
-        texts: Sequence[str],
+        texts: Sequence[EmbedInput],
     ) -> None:
         self.cache = cache
         self.heads = heads
         self._found: list[_Entry | None] = []
-        self._keys: list[CacheKey] = []
+        self._keys: list[CacheKey | None] = []
         if cache is None:
-            self.misses: Sequence[str] = texts
+            self.misses: Sequence[EmbedInput] = texts
             self.miss_indices: list[int] = list(range(len(texts)))
             return
         model = (
@@ -164,8 +166,8 @@ class Lookup:
             backend.max_length,
             truncation_side or backend.truncation_side,
         )
-        self._keys = [(*model, text) for text in texts]
-        self._found = [cache.get(key) for key in self._keys]
+        self._keys = [(*model, text) if isinstance(text, str) else None for text in texts]
+        self._found = [None if key is None else cache.get(key) for key in self._keys]
         self.miss_indices = [i for i, entry in enumerate(self._found) if entry is None]
         self.misses = [texts[i] for i in self.miss_indices]
 
@@ -188,5 +190,7 @@ class Lookup:
         merged = [entry.item if entry else None for entry in self._found]
         for i, item in zip(self.miss_indices, computed, strict=True):
             merged[i] = item
-            self.cache.put(self._keys[i], item, tokens[i], self.heads)
+            key = self._keys[i]
+            if key is not None:
+                self.cache.put(key, item, tokens[i], self.heads)
         return [item for item in merged if item is not None]

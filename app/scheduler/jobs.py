@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from app.models.base import Head, TokenizedPair, TokenizedText
+from app.scheduler.priorities import DEFAULT_LANE, Lane
 
 P = TypeVar("P", TokenizedText, TokenizedPair)  # what the model consumes
 
 
 class Job(Generic[P]):
-    __slots__ = ("cancelled", "future", "heads", "items", "remaining", "results", "yields")
+    __slots__ = ("cancelled", "future", "heads", "items", "lane", "remaining", "results", "yields")
 
     def __init__(
         self,
         payloads: Sequence[P],
         loop: asyncio.AbstractEventLoop,
         heads: frozenset[Head] = frozenset(),
+        lane: Lane = DEFAULT_LANE,
         *,
         yields: bool = False,
     ) -> None:
@@ -31,6 +33,8 @@ class Job(Generic[P]):
         now = time.perf_counter()
         self.heads = heads
         self.yields = yields
+        #: the request's priority class and tenant
+        self.lane = lane
         self.items: list[WorkItem[P]] = [
             WorkItem(self, i, p, len(p.ids), now) for i, p in enumerate(payloads)
         ]

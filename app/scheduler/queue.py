@@ -1,16 +1,19 @@
-"""One model's queue of waiting work items, oldest first, with lazy removal of items whose
-request was cancelled (client gone, timed out) so they never reach the device. A yielding
-job's items (a long document's passes) go to the back each time a batch takes some of them,
-so a document shares the device with the requests that come while it runs."""
+"""One model's queue of waiting work items: by priority class and tenant (``Lanes``), each
+lane oldest first, with lazy removal of items whose request was cancelled (client gone, timed
+out) so they never reach the device. A yielding job's items (a long document's passes) go to
+the back of their lane each time a batch takes some of them, so a document shares the device
+with the requests that come while it runs."""
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from app.scheduler.batcher import cut_batch
+from app.scheduler.batcher import cut_tiers
 from app.scheduler.jobs import Job, WorkItem
+from app.scheduler.priorities import INTERACTIVE, PRIORITIES, Lanes, Priority
 
 
 class ModelQueue:
@@ -24,6 +27,7 @@ class ModelQueue:
         max_items: int,
         overhead_tokens: int | None = None,
         lookahead: int = 4096,
+        fill_cost_factor: float | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -32,14 +36,22 @@ class ModelQueue:
         self.max_tokens = max_tokens
         self.max_items = max_items
         self.overhead_tokens = overhead_tokens
+        #: items looked at per lane for one cut
         self.lookahead = lookahead
-        self._items: deque[WorkItem[Any]] = deque()
+        #: how much longer batch-class fill may make a pass that carries interactive work
+        #: (``cut_tiers``' ``fill_cost_factor``); None: as long as the budget allows
+        self.fill_cost_factor = fill_cost_factor
+        self._lanes: Lanes[WorkItem[Any]] = Lanes()
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._lanes)
+
+    def waiting(self, priority: Priority) -> int:
+        """Items of this class waiting (cancelled ones not yet dropped included)."""
+        return self._lanes.count(priority)
 
     def push(self, job: Job[Any]) -> None:
-        self._items.extend(job.items)
+        self._lanes.push(job.lane, job.items)
 
     def lower_budget(self, failed_tokens: int, fitted_tokens: int) -> bool:
         """After a batch ran out of device memory: lower the token budget below the smallest
@@ -52,41 +64,77 @@ class ModelQueue:
         self.max_tokens = lowered
         return True
 
-    def oldest(self) -> float | None:
-        """Enqueue time of the oldest live item (dead items at the head are dropped)."""
-        while self._items and not self._items[0].live:
-            self._items.popleft()
-        return self._items[0].enqueued_at if self._items else None
+    def oldest(self, priority: Priority | None = None) -> float | None:
+        """Enqueue time of the oldest live item of ``priority`` (of any class when None); dead
+        items at the head of a lane are dropped."""
+        lanes = self._lanes.all_queues() if priority is None else self._lanes.queues(priority)
+        return min((t for t in map(_oldest_live, lanes) if t is not None), default=None)
 
-    def take_batch(self, *, same_job_only: bool = False, share: int = 1) -> list[WorkItem[Any]]:
-        """The next batch, from everything waiting up to the budget. With ``share`` > 1 and
-        a lone request waiting, at most its share of that request, so that idle workers each
-        run a part of it side by side; with several requests waiting, never split one."""
-        if self.oldest() is None:
+    def take_batch(
+        self,
+        order: Sequence[Priority] = PRIORITIES,
+        *,
+        same_job_only: bool = False,
+        share: int = 1,
+    ) -> list[WorkItem[Any]]:
+        """The next batch, from everything waiting up to the budget: the classes in ``order``
+        (each class's tenants in their round-robin order), the first with work leading. With
+        ``share`` > 1 and a lone request waiting, at most its share of that request, so that
+        idle workers each run a part of it side by side; with several requests waiting, never
+        split one."""
+        lanes = [(p, lane) for p in order for lane in self._lanes.queues(p)]
+        windows = [_take_live(lane, self.lookahead) for _, lane in lanes]
+        seed = next((window[0] for window in windows if window), None)
+        if seed is None:
+            for p in PRIORITIES:
+                self._lanes.served(p, first_served=False)
             return []
-        head = [self._items.popleft() for _ in range(min(self.lookahead, len(self._items)))]
-        live = [item for item in head if item.live]
-        window = live
+        tiers = windows
         if same_job_only:
-            window = [item for item in live if item.job is live[0].job]
+            tiers = [[item for item in window if item.job is seed.job] for window in windows]
         max_items = self.max_items
-        lone = all(item.job is window[0].job for item in window)
+        lone = all(item.job is seed.job for tier in tiers for item in tier)
         if share > 1 and lone:
-            max_items = min(max_items, max(1, math.ceil(len(window) / share)))
-        chosen_positions = cut_batch(
-            window,
+            total = sum(len(tier) for tier in tiers)
+            max_items = min(max_items, max(1, math.ceil(total / share)))
+        lead = next(p for (p, _), tier in zip(lanes, tiers, strict=True) if tier)
+        fill_from = None
+        if lead == INTERACTIVE and self.fill_cost_factor is not None:
+            fill_from = next((t for t, (p, _) in enumerate(lanes) if p != INTERACTIVE), None)
+        chosen = cut_tiers(
+            tiers,
             max_tokens=self.max_tokens,
             max_items=max_items,
             overhead_tokens=self.overhead_tokens,
+            fill_from=fill_from,
+            fill_cost_factor=self.fill_cost_factor,
         )
-        chosen = [window[i] for i in chosen_positions]
-        chosen_ids = {id(item) for item in chosen}
-        rest = [item for item in live if id(item) not in chosen_ids]
+        taken = [tiers[t][i] for t, i in sorted(chosen)]
+        taken_ids = {id(item) for item in taken}
         # a yielding job served by this batch (a long document) goes behind all that waits
-        served = {id(item.job) for item in chosen if item.job.yields}
-        behind = [item for item in rest if id(item.job) in served]
-        if behind:
-            rest = [item for item in rest if id(item.job) not in served]
-        self._items.extendleft(reversed(rest))
-        self._items.extend(behind)
-        return chosen
+        served = {id(item.job) for item in taken if item.job.yields}
+        first_of_class: dict[Priority, bool] = {}
+        for (p, lane), window in zip(lanes, windows, strict=True):
+            if p not in first_of_class:
+                first_of_class[p] = any(id(item) in taken_ids for item in window)
+            rest = [item for item in window if id(item) not in taken_ids]
+            behind = [item for item in rest if id(item.job) in served]
+            if behind:
+                rest = [item for item in rest if id(item.job) not in served]
+            lane.extendleft(reversed(rest))
+            lane.extend(behind)
+        for p in PRIORITIES:
+            self._lanes.served(p, first_served=first_of_class.get(p, False))
+        return taken
+
+
+def _oldest_live(lane: deque[WorkItem[Any]]) -> float | None:
+    while lane and not lane[0].live:
+        lane.popleft()
+    return lane[0].enqueued_at if lane else None
+
+
+def _take_live(lane: deque[WorkItem[Any]], count: int) -> list[WorkItem[Any]]:
+    """Up to ``count`` items off the head of ``lane``, the live ones."""
+    head: Iterable[WorkItem[Any]] = [lane.popleft() for _ in range(min(count, len(lane)))]
+    return [item for item in head if item.live]

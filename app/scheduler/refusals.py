@@ -1,5 +1,5 @@
 """What the scheduler refuses before queueing: over-long texts and pairs when the request
-asked not to truncate (TEI's ``truncate: false``)."""
+asked not to truncate (TEI's ``truncate: false``), and the message of a full queue."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from app.errors import InputTooLong
 from app.models.base import EmbeddingBackend, RerankBackend, TokenizedPair, TokenizedText
+from app.scheduler.priorities import BATCH, Priority
 
 
 async def nothing() -> list[TokenizedText]:
@@ -38,3 +39,10 @@ def refuse_truncated_pairs(reranker: RerankBackend, pairs: Sequence[TokenizedPai
                 tokens=tokens,
                 index=i,
             )
+
+
+def queue_full_message(kind: str, priority: Priority, bound: int) -> str:
+    """The 503's message when a kind's queue is full for a priority class."""
+    if priority == BATCH:
+        return f"the {kind} queue is full for batch requests ({bound} waiting); retry later"
+    return f"the {kind} queue is full ({bound} requests waiting); retry later"

@@ -1,20 +1,19 @@
 """The scheduler: admission, off-loop tokenization, per-model queues and the dispatcher that
 feeds the inference engine.
 
-A request is admitted (or refused with 503 at once when its kind's queue is full), tokenized
-(on the loop when short, in a small thread pool otherwise), split into jobs (one per model it
-needs) and queued. The engine holds at most one batch per pass slot plus one ready behind
-them; each is cut from everything waiting, up to the token budget and as far as the model's
-measured pass cost makes growing worth it. Results are delivered per item on the event loop.
+A request is admitted (or refused with 503 at once when its kind's queue is full for its
+priority class), tokenized (on the loop when short, in a small thread pool otherwise), split
+into jobs (one per model it needs) and queued in its lane (class and tenant). The engine holds
+at most one batch per pass slot plus one ready behind them; each is cut from everything
+waiting, interactive work first, up to the token budget and as far as the model's measured
+pass cost makes growing worth it. Results are delivered per item on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,16 +21,11 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from app.engine.base import BatchResult, Engine, OomReport
-from app.errors import (
-    EngineStopped,
-    InferenceFailed,
-    InvalidInput,
-    ItemTooLarge,
-    Overloaded,
-)
+from app.engine.base import Engine
+from app.errors import InvalidInput, Overloaded
 from app.models.base import (
     EmbeddingBackend,
+    EmbedInput,
     Head,
     InputType,
     ItemEmbedding,
@@ -42,11 +36,17 @@ from app.models.base import (
 )
 from app.models.catalog import ModelSet
 from app.models.chunk_passes import DocumentPasses
-from app.scheduler.batcher import padded_cost
 from app.scheduler.cache import EmbedCache, Lookup
-from app.scheduler.jobs import Job, WorkItem
+from app.scheduler.dispatcher import Dispatcher
+from app.scheduler.jobs import Job
+from app.scheduler.priorities import BATCH, DEFAULT_LANE, PRIORITIES, Lane, Priority, PriorityPolicy
 from app.scheduler.queue import ModelQueue
-from app.scheduler.refusals import nothing, refuse_truncated_pairs, refuse_truncated_texts
+from app.scheduler.refusals import (
+    nothing,
+    queue_full_message,
+    refuse_truncated_pairs,
+    refuse_truncated_texts,
+)
 from app.telemetry.recorder import Recorder
 
 log = logging.getLogger("smart_embedder.scheduler")
@@ -90,21 +90,31 @@ class Scheduler:
         *,
         limits: BatchLimits,
         max_queue: dict[Kind, int],
+        batch_max_queue: dict[Kind, int] | None = None,
         cross_request_batching: bool = True,
         recorder: Recorder | None = None,
         cache: EmbedCache | None = None,
         budgets: dict[int, int] | None = None,
+        policy: PriorityPolicy | None = None,
     ) -> None:
-        """``budgets``: model number -> its token budget, where one was measured (the
-        engine's, unless MAX_BATCH_TOKENS is set); other models get ``limits.max_tokens``."""
+        """``max_queue``: requests of the interactive class waiting per kind before 503;
+        ``batch_max_queue``: the batch class's (default: the same). ``budgets``: model number
+        -> its token budget, where one was measured (the engine's, unless MAX_BATCH_TOKENS is
+        set); other models get ``limits.max_tokens``."""
         self.models = models
         self.cache = cache
         self.engine = engine
         self.limits = limits
         self.recorder = recorder or Recorder()
         self.cross_request_batching = cross_request_batching
-        self._max_queue = max_queue
-        self._pending: dict[Kind, int] = {"embed": 0, "rerank": 0}
+        self.policy = policy or PriorityPolicy()
+        self._max_queue: dict[tuple[Kind, Priority], int] = {}
+        for kind, bound in max_queue.items():
+            self._max_queue[(kind, "interactive")] = bound
+            self._max_queue[(kind, BATCH)] = (batch_max_queue or max_queue).get(kind, bound)
+        self._pending: dict[tuple[Kind, Priority], int] = {
+            (kind, p): 0 for kind in ("embed", "rerank") for p in PRIORITIES
+        }
         self._queues: dict[int, ModelQueue] = {
             id(backend): ModelQueue(
                 backend.name,
@@ -113,26 +123,26 @@ class Scheduler:
                 max_tokens=(budgets or {}).get(number, limits.max_tokens),
                 max_items=limits.max_items,
                 overhead_tokens=engine.overhead_tokens.get(number, limits.overhead_tokens),
+                fill_cost_factor=self.policy.fill_cost_factor,
             )
             for number, backend in enumerate(models.backends())
         }
         self._tokenize_pool = ThreadPoolExecutor(TOKENIZE_WORKERS, thread_name_prefix="tokenize")
-        self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        # One batch per pass slot of the engine and one more cut and ready behind them, so
-        # the engine starts its next pass without waiting for this loop to answer the last
-        # one. Measured against cutting only when a slot frees, and against filling the
-        # reserve only when a pass ends: +13% and +5% texts/s at the same texts per batch
-        # (BENCHMARKS.md, fast-device embed_dense).
-        self._slots = asyncio.Semaphore(engine.size + 1)
-        self._batches_at_engine = 0
-        self._dispatcher: asyncio.Task[None] | None = None
+        self._dispatcher = Dispatcher(
+            self._queues,
+            engine,
+            self.recorder,
+            cross_request_batching=cross_request_batching,
+            policy=self.policy,
+        )
+        self._dispatching: asyncio.Task[None] | None = None
         self.accepting = True
 
     # --- lifecycle ---
     def start(self) -> None:
-        self._dispatcher = asyncio.create_task(self._dispatch(), name="dispatcher")
+        self._dispatching = asyncio.create_task(self._dispatcher.run(), name="dispatcher")
 
     async def drain(self, timeout: float) -> bool:
         """Refuse new work, then wait for every admitted request to finish."""
@@ -144,16 +154,22 @@ class Scheduler:
         return True
 
     async def stop(self) -> None:
-        if self._dispatcher is not None:
-            self._dispatcher.cancel()
+        if self._dispatching is not None:
+            self._dispatching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._dispatcher
+                await self._dispatching
         self._tokenize_pool.shutdown(wait=False, cancel_futures=True)
 
     # --- what operators and the HPA watch ---
-    def pending(self, kind: Kind) -> int:
-        """Requests admitted and not yet answered."""
-        return self._pending[kind]
+    def pending(self, kind: Kind, priority: Priority | None = None) -> int:
+        """Requests admitted and not yet answered, of one class or (None) of both."""
+        if priority is not None:
+            return self._pending[(kind, priority)]
+        return sum(self._pending[(kind, p)] for p in PRIORITIES)
+
+    def queue_bound(self, kind: Kind, priority: Priority) -> int:
+        """Requests of this kind and class that may wait before 503."""
+        return self._max_queue[(kind, priority)]
 
     def overhead_tokens(self) -> dict[str, int]:
         """Per model, the fixed pass cost its batches are cut with."""
@@ -164,45 +180,56 @@ class Scheduler:
         when a batch ran out of device memory)."""
         return {(q.kind, q.name): q.max_tokens for q in self._queues.values()}
 
-    def queued_items(self, kind: Kind) -> int:
-        return sum(len(q) for q in self._queues.values() if q.kind == kind)
+    def queued_items(self, kind: Kind, priority: Priority | None = None) -> int:
+        """Texts or pairs waiting to be cut into a batch, of one class or (None) of both."""
+        return sum(
+            len(q) if priority is None else q.waiting(priority)
+            for q in self._queues.values()
+            if q.kind == kind
+        )
 
     # --- admission ---
     @contextlib.contextmanager
-    def _admitted(self, kind: Kind) -> Iterator[None]:
+    def _admitted(self, kind: Kind, lane: Lane) -> Iterator[None]:
         if not self.accepting:
             raise Overloaded("the server is shutting down; retry on another replica", retry_after=1)
-        if self._pending[kind] >= self._max_queue[kind]:
+        key = (kind, lane.priority)
+        if self._pending[key] >= self._max_queue[key]:
+            self.recorder.class_refused(kind, lane.priority)
             raise Overloaded(
-                f"the {kind} queue is full ({self._max_queue[kind]} requests waiting); retry later",
-                retry_after=1,
+                queue_full_message(kind, lane.priority, self._max_queue[key]), retry_after=1
             )
-        self._pending[kind] += 1
+        self.recorder.class_admitted(kind, lane.priority)
+        self._pending[key] += 1
         self._idle.clear()
         try:
             yield
         finally:
-            self._pending[kind] -= 1
+            self._pending[key] -= 1
             if not any(self._pending.values()):
                 self._idle.set()
 
     # --- requests ---
     async def embed(
         self,
-        texts: Sequence[str],
+        texts: Sequence[EmbedInput],
         heads: frozenset[Head],
         input_type: InputType = "document",
         *,
         truncation_side: TruncationSide | None = None,
         truncate: bool = True,
         backend: EmbeddingBackend | None = None,
+        lane: Lane = DEFAULT_LANE,
     ) -> EmbedOutcome:
         """``truncation_side``: which end an over-long text loses (None: the model's own);
         ``truncate=False`` refuses an over-long text (``InputTooLong``) before it is queued;
-        ``backend``: every head from this model (else each head's configured model). Texts
-        the embedding cache holds (``EMBED_CACHE_MB``) are answered from it, unqueued."""
+        ``backend``: every head from this model (else each head's configured model); ``lane``:
+        the request's priority class and tenant. Texts the embedding cache holds
+        (``EMBED_CACHE_MB``) are answered from it, unqueued. An item given as token ids
+        (``TokenIds``) skips tokenization and the cache, and is batched as a text is."""
         plan = self._plan(heads, backend)
-        with self._admitted("embed"):
+        lane = self.policy.lane(lane)
+        with self._admitted("embed", lane):
             loop = asyncio.get_running_loop()
             backends = [b for b, _ in plan.values()]
             side = () if truncation_side is None else (truncation_side,)
@@ -217,7 +244,7 @@ class Scheduler:
                 for b, tokens in zip(backends, tokenized, strict=True):
                     refuse_truncated_texts(b, tokens)
             todo = [i for i, tokens in enumerate(computed) if tokens]
-            jobs = [Job(computed[i], loop, frozenset(plan[id(backends[i])][1])) for i in todo]
+            jobs = [Job(computed[i], loop, frozenset(plan[id(backends[i])][1]), lane) for i in todo]
             results: list[list[ItemEmbedding]] = [[] for _ in backends]
             if jobs:
                 finished = await self._run_jobs(jobs, [backends[i] for i in todo])
@@ -247,11 +274,12 @@ class Scheduler:
             misses = lookups[0].misses
             if not misses:
                 return [[]]
-            return [await self._tokenize(chars, backends[0].tokenize, misses, input_type, *side)]
+            tokenize = backends[0].tokenize_inputs
+            return [await self._tokenize(chars, tokenize, misses, input_type, *side)]
         return list(
             await asyncio.gather(
                 *(
-                    self._tokenize(chars, b.tokenize, found.misses, input_type, *side)
+                    self._tokenize(chars, b.tokenize_inputs, found.misses, input_type, *side)
                     if found.misses
                     else nothing()
                     for b, found in zip(backends, lookups, strict=True)
@@ -286,53 +314,62 @@ class Scheduler:
         *,
         truncation_side: TruncationSide | None = None,
         truncate: bool = True,
+        lane: Lane = DEFAULT_LANE,
     ) -> RerankOutcome:
         """As ``embed``: ``truncation_side`` is the end an over-long passage loses,
         ``truncate=False`` refuses an over-long pair before it is queued."""
         reranker = self.models.reranker
         if reranker is None:
             raise InvalidInput("reranking is not available: no reranker model is configured")
-        with self._admitted("rerank"):
+        lane = self.policy.lane(lane)
+        with self._admitted("rerank", lane):
             loop = asyncio.get_running_loop()
             chars = len(query) + sum(len(p) for p in passages)
             side = () if truncation_side is None else (truncation_side,)
             pairs = await self._tokenize(chars, reranker.tokenize_pairs, query, passages, *side)
             if not truncate:
                 refuse_truncated_pairs(reranker, pairs)
-            (scores,) = await self._run_jobs([Job(pairs, loop)], [reranker])
+            (scores,) = await self._run_jobs([Job(pairs, loop, lane=lane)], [reranker])
         return RerankOutcome(scores=np.asarray(scores, dtype=np.float32), pairs=pairs)
 
     async def rerank_pairs(
         self,
-        pairs: Sequence[tuple[str, str]],
+        pairs: Sequence[tuple[str, str | None]],
         *,
         truncation_side: TruncationSide | None = None,
         truncate: bool = True,
+        lane: Lane = DEFAULT_LANE,
     ) -> RerankOutcome:
         """Score (query, passage) pairs whose queries differ: one request, one admission, its
-        pairs batched as ``rerank``'s are; the scores come back in input order."""
+        pairs batched as ``rerank``'s are; the scores come back in input order. A pair whose
+        passage is None is a lone text, scored as a one-text input (``tokenize_texts``)."""
         reranker = self.models.reranker
         if reranker is None:
             raise InvalidInput("reranking is not available: no reranker model is configured")
-        by_query: dict[str, list[int]] = {}
-        for i, (query, _) in enumerate(pairs):
-            by_query.setdefault(query, []).append(i)
-        with self._admitted("rerank"):
+        by_query: dict[str | None, list[int]] = {}
+        for i, (query, passage) in enumerate(pairs):
+            by_query.setdefault(None if passage is None else query, []).append(i)
+        lane = self.policy.lane(lane)
+        with self._admitted("rerank", lane):
             loop = asyncio.get_running_loop()
-            chars = sum(len(q) + len(p) for q, p in pairs)
+            chars = sum(len(q) + len(p or "") for q, p in pairs)
             side = () if truncation_side is None else (truncation_side,)
             tokenized: list[TokenizedPair | None] = [None] * len(pairs)
-            for query, indices in by_query.items():
-                passages = [pairs[i][1] for i in indices]
-                encoded = await self._tokenize(
-                    chars, reranker.tokenize_pairs, query, passages, *side
-                )
+            for shared, indices in by_query.items():
+                if shared is None:
+                    lone = [pairs[i][0] for i in indices]
+                    encoded = await self._tokenize(chars, reranker.tokenize_texts, lone, *side)
+                else:
+                    passages = [str(pairs[i][1]) for i in indices]
+                    encoded = await self._tokenize(
+                        chars, reranker.tokenize_pairs, shared, passages, *side
+                    )
                 for i, pair in zip(indices, encoded, strict=True):
                     tokenized[i] = pair
             ordered = [pair for pair in tokenized if pair is not None]
             if not truncate:
                 refuse_truncated_pairs(reranker, ordered)
-            (scores,) = await self._run_jobs([Job(ordered, loop)], [reranker])
+            (scores,) = await self._run_jobs([Job(ordered, loop, lane=lane)], [reranker])
         return RerankOutcome(scores=np.asarray(scores, dtype=np.float32), pairs=ordered)
 
     async def embed_documents(
@@ -340,19 +377,21 @@ class Scheduler:
         backend: EmbeddingBackend,
         heads: frozenset[Head],
         prepare: Callable[[], Sequence[DocumentPasses]],
+        lane: Lane = DEFAULT_LANE,
     ) -> list[tuple[DocumentPasses, list[ItemEmbedding]]]:
         """Chunked documents (``app.models.chunk_passes``): ``prepare`` cuts them and gives
         their passes (in the tokenizer pool: a splitter's first use builds it); the passes of
         all of them go as one yielding job (a long document shares the device with the
         requests that come while it runs), and each document gets its chunks' embeddings, in
         order. Never answered from the embedding cache."""
-        with self._admitted("embed"):
+        lane = self.policy.lane(lane)
+        with self._admitted("embed", lane):
             loop = asyncio.get_running_loop()
             prepared = await loop.run_in_executor(self._tokenize_pool, prepare)
             payloads = [payload for passes in prepared for payload in passes.payloads]
             results: list[ItemEmbedding] = []
             if payloads:
-                job = Job(payloads, loop, heads, yields=True)
+                job = Job(payloads, loop, heads, lane, yields=True)
                 (results,) = await self._run_jobs([job], [backend])
         out = []
         first = 0
@@ -374,7 +413,7 @@ class Scheduler:
     ) -> list[list[Any]]:
         for job, backend in zip(jobs, backends, strict=True):
             self._queues[id(backend)].push(job)
-        self._wakeup.set()
+        self._dispatcher.wake()
         try:
             if len(jobs) == 1:  # the usual case: no gather (a future and callbacks) for it
                 return [await jobs[0].future]
@@ -383,97 +422,3 @@ class Scheduler:
             for job in jobs:
                 job.cancel()
             raise
-
-    # --- dispatch ---
-    async def _dispatch(self) -> None:
-        while True:
-            await self._slots.acquire()
-            picked = self._next_batch()
-            while picked is None:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                picked = self._next_batch()
-            queue, items = picked
-            self._batches_at_engine += 1
-            heads = frozenset().union(*(item.job.heads for item in items))
-            payloads = [item.payload for item in items]
-            self.recorder.queue_waits(
-                queue.kind, time.perf_counter(), (item.enqueued_at for item in items)
-            )
-            future = self.engine.run(queue.model, payloads, heads)
-            future.add_done_callback(functools.partial(self._finish, queue, items))
-
-    def _next_batch(self) -> tuple[ModelQueue, list[WorkItem[Any]]] | None:
-        ready = [(q.oldest(), q) for q in self._queues.values()]
-        candidates = [(t, q) for t, q in ready if t is not None]
-        if not candidates:
-            return None
-        _, queue = min(candidates, key=lambda c: c[0])
-        # Idle pass slots split a lone waiting request between them (on a CPU with two,
-        # it runs as two half batches side by side); several waiting requests are not split.
-        idle_workers = self.engine.size - self._batches_at_engine
-        items = queue.take_batch(
-            same_job_only=not self.cross_request_batching, share=max(1, idle_workers)
-        )
-        return (queue, items) if items else None
-
-    def _finish(
-        self, queue: ModelQueue, items: list[WorkItem[Any]], future: asyncio.Future[Any]
-    ) -> None:
-        self._batches_at_engine -= 1
-        self._slots.release()
-        if future.cancelled():
-            return
-        error = future.exception()
-        if error is not None:
-            self.recorder.batch_failed(queue.kind, queue.name, len(items), error)
-            failure: Exception
-            if isinstance(error, EngineStopped):
-                failure = error
-            else:
-                log.error("batch on %s failed: %s: %s", queue.name, type(error).__name__, error)
-                failure = InferenceFailed(f"inference failed for this batch: {error}")
-            for item in items:
-                item.job.fail(failure)
-            return
-        done: BatchResult = future.result()
-        too_large: set[int] = set()
-        if done.oom is not None:
-            self._out_of_memory(queue, done.oom)
-            too_large = set(done.oom.too_large)
-        costs = [item.cost for item in items]
-        self.recorder.batch_done(
-            queue.kind,
-            queue.name,
-            len(items),
-            sum(costs),
-            padded_cost(costs),
-            done.seconds,
-            cpu_seconds=done.cpu_seconds,
-        )
-        for position, (item, result) in enumerate(zip(items, done.results, strict=True)):
-            if position in too_large:
-                item.job.fail(
-                    ItemTooLarge(
-                        f"a text of {item.cost} tokens does not fit in the device's free memory "
-                        f"for {queue.name}, even alone in a batch; send it shorter"
-                    )
-                )
-            else:
-                item.job.deliver(item.index, result)
-
-    def _out_of_memory(self, queue: ModelQueue, oom: OomReport) -> None:
-        self.recorder.out_of_memory(queue.kind, queue.name, oom.splits, len(oom.too_large))
-        old = queue.max_tokens
-        if not queue.lower_budget(oom.failed_tokens, oom.fitted_tokens):
-            return
-        log.warning(
-            "%s ran out of device memory at %d padded tokens (split %d times): its batch "
-            "budget goes from %d to %d tokens",
-            queue.name,
-            oom.failed_tokens,
-            oom.splits,
-            old,
-            queue.max_tokens,
-        )
-        self.recorder.budget_lowered(queue.kind, queue.name, old, queue.max_tokens)

@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Literal
 
 #: the ``scope["state"]`` key where the gate writes the name of the request's key
 KEY_STATE_KEY = "smart_embedder.api_key"
@@ -22,6 +22,10 @@ ANONYMOUS = "anonymous"
 #: the name of the key that API_TOKEN sets
 API_TOKEN_NAME = "api_token"
 RESERVED_NAMES = frozenset({ANONYMOUS, API_TOKEN_NAME})
+#: the ``scope["state"]`` key where the gate writes the ``priority`` of the request's key
+KEY_PRIORITY_STATE_KEY = "smart_embedder.api_key_priority"
+#: a key's priority class (the scheduler's classes: ``app.scheduler.priorities``)
+KeyPriority = Literal["interactive", "batch"]
 
 
 def key_digest(key: str) -> bytes:
@@ -41,6 +45,9 @@ class ApiKey:
     routes: tuple[str, ...] = ()
     #: API_TOKEN's key: limited per client address by RATE_LIMIT_*, as before named keys
     per_client: bool = False
+    #: the class its requests are served in by default, and the highest they may ask for:
+    #: a ``batch`` key is pinned to the batch class; None: interactive
+    priority: KeyPriority | None = None
 
     def allows(self, path: str) -> bool:
         if not self.routes:

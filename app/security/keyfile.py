@@ -7,7 +7,7 @@ syntax error is reported by its line, column and problem only.
 
 from __future__ import annotations
 
-from typing import Annotated, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 import msgspec
 import yaml
@@ -26,6 +26,7 @@ keys:
     burst: 300                 # requests at once
     max_concurrent: 16         # requests in flight; 0: no cap
     routes: ["/embeddings*", "/v1/embeddings"]
+    priority: batch            # served after interactive work, and cannot ask for more
   - name: notebook
     key: nb-7f3a9c2e51d04b8e   # the key itself also works; only its sha256 is kept
     requests_per_minute: 60
@@ -44,6 +45,8 @@ class KeyEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     routes: Annotated[list[Annotated[str, Meta(pattern=r"^[/*]")]], Meta(min_length=1)] | None = (
         None
     )
+    #: the class of its requests; ``batch`` pins them there (they cannot ask for interactive)
+    priority: Literal["interactive", "batch"] | None = None
 
 
 class KeysFile(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,6 +105,7 @@ def parse_keys(data: bytes, defaults: DefaultLimits) -> list[ApiKey]:
                 burst=defaults.burst if entry.burst is None else entry.burst,
                 max_concurrent=entry.max_concurrent,
                 routes=tuple(route_glob(r) for r in entry.routes or ()),
+                priority=entry.priority,
             )
         )
     return keys

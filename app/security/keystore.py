@@ -1,148 +1,180 @@
-"""The keys in force (API_TOKEN's and API_KEYS_FILE's) and the file's hot reload.
+"""The keys in force and their hot reload: API_TOKEN's key (from the variable, or read from
+API_TOKEN_FILE) and API_KEYS_FILE's named keys.
 
-The file is polled every API_KEYS_RELOAD_SECONDS: read whole (through any symlinks) and
-compared by its sha256 with the content seen last. A Kubernetes Secret volume updates by
-writing a new timestamped directory and swapping the ``..data`` symlink to it in one rename,
-so a read sees the old content or the new, whole; an inotify watch on the file itself would
-miss that swap, a content check cannot. Content that does not parse (or a file gone) is
-reported once, counted, and the keys in force stay.
+Each file is polled every API_KEYS_RELOAD_SECONDS and loaded when its content changed
+(``WatchedFile``: a Secret volume's ``..data`` symlink swap included). Content that cannot be
+used (a file gone, a keys file that does not parse, an empty token file) is reported once,
+counted, and the keys in force stay; at start-up it stops the server instead, as there are no
+keys yet to keep.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from app.security.apikeys import API_TOKEN_NAME, ApiKey, KeyRing, key_digest
 from app.security.keyfile import DefaultLimits, KeyFileError, parse_keys
+from app.security.watched_file import WatchedFile
 from app.settings import Settings, SettingsError
 
 log = logging.getLogger("smart_embedder.keys")
 NO_LIMITS = DefaultLimits(0, 1)
+TOKEN_FILE = "API_TOKEN_FILE"
+KEYS_FILE = "API_KEYS_FILE"
+
+
+def parse_token(data: bytes) -> str:
+    """The token a token file holds: its text without the surrounding whitespace (``kubectl
+    create secret --from-file`` keeps an editor's final newline). The message never quotes
+    the file."""
+    try:
+        token = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise KeyFileError("not UTF-8 text") from None
+    if not token:
+        raise KeyFileError("empty: it must hold the token")
+    if any(c.isspace() for c in token):
+        raise KeyFileError("more than one word: it must hold the token alone")
+    return token
 
 
 class KeyStore:
     def __init__(
         self,
         *,
-        static: tuple[ApiKey, ...] = (),
-        path: Path | None = None,
+        token: str = "",
+        token_file: Path | None = None,
+        keys_file: Path | None = None,
         defaults: DefaultLimits = NO_LIMITS,
         interval: float = 2.0,
     ) -> None:
-        self.static = static
-        self.path = path
         self.defaults = defaults
         self.interval = interval
-        self.ring = KeyRing(static)
-        #: "success" / "failure" -> reloads of the file after start-up
+        self.ring = KeyRing()
+        #: "success" / "failure" -> reloads of either file after start-up
         self.reloads: Counter[str] = Counter()
         self.last_error: str | None = None
-        self._seen: bytes | None = None
+        self._token: ApiKey | None = self._token_key(token) if token else None
+        self._named: tuple[ApiKey, ...] = ()
+        self._files: list[tuple[WatchedFile, Callable[[bytes], None]]] = []
+        if token_file is not None:
+            self._files.append((WatchedFile(TOKEN_FILE, token_file), self._load_token))
+        if keys_file is not None:
+            self._files.append((WatchedFile(KEYS_FILE, keys_file), self._load_keys))
+        self._swap(self._token, self._named)
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KeyStore | None:
-        """The store for these settings, its file read; ``None`` when auth is off. A file that
-        cannot be read or parsed stops start-up (``SettingsError``): there are no keys yet
-        to keep."""
-        static: tuple[ApiKey, ...] = ()
-        defaults = DefaultLimits(
-            settings.rate_limit_requests_per_minute, settings.rate_limit_burst_size
-        )
-        if settings.api_token:
-            static = (
-                ApiKey(
-                    name=API_TOKEN_NAME,
-                    digest=key_digest(settings.api_token),
-                    requests_per_minute=defaults.requests_per_minute,
-                    burst=defaults.burst,
-                    per_client=True,
-                ),
-            )
-        if not settings.api_keys_file:
-            return cls(static=static) if static else None
-        path = Path(settings.api_keys_file)
+        """The store for these settings, its files read; ``None`` when auth is off. A file that
+        cannot be read or used stops start-up (``SettingsError``)."""
+        if settings.api_token and settings.api_token_file:
+            raise SettingsError(f"{TOKEN_FILE}: set API_TOKEN or {TOKEN_FILE}, not both")
+        if not (settings.api_token or settings.api_token_file or settings.api_keys_file):
+            return None
         store = cls(
-            static=static, path=path, defaults=defaults, interval=settings.api_keys_reload_seconds
+            token=settings.api_token,
+            token_file=Path(settings.api_token_file) if settings.api_token_file else None,
+            keys_file=Path(settings.api_keys_file) if settings.api_keys_file else None,
+            defaults=DefaultLimits(
+                settings.rate_limit_requests_per_minute, settings.rate_limit_burst_size
+            ),
+            interval=settings.api_keys_reload_seconds,
         )
-        try:
-            store._apply(path.read_bytes())
-        except OSError as exc:
-            raise SettingsError(f"API_KEYS_FILE: cannot read {path}: {exc.strerror}") from None
-        except KeyFileError as exc:
-            raise SettingsError(f"API_KEYS_FILE: {path}: {exc}") from None
-        log.info(
-            "API keys: %d from %s (%s)%s",
-            len(store.ring.keys) - len(static),
-            path,
-            ", ".join(k.name for k in store.ring.keys if not k.per_client) or "none",
-            "; API_TOKEN too" if static else "",
-        )
+        for file, load in store._files:
+            data = file.read()
+            file.is_new(data)
+            if isinstance(data, OSError):
+                raise SettingsError(f"{file.variable}: cannot read {file.path}: {data.strerror}")
+            try:
+                load(data)
+            except KeyFileError as exc:
+                raise SettingsError(f"{file.variable}: {file.path}: {exc}") from None
+        said: list[str] = []
+        if store._token is not None:
+            said.append(
+                f"API_TOKEN from {settings.api_token_file}"
+                if settings.api_token_file
+                else "API_TOKEN"
+            )
+        if settings.api_keys_file:
+            names = ", ".join(k.name for k in store._named) or "none"
+            said.append(f"{len(store._named)} named from {settings.api_keys_file} ({names})")
+        log.info("API keys: %s", "; ".join(said))
         return store
 
-    def _apply(self, data: bytes) -> None:
-        self._seen = hashlib.sha256(data).digest()
-        keys = parse_keys(data, self.defaults)
-        for key in keys:
-            if any(key.digest == s.digest for s in self.static):
-                raise KeyFileError(f"{key.name!r}: the same key as API_TOKEN")
-        self.ring = KeyRing([*self.static, *keys])
+    def _token_key(self, token: str) -> ApiKey:
+        return ApiKey(
+            name=API_TOKEN_NAME,
+            digest=key_digest(token),
+            requests_per_minute=self.defaults.requests_per_minute,
+            burst=self.defaults.burst,
+            per_client=True,
+        )
+
+    def _load_token(self, data: bytes) -> None:
+        self._swap(self._token_key(parse_token(data)), self._named)
+
+    def _load_keys(self, data: bytes) -> None:
+        self._swap(self._token, tuple(parse_keys(data, self.defaults)))
+
+    def _swap(self, token: ApiKey | None, named: tuple[ApiKey, ...]) -> None:
+        for key in named:
+            if token is not None and key.digest == token.digest:
+                raise KeyFileError(f"the named key {key.name!r} is the same key as API_TOKEN")
+        self._token, self._named = token, named
+        self.ring = KeyRing([*([token] if token else []), *named])
 
     def check(self) -> bool:
-        """Read the file once; load it if its content changed. True when the keys changed."""
-        return self.consider(self.read())
+        """Read each file once; load those whose content changed. True when the keys changed."""
+        changed = False
+        for file, load in self._files:
+            changed |= self._consider(file, load, file.read())
+        return changed
 
-    def read(self) -> bytes | OSError:
-        assert self.path is not None
-        try:
-            return self.path.read_bytes()
-        except OSError as exc:
-            return exc
-
-    def consider(self, data: bytes | OSError) -> bool:
-        """Load ``data`` (what ``read`` got) if it changed. True when the keys changed."""
+    def _consider(
+        self, file: WatchedFile, load: Callable[[bytes], None], data: bytes | OSError
+    ) -> bool:
+        if not file.is_new(data):
+            return False
         if isinstance(data, OSError):
-            fingerprint = f"unreadable: {data.strerror}".encode()
-            if fingerprint == self._seen:
-                return False
-            self._seen = fingerprint
-            self._failed(f"cannot read it: {data.strerror}")
-            return False
-        if hashlib.sha256(data).digest() == self._seen:
+            self._failed(file, f"cannot read it: {data.strerror}")
             return False
         try:
-            self._apply(data)
+            load(data)
         except KeyFileError as exc:
-            self._failed(str(exc))
+            self._failed(file, str(exc))
             return False
         self.reloads["success"] += 1
         self.last_error = None
         log.info(
-            "API_KEYS_FILE %s reloaded: %d keys (%s)",
-            self.path,
+            "%s %s reloaded: %d keys (%s)",
+            file.variable,
+            file.path,
             len(self.ring.keys),
             ", ".join(self.ring.names) or "none",
         )
         return True
 
-    def _failed(self, why: str) -> None:
+    def _failed(self, file: WatchedFile, why: str) -> None:
         self.reloads["failure"] += 1
-        self.last_error = why
+        self.last_error = f"{file.variable}: {why}"
         log.error(
-            "API_KEYS_FILE %s not reloaded, the %d keys in force stay: %s",
-            self.path,
+            "%s %s not reloaded, the %d keys in force stay: %s",
+            file.variable,
+            file.path,
             len(self.ring.keys),
             why,
         )
 
     # --- the polling task, started and stopped with the app ---
     def start(self) -> None:
-        if self.path is not None and self._task is None:
+        if self._files and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._watch(), name="api-keys")
 
     async def stop(self) -> None:
@@ -155,8 +187,9 @@ class KeyStore:
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            try:
-                # the read off the loop (a slow mount must not stall requests); the swap on it
-                self.consider(await asyncio.to_thread(self.read))
-            except Exception:
-                log.exception("API_KEYS_FILE %s: the reload check failed", self.path)
+            for file, load in self._files:
+                try:
+                    # the read off the loop (a slow mount must not stall requests); the swap on it
+                    self._consider(file, load, await asyncio.to_thread(file.read))
+                except Exception:
+                    log.exception("%s %s: the reload check failed", file.variable, file.path)

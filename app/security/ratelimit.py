@@ -13,17 +13,9 @@ rewrites the client address before this guard runs.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
-
-from app.errors import RateLimited
-from app.paths import is_operations_path
 
 #: past this many clients, buckets that have refilled (the same as no bucket) are dropped
 _PRUNE_AT = 10_000
@@ -72,34 +64,3 @@ class TokenBuckets:
     def _prune(self, now: float) -> None:
         full_after = self.burst / self.rate
         self._buckets = {key: b for key, b in self._buckets.items() if now - b.updated < full_after}
-
-
-class RateLimitGuard:
-    """A Litestar guard: 429 with ``Retry-After`` once a client's bucket is empty."""
-
-    def __init__(self, buckets: TokenBuckets) -> None:
-        self.buckets = buckets
-
-    async def __call__(
-        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-    ) -> None:
-        if not is_operations_path(connection.scope["path"]):
-            self.check(connection)
-
-    def check(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-        """Take a token for this request's client, or raise ``RateLimited``."""
-        client = connection.client.host if connection.client else "unknown"
-        wait = self.buckets.take(client)
-        if wait > 0:
-            raise RateLimited(
-                f"rate limit exceeded for {client}: {self.buckets.burst:g} requests at once, "
-                f"{self.buckets.rate * 60:g} per minute; retry in {math.ceil(wait)}s",
-                retry_after=max(1.0, math.ceil(wait)),
-            )
-
-
-def rate_limit_guard(requests_per_minute: int, burst: int) -> RateLimitGuard | None:
-    """The guard for these settings, or ``None`` when rate limiting is off (0 rpm)."""
-    if requests_per_minute <= 0:
-        return None
-    return RateLimitGuard(TokenBuckets(requests_per_minute, burst))

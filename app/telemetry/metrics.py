@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from app import __version__
 from app.paths import ENDPOINT_PATHS, METADATA_ENDPOINTS
 from app.telemetry.key_metrics import KeySources, register_key_instruments
+from app.telemetry.priority_metrics import PrioritySources, register_priority_instruments
 
 PROMETHEUS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -41,10 +42,9 @@ RERANK_ENDPOINTS = ("rerank", "rerank_compat", "tei_rerank", "tei_predict", "hyb
 REJECTION_REASONS = ("rate_limit", "backpressure")
 #: the ``status`` values of the original's request counters (its dashboards filter on them)
 ORIGINAL_STATUSES = ("success", "error", "timeout")
-QUEUES = ("embed", "rerank")
 _ORIGINAL_INFO_LABELS = ("model", "version", "gpu_available", "device")
 
-_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+SECONDS_BUCKETS = _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 _TOKENS = (16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576)
 _RATIOS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -80,7 +80,6 @@ class GaugeSources:
         self.active: Callable[[], Counter[str]] = Counter
         #: family -> texts embedded / pairs scored
         self.units: Callable[[], Counter[str]] = Counter
-        self.pending: Callable[[str], int] = lambda _queue: 0
         self.queued_items: Callable[[str], int] = lambda _queue: 0
         self.server_info: Callable[[], dict[str, str]] = lambda: {"version": __version__}
         self.gpu_memory: Callable[[], dict[str, int]] = lambda: {}
@@ -229,14 +228,11 @@ class Metrics:
         )
         self.queue_wait = histogram(
             "smart_embedder_queue_wait_seconds",
-            description="Time a request's texts waited in their queue before their batch was cut.",
+            description="Time a request's texts waited in their queue before their batch was "
+            "cut, by queue and priority class.",
             explicit_bucket_boundaries_advisory=_SECONDS,
         )
-        meter.create_observable_gauge(
-            "smart_embedder_queue_depth",
-            callbacks=[self._observe_depth],
-            description="Requests admitted and not yet answered in this pod (HPA metric).",
-        )
+
         self.budget_lowered = meter.create_counter(
             "smart_embedder_batch_budget_lowered_total",
             description="Times a model's batch token budget was lowered after a batch ran out "
@@ -262,6 +258,8 @@ class Metrics:
         )
         self.key_sources = KeySources()
         register_key_instruments(meter, self.key_sources)
+        self.priority_sources = PrioritySources()
+        register_priority_instruments(meter, self.priority_sources)
         self._embed_cache_instruments(meter)
 
     def _embed_cache_instruments(self, meter: Meter) -> None:
@@ -374,9 +372,6 @@ class Metrics:
             Observation(n, {"endpoint": endpoint, "reason": reason})
             for (endpoint, reason), n in seen.items()
         ]
-
-    def _observe_depth(self, _options: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(self.sources.pending(q), {"queue": q}) for q in QUEUES]
 
     def _observe_detailed_info(self, _options: CallbackOptions) -> Iterable[Observation]:
         info = self.sources.server_info()

@@ -8,8 +8,10 @@ Who calls what:
 - route handlers: ``request_done`` when a request produced results (its sentences / pairs);
 - the exception handler: ``rejected`` for each 429 / 503 it sends, ``key_rejected`` for each
   refusal (401, 403, 429, 503) by API key name;
-- the scheduler: ``queue_wait``, ``batch_done``, ``batch_failed``, ``out_of_memory`` and
-  ``budget_lowered``.
+- the scheduler: ``class_admitted`` / ``class_refused`` (admission by priority class),
+  ``queue_waits``, ``batch_done``, ``batch_failed``, ``out_of_memory`` and ``budget_lowered``;
+- the priority guard: ``priority_lowered`` for a request its API key holds below what it
+  asked for.
 """
 
 from __future__ import annotations
@@ -20,8 +22,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from app.paths import ENDPOINT_PATHS, METADATA_ENDPOINTS
-from app.telemetry.metrics import Metrics, family_of
+from app.telemetry.metrics import SECONDS_BUCKETS, Metrics, family_of
 from app.telemetry.tracing import Tracing
+
+
+@dataclass
+class WaitTally:
+    """One class's queue waits, as ``/stats`` shows them: a histogram with the buckets of
+    ``smart_embedder_queue_wait_seconds``."""
+
+    count: int = 0
+    seconds: float = 0.0
+    #: per bucket bound of SECONDS_BUCKETS, the waits at or under it (cumulative, as Prometheus')
+    buckets: list[int] = field(default_factory=lambda: [0] * len(SECONDS_BUCKETS))
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.seconds += seconds
+        for i, bound in enumerate(SECONDS_BUCKETS):
+            if seconds <= bound:
+                self.buckets[i] += 1
 
 
 @dataclass
@@ -51,6 +71,11 @@ class ServiceStats:
     budget_adaptations: int = 0
     oom_splits: int = 0
     items_too_large: int = 0
+    #: by priority class: (queue, class, "admitted" / "refused") -> requests; the queue waits
+    admissions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    queue_waits: dict[str, WaitTally] = field(default_factory=dict)
+    #: by API key name: requests served in a lower class than they asked for (the key's)
+    priority_lowered: Counter[str] = field(default_factory=Counter)
 
 
 class Recorder:
@@ -68,6 +93,9 @@ class Recorder:
         keys.texts = lambda: self.stats.key_texts
         keys.tokens = lambda: self.stats.key_tokens
         keys.rejections = lambda: self.stats.key_rejected
+        classes = self.metrics.priority_sources
+        classes.admissions = lambda: self.stats.admissions
+        classes.lowered = lambda: self.stats.priority_lowered.total()
 
     # --- requests ---
     def request_started(self, endpoint: str) -> None:
@@ -129,13 +157,32 @@ class Recorder:
     def key_rejected(self, key: str, reason: str) -> None:
         self.stats.key_rejected[(key, reason)] += 1
 
+    def priority_lowered(self, key: str) -> bool:
+        """A request of API key ``key`` was served below the class it asked for; True the
+        first time for that key."""
+        self.stats.priority_lowered[key] += 1
+        return self.stats.priority_lowered[key] == 1
+
     # --- the scheduler ---
-    def queue_waits(self, kind: str, now: float, enqueued_at: Iterable[float]) -> None:
+    def class_admitted(self, kind: str, priority: str) -> None:
+        self.stats.admissions[(kind, priority, "admitted")] += 1
+
+    def class_refused(self, kind: str, priority: str) -> None:
+        """Refused with 503: the kind's queue was full for this class."""
+        self.stats.admissions[(kind, priority, "refused")] += 1
+
+    def queue_waits(
+        self, kind: str, now: float, enqueued_at: Iterable[float], *, priority: str = "interactive"
+    ) -> None:
         """How long the requests of a batch waited, from their enqueue time until ``now``
         (once per request and batch: a request's items are enqueued together)."""
-        record, attributes = self.metrics.queue_wait.record, {"queue": kind}
+        record, attributes = self.metrics.queue_wait.record, {"queue": kind, "priority": priority}
+        tally = self.stats.queue_waits.get(priority)
+        if tally is None:
+            tally = self.stats.queue_waits[priority] = WaitTally()
         for started in set(enqueued_at):
             record(now - started, attributes)
+            tally.add(now - started)
 
     def batch_done(
         self,

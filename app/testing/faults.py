@@ -1,10 +1,11 @@
 """Device faults injected into real models, for tests on a CPU (never set in production).
 
-``SMART_EMBEDDER_FAULT_PLAN`` (``app.models.catalog.FAULT_PLAN_ENV``) holds a JSON
-``FaultPlan``; ``load_models`` then wraps each matching backend's torch module (its encoder)
-in a ``FaultyModule``, in whichever process loads the models: the engine process of a real
-server. The wrapper raises what CUDA would raise, from where CUDA would raise it (inside the
-forward pass), and otherwise runs the real model:
+``SMART_EMBEDDER_FAULT_PLAN`` (``FAULT_PLAN_ENV``) holds a JSON ``FaultPlan``; with the
+engine's model hook pointed here (``fault_environment`` sets both), the engine then wraps
+each matching backend's torch module (its encoder) in a ``FaultyModule``, in whichever
+process loads the models: the engine process of a real server. The wrapper raises what CUDA
+would raise, from where CUDA would raise it (inside the forward pass), and otherwise runs
+the real model:
 
 - ``oom_above_tokens``: the real ``torch.OutOfMemoryError`` for a batch of more padded
   tokens (rows x longest) than this; smaller parts of it run;
@@ -21,12 +22,17 @@ process carries no modules.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import msgspec
 import torch
 
+from app.engine.model_hook import MODEL_HOOK_ENV
 from app.models.catalog import ModelSet
+
+#: names a JSON fault plan that tests inject into the loaded models
+FAULT_PLAN_ENV = "SMART_EMBEDDER_FAULT_PLAN"
 
 #: what the CUDA runtime says after an illegal memory access (as torch reports it)
 ILLEGAL_ACCESS = (
@@ -88,3 +94,16 @@ def install_fault_plan(models: ModelSet, plan_json: str) -> None:
             if isinstance(module, torch.nn.Module):
                 setattr(backend, attribute, FaultyModule(module, plan))
                 break
+
+
+def install_from_environment(models: ModelSet) -> None:
+    """The engine's model hook (``MODEL_HOOK_ENV``): install the plan ``FAULT_PLAN_ENV`` holds."""
+    install_fault_plan(models, os.environ[FAULT_PLAN_ENV])
+
+
+def fault_environment(plan_json: str) -> dict[str, str]:
+    """The environment of a server (or test) whose engine injects this plan's faults."""
+    return {
+        MODEL_HOOK_ENV: f"{__name__}:{install_from_environment.__name__}",
+        FAULT_PLAN_ENV: plan_json,
+    }

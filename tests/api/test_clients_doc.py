@@ -63,7 +63,7 @@ def snippets() -> list[Snippet]:
 
 def test_every_snippet_says_which_models_it_runs_with() -> None:
     fences = re.findall(r"^```\w+$", _head_of_the_guide(), flags=re.MULTILINE)
-    assert len(snippets()) == len(fences) == 7
+    assert len(snippets()) == len(fences) == 8
     assert all(s.runs_with <= {"default", "offline"} and s.runs_with for s in snippets())
 
 
@@ -137,6 +137,9 @@ def _check(snippet: Snippet, kind: str, ns: dict[str, Any], out: str, http: http
         assert text in ns["corpus"]
         if kind == "offline":  # real MiniLM and SPLADE weights: the answer is known
             assert text == "Photosynthesis converts sunlight into chemical energy in plants."
+    elif snippet.section == "Indexers":
+        assert ns["served_as"] == "batch"
+        assert len(ns["vectors"]) == 2
     elif snippet.section == "Long documents":  # their values: test_chunking.py
         document, chunks = ns["document"], ns["chunks"]
         assert len(chunks) > 1

@@ -24,7 +24,7 @@ DENSE_ONLY = {"return_sparse": False, "return_colbert": False}
 @pytest.fixture(scope="module")
 def client(make_client: Callable[..., TestClient]) -> Iterator[TestClient]:  # type: ignore[type-arg]
     with make_client() as c:
-        wait_ready(c, timeout=120)
+        wait_ready(c)
         yield c
 
 
@@ -81,7 +81,7 @@ def qwen(
     tokenizer_dir = tiny.build_qwen_tokenizer(tiny_dir / "qwen-tokenizer")
     model = str(tiny.build_qwen3_embedding(tiny_dir / "qwen3-embedding", tokenizer_dir))
     with make_client(dense_embedding_model=model) as c:
-        wait_ready(c, timeout=120)
+        wait_ready(c)
         yield c
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from litestar.testing import TestClient
 
@@ -169,3 +170,23 @@ def test_two_models_each_send_only_their_misses(
         alone = embed(client, ["a new text"], return_dense=True, return_sparse=False)
         assert stats(client)["totals"]["batch_items"] == after["totals"]["batch_items"]
         assert alone["data"][0]["embeddings"]["dense"] == mixed["data"][1]["embeddings"]["dense"]
+
+
+def test_token_ids_bypass_the_cache_beside_cached_texts(cached: TestClient) -> None:  # type: ignore[type-arg]
+    # TEI's token-id inputs: the cache is of texts; ids always run, texts beside them hit
+    text = "a text seen before"
+    (ids,) = [
+        [t["id"] for t in row] for row in cached.post("/tokenize", json={"inputs": text}).json()
+    ]
+    first = cached.post("/embed", json={"inputs": [text, ids]})
+    assert first.status_code == 200, first.text
+    before = stats(cached)
+    again = cached.post("/embed", json={"inputs": [text, ids]})
+    after = stats(cached)
+    assert again.json()[0] == first.json()[0]  # the cached text's vector, bit for bit
+    # the ids ran alone this time: the same vector up to the float noise of another batch
+    np.testing.assert_allclose(again.json()[1], first.json()[1], atol=1e-5)
+    assert after["totals"]["batch_items"] == before["totals"]["batch_items"] + 1  # the ids
+    assert after["embed_cache"]["hits"] == before["embed_cache"]["hits"] + 1  # the text
+    assert after["embed_cache"]["misses"] == before["embed_cache"]["misses"]
+    assert after["embed_cache"]["entries"] == before["embed_cache"]["entries"] == 1

@@ -131,7 +131,7 @@ def test_server_starts_with_preset_offline_from_the_command_line() -> None:
         args=("--preset", "offline", "--dense-served-model-name", "minilm,embedder"),
     )
     try:
-        server.wait_ready(timeout=120)
+        server.wait_ready()
         r = httpx.post(
             f"{server.url}/embeddings/",
             json={"sentences": [QUERY, UNRELATED], "return_colbert": False},

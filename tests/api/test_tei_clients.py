@@ -352,7 +352,7 @@ DOC = REPO / "docs" / "clients.md"
 DOC_URL = "http://localhost:8000"
 DOC_TOKEN = "unused"  # the guide's stand-in for API_TOKEN (auth off accepts any bearer token)
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-CLIENT_SECTIONS = ("LlamaIndex", "Haystack", "huggingface_hub")
+CLIENT_SECTIONS = ("LlamaIndex", "Haystack", "huggingface_hub", "Token ids")
 DATABASE_SECTIONS = ("Milvus", "Weaviate", "Elasticsearch")
 
 
@@ -412,10 +412,22 @@ def check_hub(ns: dict[str, Any], http: httpx.Client) -> None:
     assert_vectors(ns["vector"], native_dense(http, [ns["query"]], normalize=True))
 
 
+def check_token_ids(ns: dict[str, Any], http: httpx.Client) -> None:
+    text = ns["text"]
+    assert ns["ids"][0] == 0 and ns["ids"][-1] == 2  # <s> ... </s>
+    assert_vectors(ns["from_ids"], native_dense(http, [text], normalize=True)[0])
+    assert_vectors(ns["from_text"], native_dense(http, [text], normalize=True)[0])
+    (sparse,) = native_sparse(http, [text])
+    indices = [entry["index"] for entry in ns["sparse"]]
+    assert_sparse(indices, [entry["value"] for entry in ns["sparse"]], sparse)
+    assert set(indices) <= set(ns["ids"])
+
+
 DOC_CHECKS: dict[str, Callable[[dict[str, Any], httpx.Client], None]] = {
     "LlamaIndex": check_llamaindex,
     "Haystack": check_haystack,
     "huggingface_hub": check_hub,
+    "Token ids": check_token_ids,
 }
 
 

@@ -71,6 +71,9 @@ def test_an_empty_batch_is_teis_400(
             "inputs exceeds 20000 characters (MAX_SENTENCE_CHARS)",
         ),
         ("/decode", {"ids": [[1]] * 129}, "batch size 128 (MAX_SENTENCES_PER_REQUEST)"),
+        # a token id counts as a character
+        ("/embed", {"inputs": [5] * 20_001}, "inputs has 20001 token ids; at most 20000"),
+        ("/embed_all", {"inputs": ["a", [5] * 20_001]}, "inputs[1] has 20001 token ids"),
     ],
 )
 def test_over_a_limit_is_teis_413(
@@ -83,8 +86,12 @@ def test_over_a_limit_is_teis_413(
     ("path", "body", "says"),
     [
         ("/embed", {"inputs": 5}, "inputs"),
-        ("/embed", {"inputs": ["a", 3]}, "inputs[1] is token ids"),
-        ("/embed", {"inputs": [1, 2, 3]}, "inputs is token ids"),
+        ("/embed", {"inputs": ["a", 3]}, "inputs[1] is a token id among texts"),
+        ("/embed", {"inputs": [0, 250_002, 2]}, "inputs[1] is token id 250002, which "),
+        ("/embed_sparse", {"inputs": ["a", [0, 7, 2**31]]}, "inputs[1][2] is token id 2147483648"),
+        ("/tokenize", {"inputs": [[0, 5, 999_999]]}, "its vocabulary has ids 0..250001"),
+        ("/embed_all", {"inputs": [[0, 5, 2], []]}, "inputs[1] has no token ids"),
+        ("/embed", {"inputs": [[0, -1]]}, "inputs[0][1]"),
         ("/embed", {"inputs": "   "}, "inputs is empty"),
         ("/embed", {"inputs": "a", "truncation_direction": "up"}, "'Left', 'Right'"),
         ("/embed", {"inputs": "a", "prompt_name": "classification"}, "'query', 'document'"),
@@ -92,8 +99,9 @@ def test_over_a_limit_is_teis_413(
         ("/embed", {"truncate": True}, "inputs is required"),
         ("/rerank", {"query": QUERY, "texts": [1]}, "texts[0]"),
         ("/rerank", {"query": 7, "texts": ["a"]}, "query"),
-        ("/predict", {"inputs": "a lone text"}, "scores pairs"),
+        ("/predict", {"inputs": ["a", ["b"]]}, "inputs mixes texts and lists"),
         ("/predict", {"inputs": ["a", "b", "c"]}, "inputs has 3 texts"),
+        ("/predict", {"inputs": [["a"], []]}, "inputs[1] has 0 texts"),
         ("/predict", {"inputs": [["a", "b"], "c"]}, "inputs[1] is a text"),
         ("/decode", {"ids": [1, [2]]}, "mixes token ids and lists"),
         ("/decode", {"ids": [-1]}, "ids[0]"),
@@ -234,6 +242,7 @@ def test_with_only_a_reranker(make_client: MakeClient) -> None:
         assert info["model_type"] == {
             "reranker": {"id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}}
         }
+        assert info["served_model_name"] == info["model_id"]  # no served names configured
         assert info["max_client_batch_size"] == 128
         # TEI answers POST / as /rerank for a reranker
         assert "query is required" in tei_error(

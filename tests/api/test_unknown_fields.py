@@ -84,9 +84,9 @@ def test_an_unknown_field_is_logged_at_debug(
     client: TestClient,  # type: ignore[type-arg]
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.DEBUG, logger="app.api.unknown_fields"):
+    with caplog.at_level(logging.DEBUG, logger="app.api.common.unknown_fields"):
         r = client.post("/embeddings/", json={"sentences": TEXTS, "return_colbertt": False})
     assert r.status_code == 200, r.text
-    [record] = [r for r in caplog.records if r.name == "app.api.unknown_fields"]
+    [record] = [r for r in caplog.records if r.name == "app.api.common.unknown_fields"]
     assert record.levelno == logging.DEBUG
     assert "/return_colbertt" in record.getMessage()

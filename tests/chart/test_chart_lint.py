@@ -45,6 +45,11 @@ def test_ci_values_cover_the_features(ci_values: dict[str, Any]) -> None:
     assert ci_values["autoscaling"]["autoscaling"]["enabled"] is True
     assert ci_values["keda"]["keda"]["enabled"] is True
     assert ci_values["servicemonitor"]["metrics"]["serviceMonitor"]["enabled"] is True
+    # Issue 30: a production example with the security settings together.
+    production = ci_values["production"]
+    assert production["networkPolicy"]["enabled"] is True
+    assert production["image"]["digest"].startswith("sha256:")
+    assert production["auth"]["existingSecret"]
 
 
 def test_chart_declares_supported_kube_versions(kube: Any) -> None:

@@ -131,7 +131,7 @@ def test_grace_period_rule_for_other_settings(render: Any, kube: Any, shutdown: 
 
 
 def test_scalers_target_the_deployment(case: Any, kube: Any) -> None:
-    name, _, docs, _ = case
+    name, values, docs, _ = case
     deploy = kube.one(docs, "Deployment")
     target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": deploy["metadata"]["name"]}
     hpa = kube.maybe(docs, "HorizontalPodAutoscaler")
@@ -149,6 +149,10 @@ def test_scalers_target_the_deployment(case: Any, kube: Any) -> None:
         assert len(pods) == 1
         assert pods[0]["pods"]["metric"]["name"] == "smart_embedder_queue_depth"
         assert pods[0]["pods"]["target"]["type"] == "AverageValue"
+        # queueDepth.priority: the metric counts one priority class's requests only
+        wanted = values["autoscaling"]["queueDepth"].get("priority")
+        selector = pods[0]["pods"]["metric"].get("selector", {}).get("matchLabels", {})
+        assert selector.get("priority") == (wanted or None)
         assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
     if scaled:
         trigger = scaled["spec"]["triggers"][0]
@@ -157,6 +161,8 @@ def test_scalers_target_the_deployment(case: Any, kube: Any) -> None:
         service = kube.one(docs, "Service")["metadata"]["name"]
         assert f'service="{service}"' in trigger["metadata"]["query"]
         assert f'namespace="{kube.NAMESPACE}"' in trigger["metadata"]["query"]
+        wanted = values["keda"].get("priority")
+        assert (f'priority="{wanted}"' in trigger["metadata"]["query"]) == bool(wanted)
     if not (hpa or scaled):
         assert deploy["spec"]["replicas"] >= 1
 
@@ -209,21 +215,23 @@ def test_writable_paths_are_volumes(case: Any, kube: Any) -> None:
 
 
 def test_secret_references_resolve(case: Any, kube: Any) -> None:
-    _, values, docs, _ = case
+    _, values, docs, all_docs = case
     secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    auth = values.get("auth", {})
     external = {
-        values.get("auth", {}).get("existingSecret"),
+        auth.get("existingSecret"),
+        auth.get("apiKeys", {}).get("existingSecret"),
         values.get("hubToken", {}).get("existingSecret"),
     } - {None, ""}
-    container = kube.server_container(kube.one(docs, "Deployment"))
-    for name in ("API_TOKEN", "HF_TOKEN"):
-        ref = kube.env_of(container).get(name)
-        if ref is None:
+    for doc in all_docs:
+        if doc["kind"] not in ("Deployment", "Job", "Pod"):
             continue
-        key_ref = ref["secretKeyRef"]
-        if key_ref["name"] in external:
-            continue
-        assert key_ref["key"] in secrets[key_ref["name"]]["data"]
+        spec = doc["spec"] if doc["kind"] == "Pod" else doc["spec"]["template"]["spec"]
+        for volume in spec.get("volumes", []):
+            if "secret" not in volume or volume["secret"]["secretName"] in external:
+                continue
+            data = secrets[volume["secret"]["secretName"]]["data"]
+            assert {item["key"] for item in volume["secret"].get("items", [])} <= set(data)
     for secret in secrets.values():
         assert set(secret["data"]) <= {"api-token", "hf-token"}
 
@@ -285,7 +293,11 @@ def test_gpu_values(render: Any, ci_values: dict[str, Any], kube: Any) -> None:
     env = kube.env_of(container)
     assert env["DENSE_EMBEDDING_MODEL"] == "Qwen/Qwen3-Embedding-0.6B"
     assert env["RERANKER_MODEL"] == "Qwen/Qwen3-Reranker-0.6B"
-    assert env["HF_TOKEN"]["secretKeyRef"] == {"name": "hf-hub-token", "key": "token"}
+    assert env["HF_TOKEN_PATH"] == "/etc/smart-embedder/hub-token/token"
+    assert {
+        "name": "hub-token",
+        "secret": {"secretName": "hf-hub-token", "items": [{"key": "token", "path": "token"}]},
+    } in pod["volumes"]
 
 
 def test_cpu_default_values(render: Any, kube: Any) -> None:
@@ -331,30 +343,6 @@ def test_rerank_can_be_disabled(render: Any, kube: Any) -> None:
     assert kube.env_of(test_pod["spec"]["containers"][0])["CHECK_RERANK"] == "0"
 
 
-def test_api_token_secret(render: Any, kube: Any) -> None:
-    docs = render({"auth": {"apiToken": "s3cret"}}, hooks=True)
-    secret = kube.one(docs, "Secret")
-    assert secret["data"] == {"api-token": "czNjcmV0"}
-    deploy = kube.one(docs, "Deployment")
-    ref = kube.env_of(kube.server_container(deploy))["API_TOKEN"]["secretKeyRef"]
-    assert ref == {"name": secret["metadata"]["name"], "key": "api-token"}
-    # A changed token rolls the pods.
-    assert "checksum/secret" in deploy["spec"]["template"]["metadata"]["annotations"]
-    # The helm test authenticates too.
-    test_env = kube.env_of(kube.one(docs, "Pod")["spec"]["containers"][0])
-    assert test_env["API_TOKEN"]["secretKeyRef"] == ref
-    # The token never appears in clear text in any object.
-    assert "s3cret" not in repr(docs)
-
-
-def test_existing_api_token_secret(render: Any, kube: Any) -> None:
-    values = {"auth": {"existingSecret": "my-token", "existingSecretKey": "token"}}
-    docs = render(values)
-    assert kube.maybe(docs, "Secret") is None
-    env = kube.env_of(kube.server_container(kube.one(docs, "Deployment")))
-    assert env["API_TOKEN"]["secretKeyRef"] == {"name": "my-token", "key": "token"}
-
-
 def test_api_keys_file_from_an_existing_secret(render: Any, kube: Any) -> None:
     values = {"auth": {"apiKeys": {"existingSecret": "team-keys", "helmTestKey": "helm-test"}}}
     docs = render(values, hooks=True)
@@ -363,7 +351,7 @@ def test_api_keys_file_from_an_existing_secret(render: Any, kube: Any) -> None:
     container = kube.server_container(deploy)
     env = kube.env_of(container)
     assert env["API_KEYS_FILE"] == "/etc/smart-embedder/api-keys/keys.yaml"
-    assert "API_TOKEN" not in env
+    assert not {"API_TOKEN", "API_TOKEN_FILE"} & set(env)
     # The whole Secret is mounted (a subPath mount never sees the kubelet's updates), and
     # an update is picked up by the server: no checksum rolls the pods.
     mount = next(m for m in container["volumeMounts"] if m["name"] == "api-keys")
@@ -376,8 +364,16 @@ def test_api_keys_file_from_an_existing_secret(render: Any, kube: Any) -> None:
     assert volumes["api-keys"] == {"name": "api-keys", "secret": {"secretName": "team-keys"}}
     assert "checksum/secret" not in deploy["spec"]["template"]["metadata"]["annotations"]
     # The helm test sends the plain key the operator put in the same Secret for it.
-    test_env = kube.env_of(kube.one(docs, "Pod")["spec"]["containers"][0])
-    assert test_env["API_TOKEN"]["secretKeyRef"] == {"name": "team-keys", "key": "helm-test"}
+    test_pod = kube.one(docs, "Pod")["spec"]
+    assert kube.env_of(test_pod["containers"][0])["API_TOKEN_FILE"] == (
+        "/etc/smart-embedder/api-token/token"
+    )
+    assert test_pod["volumes"] == [
+        {
+            "name": "api-token",
+            "secret": {"secretName": "team-keys", "items": [{"key": "helm-test", "path": "token"}]},
+        }
+    ]
     # Another key and directory, beside API_TOKEN.
     both = {
         "auth": {
@@ -387,7 +383,7 @@ def test_api_keys_file_from_an_existing_secret(render: Any, kube: Any) -> None:
     }
     env = kube.env_of(kube.server_container(kube.one(render(both), "Deployment")))
     assert env["API_KEYS_FILE"] == "/keys/ks.yaml"
-    assert "secretKeyRef" in env["API_TOKEN"]
+    assert env["API_TOKEN_FILE"] == "/etc/smart-embedder/api-token/token"
     default = kube.env_of(kube.server_container(kube.one(render({}), "Deployment")))
     assert "API_KEYS_FILE" not in default
 
@@ -446,3 +442,31 @@ def test_api_workers_value_sets_the_setting(render: Any, kube: Any) -> None:
     assert "API_WORKERS" not in default  # derived from the CPU request by the server
     docs = render({"server": {"apiWorkers": 3}})
     assert kube.env_of(kube.server_container(kube.one(docs, "Deployment")))["API_WORKERS"] == "3"
+
+
+def test_priority_settings_env(render: Any, kube: Any) -> None:
+    def env(values: dict[str, Any]) -> dict[str, Any]:
+        return dict(kube.env_of(kube.server_container(kube.one(render(values), "Deployment"))))
+
+    defaults = env({})
+    assert defaults["PRIORITIES"] == "true"
+    assert "BATCH_MAX_QUEUE_SIZE" not in defaults and "BATCH_RERANK_MAX_QUEUE" not in defaults
+    server = {"priorities": False, "batchMaxQueueSize": 500, "batchRerankMaxQueue": 40}
+    configured = env({"server": server})
+    assert configured["PRIORITIES"] == "false"
+    assert configured["BATCH_MAX_QUEUE_SIZE"] == "500"
+    assert configured["BATCH_RERANK_MAX_QUEUE"] == "40"
+    # the HPA counts every class unless told one, next to a selector of the operator's own
+    hpa = kube.one(
+        render(
+            {
+                "autoscaling": {
+                    "enabled": True,
+                    "queueDepth": {"selector": {"queue": "embed"}, "priority": "interactive"},
+                }
+            }
+        ),
+        "HorizontalPodAutoscaler",
+    )
+    metric = hpa["spec"]["metrics"][0]["pods"]["metric"]
+    assert metric["selector"]["matchLabels"] == {"queue": "embed", "priority": "interactive"}

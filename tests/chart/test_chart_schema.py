@@ -47,6 +47,27 @@ BAD_VALUES = {
     "privilege escalation": {"securityContext": {"allowPrivilegeEscalation": True}},
     "privileged": {"securityContext": {"privileged": True}},
     "uid 0": {"securityContext": {"runAsUser": 0}},
+    "network policy peer typo": {
+        "networkPolicy": {"ingress": {"from": [{"namespaceSelectr": {}}]}}
+    },
+    "network policy empty peer": {"networkPolicy": {"ingress": {"from": [{}]}}},
+    "network policy selector typo": {
+        "networkPolicy": {"ingress": {"from": [{"podSelector": {"matchLabel": {"a": "b"}}}]}}
+    },
+    "network policy ip block and selector": {
+        "networkPolicy": {
+            "egress": {
+                "download": {"to": [{"ipBlock": {"cidr": "10.0.0.1/32"}, "podSelector": {}}]}
+            }
+        }
+    },
+    "network policy protocol": {
+        "networkPolicy": {"egress": {"download": {"ports": [{"port": 443, "protocol": "HTTPS"}]}}}
+    },
+    "network policy without dns": {"networkPolicy": {"egress": {"dns": {"to": []}}}},
+    "network policy public internet": {
+        "networkPolicy": {"egress": {"download": {"publicInternet": "yes"}}}
+    },
 }
 
 

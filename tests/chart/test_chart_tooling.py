@@ -69,6 +69,8 @@ def test_skaffold_profiles(kube: Any, yaml: Any) -> None:
     templates = release["setValueTemplates"]
     assert templates["image.repository"] == f"{{{{.IMAGE_REPO_{image_key}}}}}"
     assert templates["image.tag"] == f"{{{{.IMAGE_TAG_{image_key}}}}}"
+    # images loaded into kind by tag: never pulled (the chart's default for a tag is Always)
+    assert templates["image.pullPolicy"] == "IfNotPresent"
     profiles = {p["name"]: p for p in config["profiles"]}
     assert set(profiles) == {"cpu", "gpu"}
     for name, profile in profiles.items():

@@ -79,6 +79,30 @@ def test_everything_on_renders_and_validates(
     values = {
         "auth": {"apiToken": "t", "apiKeys": {"existingSecret": "team-keys"}},
         "hubToken": {"value": "h"},
+        "image": {"digest": "sha256:" + "0" * 64},
+        "modelDownload": {"mode": "initContainer"},
+        "networkPolicy": {
+            "enabled": True,
+            "ingress": {
+                "from": [
+                    {"namespaceSelector": {"matchLabels": {"team": "search"}}},
+                    {
+                        "podSelector": {
+                            "matchExpressions": [
+                                {"key": "app", "operator": "In", "values": ["a", "b"]}
+                            ]
+                        }
+                    },
+                ]
+            },
+            "egress": {
+                "download": {
+                    "to": [{"ipBlock": {"cidr": "203.0.113.0/24", "except": ["203.0.113.8/29"]}}],
+                    "publicInternet": True,
+                },
+                "extra": [{"to": [{"podSelector": {}}], "ports": [{"port": 4317}]}],
+            },
+        },
         "keda": {"enabled": True},
         "metrics": {"serviceMonitor": {"enabled": True}},
         "modelCache": {"type": "persistentVolumeClaim"},
@@ -95,6 +119,7 @@ def test_everything_on_renders_and_validates(
     docs = render(values, hooks=True)
     kinds = {d["kind"] for d in docs}
     assert {"Secret", "PersistentVolumeClaim", "ScaledObject", "ServiceMonitor"} <= kinds
+    assert "NetworkPolicy" in kinds
     assert _validate_all(docs, kube_version, kubernetes_validate, crd_validators) == []
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from app.api import operations
-from app.security import ratelimit
+from app.api.guards import layer as operations
+from app.api.guards import rate_limit as ratelimit
 from app.security.quotas import KeyQuotas
 from tests.helpers import wait_ready
 

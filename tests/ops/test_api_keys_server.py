@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.security.gate import SPAN_ATTRIBUTE
+from app.api.guards.keys import SPAN_ATTRIBUTE
 from tests.helpers import ServerProcess
 from tests.ops.load import HANG_GUARD_S, engine_paused, engine_pid, stats_when, wait_until
 from tests.ops.otlp_sink import OtlpSink

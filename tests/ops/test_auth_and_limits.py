@@ -1,5 +1,6 @@
-"""Bearer auth, per-client rate limits with trusted proxies, and the body cap, through the
-real app (Litestar's TestClient over ASGI) on the tiny models.
+"""Bearer auth (the token from API_TOKEN or from API_TOKEN_FILE, rotated in place), per-client
+rate limits with trusted proxies, and the body cap, through the real app (Litestar's
+TestClient over ASGI) on the tiny models.
 
 The rate-limit tests run the app's token buckets on a clock the test owns, so a bucket refills
 when the test says so and never because a busy machine took a second over a few requests."""
@@ -9,12 +10,15 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
-from app.security import ratelimit
+from app.api.guards import rate_limit as ratelimit
 from tests.helpers import wait_ready
+from tests.ops.load import wait_until
+from tests.ops.secret_volume import SecretVolume
 
 TOKEN = "s3cret-token-value"
 EMBED = {"sentences": ["a short text"]}
@@ -147,3 +151,52 @@ def test_oversized_body_is_a_clear_413(make_client: ClientFactory) -> None:
         assert r.json()["error"]["message"] == (
             "request body is larger than 10000 bytes (MAX_REQUEST_BODY_BYTES)"
         )
+
+
+def test_the_token_from_a_file_and_its_rotation(
+    make_client: ClientFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    old, new = "file-token-old-8c2e4a", "file-token-new-1d7b3f"
+    volume = SecretVolume(tmp_path / "secret")
+    volume.write({"token": f"{old}\n"})  # a Secret made from a file keeps its final newline
+
+    def statuses(client: TestClient) -> dict[str, int]:  # type: ignore[type-arg]
+        return {
+            name: client.post("/embeddings/", json=EMBED, headers=bearer(token)).status_code
+            for name, token in {"old": old, "new": new}.items()
+        }
+
+    settings = {"api_token_file": str(volume.path("token")), "api_keys_reload_seconds": 0.05}
+    with caplog.at_level(logging.INFO), make_client(**settings) as client:
+        wait_ready(client)
+        assert statuses(client) == {"old": 200, "new": 401}
+        assert client.get("/health").status_code == 200  # operations routes stay open
+
+        # The kubelet swaps the Secret's ..data symlink; the next check loads the new token.
+        volume.write({"token": new})
+        wait_until(
+            lambda: statuses(client),
+            lambda seen: seen == {"old": 401, "new": 200},
+            "the rotated token file taking effect",
+        )
+
+        # An emptied file: one error, a failed reload counted, the token in force stays.
+        volume.write({"token": "\n"})
+        stats = wait_until(
+            lambda: client.get("/stats").json()["keys"],
+            lambda keys: keys["reloads"]["failure"] == 1,
+            "the empty token file being noticed",
+        )
+        assert stats["loaded"] == ["api_token"]
+        assert stats["reloads"] == {"success": 1, "failure": 1}
+        assert statuses(client) == {"old": 401, "new": 200}
+        metrics = client.get("/metrics").text
+        assert 'smart_embedder_api_keys_reloads_total{result="failure"} 1.0' in metrics
+    errors = [r.getMessage() for r in caplog.records if "not reloaded" in r.getMessage()]
+    assert errors == [
+        f"API_TOKEN_FILE {volume.path('token')} not reloaded, the 1 keys in force stay: "
+        "empty: it must hold the token"
+    ]
+    assert old not in caplog.text and new not in caplog.text

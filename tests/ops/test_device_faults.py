@@ -12,7 +12,7 @@ from collections.abc import Callable
 import httpx
 import numpy as np
 
-from app.models.catalog import FAULT_PLAN_ENV
+from app.testing.faults import fault_environment
 from tests.helpers import ServerProcess
 from tests.ops.metrics_text import value
 
@@ -37,7 +37,7 @@ def texts(count: int, words: int = 90) -> list[str]:
 def test_a_batch_out_of_memory_is_split_and_the_budget_lowered(
     start_server: Callable[..., ServerProcess],
 ) -> None:
-    server = start_server(**{FAULT_PLAN_ENV: plan(oom_above_tokens=1200), **QUIET_START})
+    server = start_server(**fault_environment(plan(oom_above_tokens=1200)), **QUIET_START)
     client = httpx.Client(base_url=server.url, timeout=60)
     health = client.get("/health").json()["batch"]
     name = next(iter(health["max_batch_tokens_by_model"]))
@@ -85,7 +85,7 @@ def test_a_batch_out_of_memory_is_split_and_the_budget_lowered(
 def test_an_item_that_does_not_fit_alone_fails_with_507_and_the_server_serves_on(
     start_server: Callable[..., ServerProcess],
 ) -> None:
-    server = start_server(**{FAULT_PLAN_ENV: plan(oom_above_tokens=200), **QUIET_START})
+    server = start_server(**fault_environment(plan(oom_above_tokens=200)), **QUIET_START)
     client = httpx.Client(base_url=server.url, timeout=60)
     # 93 + 253 tokens: the pair fails, the short one then runs alone, the long one cannot.
     r = client.post("/embeddings/", json={"sentences": [*texts(1), *texts(1, words=250)]})
@@ -114,7 +114,8 @@ def test_a_sticky_device_error_fails_what_is_in_flight_with_503_and_exits_non_ze
     start_server: Callable[..., ServerProcess],
 ) -> None:
     server = start_server(
-        **{FAULT_PLAN_ENV: plan(sticky_longer_than=200), **QUIET_START},
+        **fault_environment(plan(sticky_longer_than=200)),
+        **QUIET_START,
         SHUTDOWN_DRAIN_SECONDS="30",
     )
 

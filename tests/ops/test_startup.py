@@ -137,6 +137,25 @@ def test_a_bad_api_keys_file_stops_start_up_without_quoting_it(tmp_path: Path) -
     assert "engine process" not in result.stderr
 
 
+def test_api_token_and_its_file_together_stop_start_up(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("tok-never-print-this\n")
+    both = serve(env={"API_TOKEN": "t", "API_TOKEN_FILE": str(token)})
+    assert both.returncode == 2
+    assert last_line(both.stderr) == (
+        "smart-embedder: invalid setting API_TOKEN_FILE: set API_TOKEN or API_TOKEN_FILE, not both"
+    )
+    missing = serve(env={"API_TOKEN": "", "API_TOKEN_FILE": str(tmp_path / "none")})
+    assert missing.returncode == 2
+    assert last_line(missing.stderr) == (
+        f"smart-embedder: invalid setting API_TOKEN_FILE: cannot read {tmp_path / 'none'}: "
+        "No such file or directory"
+    )
+    for result in (both, missing):
+        assert "tok-never-print-this" not in result.stderr + result.stdout
+        assert "engine process" not in result.stderr
+
+
 def test_preflight_names_each_model_to_download_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from app.models.catalog import preflight
     from app.settings import Settings

@@ -10,7 +10,7 @@ import pytest
 from app.errors import ConcurrencyLimited, RateLimited
 from app.security.apikeys import ApiKey, KeyRing, key_digest
 from app.security.keyfile import EXAMPLE, DefaultLimits, KeyFileError, parse_keys
-from app.security.keystore import KeyStore
+from app.security.keystore import KeyStore, parse_token
 from app.security.quotas import KeyQuotas
 from app.settings import Settings, SettingsError
 
@@ -34,6 +34,7 @@ def test_the_documented_example_parses() -> None:
     )
     assert (indexer.requests_per_minute, indexer.burst, indexer.max_concurrent) == (6000, 300, 16)
     assert indexer.routes == ("/embeddings*", "/v1/embeddings")
+    assert indexer.priority == "batch" and notebook.priority is None
     assert notebook.digest == hashlib.sha256(b"nb-7f3a9c2e51d04b8e").digest()
     assert (notebook.requests_per_minute, notebook.burst, notebook.routes) == (60, 5, ())
 
@@ -59,6 +60,7 @@ def test_unset_limits_are_the_global_ones() -> None:
         (f"keys: [{{name: a, key: {SECRET}, rpm: 5}}]", "unknown field `rpm`"),
         (f"keys: [{{name: a, key: {SECRET}, routes: []}}]", "keys[0].routes"),
         (f"keys: [{{name: a, key: {SECRET}, routes: [embeddings]}}]", "keys[0].routes[0]"),
+        (f"keys: [{{name: a, key: {SECRET}, priority: urgent}}]", "keys[0].priority"),
         (f"- name: a\n  key: {SECRET}\n", "Expected `object`"),
         (f"keys:\n  - name: a\n    key: [{SECRET}\n", "not valid YAML: line 4, column 1"),
         (f"keys:\n  - name: a\n\tkey: {SECRET}\n", "not valid YAML: line 3"),
@@ -164,3 +166,64 @@ def test_a_bad_file_stops_start_up(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"API_KEYS_FILE: .*exactly one"):
         KeyStore.from_settings(Settings(api_keys_file=str(path)))
     assert KeyStore.from_settings(Settings()) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "token"),
+    [(b"tok\n", "tok"), (b"  tok \r\n", "tok"), ("t\u00f6k".encode(), "t\u00f6k")],
+)
+def test_a_token_file_holds_the_token_alone(data: bytes, token: str) -> None:
+    assert parse_token(data) == token
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b" \n", "empty"),
+        (f"{SECRET}\nsecond".encode(), "more than one word"),
+        (b"\xff" + SECRET.encode(), "not UTF-8"),
+    ],
+)
+def test_a_bad_token_file_is_named_without_quoting_it(data: bytes, message: str) -> None:
+    with pytest.raises(KeyFileError, match=message) as caught:
+        parse_token(data)
+    assert SECRET not in str(caught.value)
+
+
+def test_the_token_file_and_the_keys_file_reload_on_their_own(tmp_path: Path) -> None:
+    token, keys = tmp_path / "token", tmp_path / "keys.yaml"
+    token.write_text("t1\n")
+    keys.write_text("keys: [{name: a, key: ka}]")
+    store = KeyStore.from_settings(Settings(api_token_file=str(token), api_keys_file=str(keys)))
+    assert store is not None
+    assert store.ring.names == ["api_token", "a"]
+    assert store.ring.match("t1") is not None and store.ring.match("t1\n") is None
+    assert store.check() is False
+    token.write_text("t2")
+    assert store.check() is True
+    assert store.ring.match("t1") is None
+    found = store.ring.match("t2")
+    assert found is not None and found.name == "api_token" and found.per_client
+    assert store.ring.names == ["api_token", "a"]  # the keys file's keys stayed
+    # a token that is a named key's is refused, from either side
+    token.write_text("ka")
+    assert store.check() is False
+    assert store.last_error == "API_TOKEN_FILE: the named key 'a' is the same key as API_TOKEN"
+    assert store.ring.match("t2") is not None
+    keys.write_text("keys: [{name: b, key: t2}]")
+    assert store.check() is False
+    assert store.last_error == "API_KEYS_FILE: the named key 'b' is the same key as API_TOKEN"
+    assert store.reloads == {"success": 1, "failure": 2}
+
+
+def test_a_token_file_stops_start_up_when_unusable(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    with pytest.raises(SettingsError, match="API_TOKEN_FILE: cannot read"):
+        KeyStore.from_settings(Settings(api_token_file=str(path)))
+    path.write_text("\n")
+    with pytest.raises(SettingsError, match=r"API_TOKEN_FILE: .*empty"):
+        KeyStore.from_settings(Settings(api_token_file=str(path)))
+    path.write_text("t")
+    with pytest.raises(SettingsError, match="set API_TOKEN or API_TOKEN_FILE, not both"):
+        KeyStore.from_settings(Settings(api_token_file=str(path), api_token="t"))

@@ -12,17 +12,19 @@ import pytest
 from app.engine.child import without_weights
 from app.engine.device_errors import DeviceLost
 from app.engine.memory_budget import Probe, budget_from_probe
+from app.engine.model_hook import load_engine_models
 from app.engine.passes import run_pass
 from app.models.base import Head
-from app.models.catalog import FAULT_PLAN_ENV, ModelSet, load_models
+from app.models.catalog import ModelSet
 from app.scheduler.queue import ModelQueue
 from app.settings import Settings
-from app.testing.faults import FaultyModule
+from app.testing.faults import FaultyModule, fault_environment
 
 
 def faulty(settings: Settings, monkeypatch: pytest.MonkeyPatch, **plan: object) -> ModelSet:
-    monkeypatch.setenv(FAULT_PLAN_ENV, json.dumps(plan))
-    return load_models(settings)
+    for name, value in fault_environment(json.dumps(plan)).items():
+        monkeypatch.setenv(name, value)
+    return load_engine_models(settings)
 
 
 def test_an_oversize_batch_is_split_and_an_item_too_large_alone_fails_alone(

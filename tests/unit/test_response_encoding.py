@@ -1,4 +1,4 @@
-"""ColBERT rows go into JSON straight from their numpy arrays (app/api/encoding.py): the text
+"""ColBERT rows go into JSON straight from their numpy arrays (app/api/common/encoding.py): the text
 must be the one ``tolist()`` and msgspec wrote before, byte for byte, for every float32."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from app.api.encoding import _json, _msgpack
+from app.api.common.encoding import _json, _msgpack
 
 #: ColBERT rows are L2-normalised: every value lies in [-1, 1]
 row_values = st.floats(min_value=-1.0, max_value=1.0, width=32)

@@ -22,11 +22,14 @@ from app.engine.inline import InlineEngine
 from app.errors import EngineStopped, InferenceFailed, Overloaded
 from app.models.base import (
     EmbeddingBackend,
+    EmbedInput,
     Head,
     InputType,
     ItemEmbedding,
     ModelInfo,
+    TokenIds,
     TokenizedText,
+    TruncationSide,
 )
 from app.models.catalog import ModelSet
 from app.scheduler.batcher import padded_cost
@@ -114,7 +117,7 @@ async def setup():  # type: ignore[no-untyped-def]
     await engine.stop()
 
 
-async def embed(scheduler: Scheduler, texts: list[str]) -> list[float]:
+async def embed(scheduler: Scheduler, texts: Sequence[EmbedInput]) -> list[float]:
     outcome = await scheduler.embed(texts, frozenset({Head.DENSE}))
     return [float(item.dense[0]) for item in outcome.items]  # type: ignore[index]
 
@@ -168,6 +171,38 @@ async def test_requests_are_batched_together(setup) -> None:  # type: ignore[no-
     assert [await o for o in others] == [[3.0, 4.0]] * 5
     # Five requests that queued while batch 1 ran share at most two batches (one is cut
     # as soon as a slot frees, the rest fill the next), so requests were mixed in a batch.
+    assert len(backend.batches) <= 3
+    assert max(len(b) for b in backend.batches) >= 4
+    await scheduler.stop()
+
+
+class GivenIds:
+    """The tokenizer's part in token-id inputs: ids taken as they are."""
+
+    def from_ids(
+        self, sequences: Sequence[Sequence[int]], side: TruncationSide | None = None
+    ) -> list[TokenizedText]:
+        return [TokenizedText(ids=list(ids), original_tokens=len(ids)) for ids in sequences]
+
+
+async def test_token_ids_are_batched_as_texts_are(setup) -> None:  # type: ignore[no-untyped-def]
+    backend, build = setup
+    backend.tokenizer = GivenIds()
+    scheduler = build()
+    seven = TokenIds(range(7, 14))  # seven ids, the first one 7
+    # texts and ids of one request: one batch, in input order, the ids untokenized
+    assert await embed(scheduler, [text(3), seven, text(4)]) == [3.0, 7.0, 4.0]
+    assert backend.batches == [[3, 7, 4]]
+    backend.batches.clear()
+    backend.gate.clear()
+    first = asyncio.create_task(embed(scheduler, [text(2)]))
+    await held(backend)
+    others = [asyncio.create_task(embed(scheduler, [seven, text(3)])) for _ in range(5)]
+    await until(lambda: scheduler.pending("embed") == 6, "all five requests queued")
+    backend.gate.set()
+    assert await first == [2.0]
+    assert [await o for o in others] == [[7.0, 3.0]] * 5
+    # cut from the same queue as every text: requests share batches
     assert len(backend.batches) <= 3
     assert max(len(b) for b in backend.batches) >= 4
     await scheduler.stop()
@@ -310,7 +345,7 @@ async def never() -> None:
 
 
 async def test_a_client_that_leaves_is_dropped_before_its_batch_runs(setup) -> None:  # type: ignore[no-untyped-def]
-    from app.api.inference import ClientGone, await_or_abandon
+    from app.api.common.inference import ClientGone, await_or_abandon
 
     backend, build = setup
     scheduler = build()
@@ -339,7 +374,7 @@ async def test_a_client_that_leaves_is_dropped_before_its_batch_runs(setup) -> N
 
 
 async def test_a_request_over_its_timeout_is_dropped_with_504(setup) -> None:  # type: ignore[no-untyped-def]
-    from app.api.inference import await_or_abandon
+    from app.api.common.inference import await_or_abandon
     from app.errors import RequestTimeout
 
     backend, build = setup

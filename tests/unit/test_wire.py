@@ -24,6 +24,9 @@ def test_token_ids_and_heads_travel_exactly() -> None:
     assert [t.type_ids for t in items] == [None, None]
     # 7 ids as int32 plus a little framing, not a Python list per item
     assert len(frame) < 7 * 4 + 64
+    assert message.express is False
+    express = wire.pack_batch(8, 0, batch, frozenset({Head.DENSE}), express=True)
+    assert wire.decode_to_engine(wire.encode(express)).express is True  # type: ignore[union-attr]
 
 
 def test_pairs_keep_their_type_ids() -> None:
@@ -107,3 +110,24 @@ def test_scores_and_failures() -> None:
     assert wire.unpack_scores(done.scores).tolist() == [0.25, -3.5, 7.0]
     failed = wire.decode_from_engine(wire.encode(wire.BatchFailed(batch=2, error="boom")))
     assert failed == wire.BatchFailed(batch=2, error="boom")
+
+
+def test_items_without_colbert_rows_or_sparse_weights_travel() -> None:
+    # a one-token input (token ids [5]) has no ColBERT row after <s>, and a text of special
+    # tokens only has no sparse weight: a batch of only such items still packs
+    empty = ItemEmbedding(
+        dense=np.ones(4, dtype=np.float32),
+        sparse=SparseVector(np.array([], dtype=np.int64), np.array([], dtype=np.float32)),
+        colbert=np.zeros((0, 4), dtype=np.float32),
+    )
+    frame = wire.encode(
+        wire.BatchDone(
+            batch=1, seconds=0.1, cpu_seconds=0.1, embeddings=wire.pack_embeddings([empty] * 2)
+        )
+    )
+    done = wire.decode_from_engine(frame)
+    assert isinstance(done, wire.BatchDone) and done.embeddings is not None
+    items = wire.unpack_embeddings(done.embeddings)
+    assert [item.colbert.shape for item in items] == [(0, 4), (0, 4)]  # type: ignore[union-attr]
+    assert [len(item.sparse.indices) for item in items] == [0, 0]  # type: ignore[union-attr]
+    np.testing.assert_array_equal(items[1].dense, np.ones(4))  # type: ignore[arg-type]

@@ -1,20 +1,24 @@
 """TEI's embedding routes: ``POST /embed`` (dense), ``/embed_sparse`` (bge-m3's lexical
 weights, or SPLADE's), ``/embed_all`` (per-token vectors: bge-m3's ColBERT vectors) and
 ``/similarity``. Each runs through the same scheduler, batching and limits as the native
-``/embeddings``: the same texts give the same vectors.
+``/embeddings``: the same texts give the same vectors. ``inputs`` may give a text as its token
+ids (TEI's token-id input): those go through the same queues and batches, untokenized, and
+give the vectors of the text they came from.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 
-from app.api.encoding import respond
-from app.api.inference import (
+from app.api.common.dense_types import dense_width
+from app.api.common.encoding import respond
+from app.api.common.inference import (
     await_or_abandon,
     check_text,
     check_texts,
@@ -22,14 +26,15 @@ from app.api.inference import (
     prompt_tokens,
     runtime_of,
 )
-from app.api.openai import output_dimensions, unit_rows
+from app.api.common.priority import request_lane
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch
 from app.api.tei.inputs import (
+    check_vocabulary,
     compute_headers,
     input_type_of,
+    inputs_of,
     serving,
     side_of,
-    texts_of,
     truncates,
 )
 from app.api.tei.schemas import (
@@ -41,7 +46,8 @@ from app.api.tei.schemas import (
     TeiSparseValue,
     TruncationDirection,
 )
-from app.models.base import Head
+from app.models.base import EmbedInput, Head
+from app.models.quantization import unit_rows
 from app.scheduler.scheduler import EmbedOutcome
 from app.security.apikeys import key_of
 
@@ -55,7 +61,10 @@ class EmbedOptions(Protocol):
 
 
 async def _embed(
-    request: Request[Any, Any, Any], texts: list[str], head: Head, options: EmbedOptions
+    request: Request[Any, Any, Any],
+    texts: Sequence[EmbedInput],
+    head: Head,
+    options: EmbedOptions,
 ) -> EmbedOutcome:
     runtime = runtime_of(request)
     scheduler = runtime.require_scheduler()
@@ -67,6 +76,7 @@ async def _embed(
             input_type_of(options.prompt_name),
             truncation_side=side_of(options.truncation_direction),
             truncate=truncates(options.truncate),
+            lane=request_lane(request),
         ),
         runtime.settings.request_timeout,
     )
@@ -74,19 +84,19 @@ async def _embed(
 
 async def _embed_inputs(
     request: Request[Any, Any, Any], data: TeiInputsRequest, head: Head, route: str
-) -> tuple[list[str], EmbedOutcome]:
-    """The texts of a body's ``inputs`` through the one model that gives ``head``."""
+) -> tuple[list[EmbedInput], EmbedOutcome]:
+    """A body's ``inputs`` through the one model that gives ``head``."""
     runtime = runtime_of(request)
-    texts = texts_of(data.inputs, runtime.settings)
-    serving(runtime.require_scheduler().models, head, route)
-    return texts, await _embed(request, texts, head, data)
+    inputs = inputs_of(data.inputs, runtime.settings)
+    check_vocabulary(inputs, serving(runtime.require_scheduler().models, head, route))
+    return inputs.items, await _embed(request, inputs.items, head, data)
 
 
 def _done(
     request: Request[Any, Any, Any],
     endpoint: str,
     started: float,
-    texts: list[str],
+    texts: Sequence[EmbedInput],
     outcome: EmbedOutcome,
     body: object,
 ) -> Response[bytes]:
@@ -108,9 +118,11 @@ async def embed_dense(request: Request[Any, Any, Any], data: TeiEmbedRequest) ->
     false, cut to ``dimensions`` first where the model is Matryoshka-trained."""
     started = time.perf_counter()
     runtime = runtime_of(request)
-    texts = texts_of(data.inputs, runtime.settings)
+    inputs = inputs_of(data.inputs, runtime.settings)
     backend = serving(runtime.require_scheduler().models, Head.DENSE, "/embed")
-    keep = output_dimensions(backend, data.dimensions)
+    check_vocabulary(inputs, backend)
+    keep = dense_width(backend, data.dimensions, "dimensions")
+    texts = inputs.items
     outcome = await _embed(request, texts, Head.DENSE, data)
     dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
     if keep is not None:
@@ -134,7 +146,7 @@ async def embed_sparse(request: Request[Any, Any, Any], data: TeiInputsRequest) 
 
 class TeiEmbedController(Controller):
     tags = ["tei"]
-    opt = {TEI_OPT: True}
+    opt = TEI_OPT
 
     @post(
         "/embed",
@@ -191,7 +203,9 @@ class TeiEmbedController(Controller):
     ) -> Response[bytes]:
         started = time.perf_counter()
         texts, outcome = await _embed_inputs(request, data, Head.COLBERT, "/embed_all")
-        body = [item.colbert for item in outcome.items]  # arrays: app.api.encoding writes them
+        body = [
+            item.colbert for item in outcome.items
+        ]  # arrays: app.api.common.encoding writes them
         return _done(request, "tei_embed_all", started, texts, outcome, body)
 
     @post(

@@ -1,6 +1,6 @@
 """TEI's error body, ``{error, error_type}``, with TEI's status codes, on TEI's routes.
 
-``app.api.errors`` builds every error response; for a request that speaks TEI (a route of
+``app.api.common.errors`` builds every error response; for a request that speaks TEI (a route of
 this package, or TEI's body on ``/rerank``) it hands the error here instead. The statuses are
 TEI's (``router/src/http/server.rs``, ``From<&ErrorType> for StatusCode``): an empty batch is
 400 ``Empty``; a batch over the size limit, or a text over the token limit with
@@ -20,6 +20,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from app.api.common.errors import ERROR_DIALECT
 from app.api.tei.schemas import TeiErrorBody, TeiErrorType
 from app.errors import (
     EngineStopped,
@@ -36,11 +37,6 @@ from app.errors import (
     Unauthorized,
 )
 
-#: the route-handler ``opt`` key that marks TEI's routes, and the ``scope["state"]`` key that
-#: marks a request whose body turned out to be TEI's (on ``/rerank``)
-TEI_OPT = "tei"
-TEI_STATE_KEY = "smart_embedder.tei"
-
 
 class EmptyBatch(InvalidInput):
     """TEI's ``Empty``: a list of inputs with nothing in it."""
@@ -51,19 +47,6 @@ class NotServed(ServiceError):
 
     status_code = 424
     error_type = "invalid_request_error"
-
-
-def speaks_tei(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    """Whether this request's errors take TEI's shape."""
-    scope = connection.scope
-    handler = scope.get("route_handler")
-    if handler is not None and handler.opt.get(TEI_OPT):
-        return True
-    return bool(scope.get("state", {}).get(TEI_STATE_KEY))
-
-
-def mark_tei(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-    connection.scope.setdefault("state", {})[TEI_STATE_KEY] = True
 
 
 #: (exception class, TEI status, TEI error type), first match wins
@@ -168,3 +151,12 @@ def either_error_responses(native: dict[int, ResponseSpec]) -> dict[int, Respons
         else:
             merged[status] = ours or theirs  # type: ignore[assignment]
     return merged
+
+
+#: the ``opt`` of every TEI route: its errors take TEI's shape
+TEI_OPT: dict[str, Any] = {ERROR_DIALECT: tei_error_response}
+
+
+def mark_tei(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """This request's body turned out to be TEI's (on ``/rerank``): so are its errors."""
+    connection.scope.setdefault("state", {})[ERROR_DIALECT] = tei_error_response

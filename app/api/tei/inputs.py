@@ -1,23 +1,30 @@
 """What TEI's routes share: reading a body that a route decodes itself, TEI's ``inputs``
-(a text or a list), its truncation and prompt options, the served model a route needs, and
-TEI's ``x-compute-*`` response headers."""
+(a text, one text's token ids, or a list of either), its truncation and prompt options, the
+served model a route needs, and TEI's ``x-compute-*`` response headers."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException, SerializationException, ValidationException
 
-from app.api.errors import describe_validation
-from app.api.inference import TextLimits, check_text, check_texts, embed_limits
+from app.api.common.errors import describe_validation
+from app.api.common.inference import TextLimits, check_text, embed_limits
 from app.api.tei.errors import EmptyBatch, NotServed
 from app.api.tei.schemas import PromptName, TruncationDirection
 from app.errors import InvalidInput, LimitExceeded
-from app.models.base import EmbeddingBackend, Head, InputType, TruncationSide
+from app.models.base import (
+    EmbeddingBackend,
+    EmbedInput,
+    Head,
+    InputType,
+    TokenIds,
+    TruncationSide,
+)
 from app.models.catalog import ModelSet
 from app.settings import Settings
 
@@ -44,30 +51,86 @@ def convert_body(raw: Any, struct: type[T]) -> T:
         raise InvalidInput(message, param=param) from None
 
 
-def texts_of(
-    inputs: str | Sequence[str | int | list[int]], settings: Settings, field: str = "inputs"
-) -> list[str]:
-    """TEI's ``inputs``, a text or a list of them, checked against the embedding limits
-    (over them: TEI's 413); token-id inputs are refused with a message that says why."""
+class TeiInputs(NamedTuple):
+    """TEI's ``inputs`` as the model takes them, each with its place in the body."""
+
+    items: list[EmbedInput]
+    fields: list[str]  #: ``inputs``, ``inputs[2]``...
+
+    def chars(self) -> int:
+        """Characters of the texts, and one for each token id (TEI's ``x-compute-characters``
+        counts the texts')."""
+        return sum(map(len, self.items))
+
+
+def inputs_of(
+    inputs: str | Sequence[str | int | Sequence[int]], settings: Settings, field: str = "inputs"
+) -> TeiInputs:
+    """TEI's ``inputs``: a text, one text's token ids, or a list of texts and token-id lists,
+    checked against the embedding limits (a token id counts as a character; over a limit:
+    TEI's 413). Whether each id is in the model's vocabulary is ``check_vocabulary``'s."""
+    limits = embed_limits(settings)
     if isinstance(inputs, str):
-        check_text(inputs, field, embed_limits(settings))
-        return [inputs]
+        check_text(inputs, field, limits)
+        return TeiInputs([inputs], [field])
     if not inputs:
         raise EmptyBatch(f"`{field}` cannot be empty", param=field)
-    one_sequence = all(isinstance(item, int) for item in inputs)  # TEI: one text as its ids
-    for i, item in enumerate(inputs):
-        if not isinstance(item, str):
-            where = field if one_sequence else f"{field}[{i}]"
+    if all(isinstance(item, int) for item in inputs):  # TEI: one text as its ids
+        ids = TokenIds(inputs)  # type: ignore[arg-type]  # every item is an int
+        _check_ids(ids, field, limits)
+        return TeiInputs([ids], [field])
+    check_batch(len(inputs), field, limits)
+    items: list[EmbedInput] = []
+    fields = [f"{field}[{i}]" for i in range(len(inputs))]
+    for item, where in zip(inputs, fields, strict=True):
+        if isinstance(item, str):
+            check_text(item, where, limits)
+            items.append(item)
+        elif isinstance(item, int):
             raise InvalidInput(
-                f"{where} is token ids; this server embeds text: send a string or a list of "
-                "strings",
+                f"{where} is a token id among texts: send one text's ids as a list "
+                f"([{item}, ...]), and a batch as a list of texts and id lists",
                 param=where,
             )
-    texts: list[str] = list(inputs)  # type: ignore[arg-type]  # every item was checked above
-    limits = embed_limits(settings)
-    check_batch(len(texts), field, limits)
-    check_texts(texts, field, limits)
-    return texts
+        else:
+            ids = TokenIds(item)
+            _check_ids(ids, where, limits)
+            items.append(ids)
+    total = sum(map(len, items))
+    if total > limits.total_chars:
+        raise LimitExceeded(
+            f"{field} has {total} characters and token ids in all; at most "
+            f"{limits.total_chars} are allowed ({limits.total_chars_setting})",
+            param=field,
+        )
+    return TeiInputs(items, fields)
+
+
+def _check_ids(ids: TokenIds, where: str, limits: TextLimits) -> None:
+    if not ids:
+        raise InvalidInput(f"{where} has no token ids", param=where)
+    if len(ids) > limits.chars:
+        raise LimitExceeded(
+            f"{where} has {len(ids)} token ids; at most {limits.chars} are allowed "
+            f"({limits.chars_setting}: a token id counts as a character)",
+            param=where,
+        )
+
+
+def check_vocabulary(inputs: TeiInputs, backend: EmbeddingBackend) -> None:
+    """Every token id is one of ``backend``'s: an id past its vocabulary is a 422 that names
+    it (the model has no vector for it)."""
+    size = backend.vocab_size
+    for item, where in zip(inputs.items, inputs.fields, strict=True):
+        if isinstance(item, str):
+            continue
+        for j, token in enumerate(item):
+            if token >= size:
+                raise InvalidInput(
+                    f"{where}[{j}] is token id {token}, which {backend.name} does not have: "
+                    f"its vocabulary has ids 0..{size - 1}",
+                    param=f"{where}[{j}]",
+                )
 
 
 def check_batch(count: int, field: str, limits: TextLimits) -> None:

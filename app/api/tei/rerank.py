@@ -1,4 +1,5 @@
-"""TEI's reranking: ``POST /rerank`` in TEI's body, and ``POST /predict`` for pairs.
+"""TEI's reranking: ``POST /rerank`` in TEI's body, and ``POST /predict`` for pairs and lone
+texts (a cross-encoder scores a lone text as a one-text input, as TEI does).
 
 ``/rerank`` is also the original service's route (``query``, ``passages``, ``normalize``), so
 the two share one path, told apart by the body: an object with ``texts`` and no ``passages``
@@ -19,8 +20,8 @@ from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from msgspec import UNSET
 
-from app.api.encoding import respond
-from app.api.inference import (
+from app.api.common.encoding import respond
+from app.api.common.inference import (
     TextLimits,
     await_or_abandon,
     check_text,
@@ -29,7 +30,8 @@ from app.api.inference import (
     rerank_limits,
     runtime_of,
 )
-from app.api.rerankers import Reranker, choose_reranker, hybrid_backend
+from app.api.common.priority import request_lane
+from app.api.common.rerankers import Reranker, choose_reranker, hybrid_backend
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, EmptyBatch, NotServed, mark_tei
 from app.api.tei.inputs import (
     body_json,
@@ -98,6 +100,7 @@ async def tei_rerank(request: Request[Any, Any, Any], data: TeiRerankRequest) ->
             data.texts,
             truncation_side=side_of(data.truncation_direction),
             truncate=truncates(data.truncate),
+            lane=request_lane(request),
         ),
         settings.request_timeout,
     )
@@ -158,43 +161,80 @@ async def tei_body_on_rerank(request: Request[Any, Any, Any]) -> Response[bytes]
     return await tei_rerank(request, convert_body(await body_json(request), TeiRerankRequest))
 
 
-def _pairs(
+#: a (query, text) pair, or a lone text (no text beside it)
+Scored = tuple[str, str | None]
+#: where each text of a ``Scored`` is in the body (``inputs[2][0]``...)
+Fields = tuple[str, str | None]
+
+
+def _scored(
     inputs: str | list[str | list[str]], limits: TextLimits
-) -> tuple[list[tuple[str, str]], bool]:
-    """TEI's ``/predict`` inputs as (query, text) pairs, and whether they came as a batch."""
-    lone = (
-        "the served reranker scores pairs: send [query, text], or a list of them "
-        "([[query, text], ...])"
-    )
+) -> tuple[list[Scored], list[Fields], bool]:
+    """TEI's ``PredictInput`` as what to score, where each text is in the body, and whether it
+    came as a batch: a text, a pair or a text in a list of one, or a list of pairs and
+    one-text lists (TEI: the first item says which)."""
     if isinstance(inputs, str):
-        raise InvalidInput(f"inputs is a single text; {lone}", param="inputs")
+        return [(inputs, None)], [("inputs", None)], False
     if not inputs:
         raise EmptyBatch("`inputs` cannot be empty", param="inputs")
-    if all(isinstance(item, str) for item in inputs):
-        if len(inputs) != 2:
-            raise InvalidInput(f"inputs has {len(inputs)} texts; {lone}", param="inputs")
-        return [(str(inputs[0]), str(inputs[1]))], False
+    if isinstance(inputs[0], str):
+        texts = [item for item in inputs if isinstance(item, str)]
+        if len(texts) < len(inputs):
+            raise InvalidInput(
+                "inputs mixes texts and lists: send [query, text], [text], or a list of them",
+                param="inputs",
+            )
+        scored, fields = _one(texts, "inputs")
+        return [scored], [fields], False
     check_batch(len(inputs), "inputs", limits)
-    pairs: list[tuple[str, str]] = []
-    for i, item in enumerate(inputs):
-        if isinstance(item, str) or len(item) != 2:
-            count = "a text" if isinstance(item, str) else f"{len(item)} texts"
-            raise InvalidInput(f"inputs[{i}] is {count}; {lone}", param=f"inputs[{i}]")
-        pairs.append((item[0], item[1]))
-    return pairs, True
+    batch = [_one(item, f"inputs[{i}]") for i, item in enumerate(inputs)]
+    return [scored for scored, _ in batch], [fields for _, fields in batch], True
+
+
+def _one(texts: str | list[str], where: str) -> tuple[Scored, Fields]:
+    if isinstance(texts, str):
+        raise InvalidInput(
+            f"{where} is a text in a batch of lists: send each as [query, text] or [text]",
+            param=where,
+        )
+    if len(texts) == 2:
+        return (texts[0], texts[1]), (f"{where}[0]", f"{where}[1]")
+    if len(texts) == 1:
+        return (texts[0], None), (f"{where}[0]", None)
+    raise InvalidInput(f"{where} has {len(texts)} texts; send [query, text] or [text]", param=where)
+
+
+def _check_predict_texts(scored: list[Scored], fields: list[Fields], limits: TextLimits) -> int:
+    """Each text against the rerank limits (a pair's text and each lone text count towards
+    MAX_RERANK_TOTAL_CHARS); returns the characters of them all, queries included."""
+    counted = 0
+    for texts, places in zip(scored, fields, strict=True):
+        for text, where in zip(texts, places, strict=True):
+            if text is not None and where is not None:
+                check_text(text, where, limits)
+        counted += len(texts[1] if texts[1] is not None else texts[0])
+    if counted > limits.total_chars:
+        raise LimitExceeded(
+            f"the texts of inputs have {counted} characters in all; at most "
+            f"{limits.total_chars} are allowed ({limits.total_chars_setting})",
+            param="inputs",
+        )
+    return counted + sum(len(query) for query, text in scored if text is not None)
 
 
 class TeiRerankController(Controller):
     tags = ["tei"]
-    opt = {TEI_OPT: True}
+    opt = TEI_OPT
 
     @post(
         "/predict",
         status_code=200,
-        summary="Score (query, text) pairs, TEI shape",
-        description="The served reranker's score of each pair, as a one-class classifier's "
-        "prediction (`[{score, label}]` for a pair, a list of those for a batch): the "
-        "sigmoid of the logit, or the logit with `raw_scores`.",
+        summary="Score (query, text) pairs and lone texts, TEI shape",
+        description="The served reranker's score of each pair or lone text, as a one-class "
+        "classifier's prediction (`[{score, label}]` for one input, a list of those for a "
+        "batch): the sigmoid of the logit, or the logit with `raw_scores`. A lone text is "
+        "scored as a one-text input (`<s> text </s>`), as TEI scores it; a reranker whose "
+        "score needs a query (Qwen3's) takes pairs only.",
         responses={
             200: ResponseSpec(
                 PredictResponse,
@@ -211,26 +251,24 @@ class TeiRerankController(Controller):
         runtime = runtime_of(request)
         settings = runtime.settings
         limits = rerank_limits(settings)
-        pairs, batch = _pairs(data.inputs, limits)
-        for i, (query, text) in enumerate(pairs):
-            where = f"inputs[{i}]" if batch else "inputs"
-            check_text(query, f"{where}[0]", limits)
-            check_text(text, f"{where}[1]", limits)
-        texts = sum(len(text) for _, text in pairs)
-        if texts > limits.total_chars:
-            raise LimitExceeded(
-                f"the texts of inputs have {texts} characters in all; at most "
-                f"{limits.total_chars} are allowed ({limits.total_chars_setting})",
-                param="inputs",
-            )
-        total = texts + sum(len(query) for query, _ in pairs)
+        pairs, fields, batch = _scored(data.inputs, limits)
+        total = _check_predict_texts(pairs, fields, limits)
         reranker = _reranker(runtime)
+        alone = (first for (_, text), (first, _) in zip(pairs, fields, strict=True) if text is None)
+        lone = next(alone, None)
+        if lone is not None and not reranker.scores_lone_texts:
+            raise InvalidInput(
+                f"{lone} is a lone text; {reranker.name} scores (query, text) pairs only: "
+                "send [query, text]",
+                param=lone,
+            )
         outcome = await await_or_abandon(
             request,
             runtime.require_scheduler().rerank_pairs(
                 pairs,
                 truncation_side=side_of(data.truncation_direction),
                 truncate=truncates(data.truncate),
+                lane=request_lane(request),
             ),
             settings.request_timeout,
         )

@@ -13,8 +13,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
 from app import __version__
-from app.api.encoding import respond
-from app.api.inference import runtime_of
+from app.api.common.encoding import respond
+from app.api.common.inference import runtime_of
+from app.api.common.model_names import served_models
 from app.api.tei.embed import embed_dense, embed_sparse
 from app.api.tei.errors import TEI_ERRORS, TEI_OPT, NotServed, tei_error_responses
 from app.api.tei.inputs import body_json, convert_body, primary_backend
@@ -99,8 +100,10 @@ def describe(runtime: Runtime) -> TeiInfo:
         model, max_input, max_client = reranker, reranker.max_length, settings.max_rerank_passages
         concurrent = settings.rerank_max_queue
     beside = reranker if backend is not None and reranker is not None else None
+    names = {id(entry.backend): entry.name for entry in served_models(settings, models)}
     return TeiInfo(
         model_id=model.name,
+        served_model_name=names.get(id(model), model.name),
         model_sha=settings.model_revision or None,
         model_dtype=_dtype(runtime),
         model_type=model_type,
@@ -119,13 +122,14 @@ def describe(runtime: Runtime) -> TeiInfo:
 
 class TeiRootController(Controller):
     tags = ["tei"]
-    opt = {TEI_OPT: True}
+    opt = TEI_OPT
 
     @get(
         "/info",
         summary="The served model, TEI shape",
         description="TEI's fields, for the dense model (else the sparse one; a reranker where "
-        "only one is served); `reranker_id` names the reranker served beside it. "
+        "only one is served): `served_model_name` is its first served name (the one responses "
+        "report, `*_SERVED_MODEL_NAME`); `reranker_id` names the reranker served beside it. "
         "`auto_truncate` is true: an over-long text is cut unless `truncate: false`.",
         responses={
             200: ResponseSpec(TeiInfo, description="OK", generate_examples=False),

@@ -11,13 +11,19 @@ from typing import Any, TypeVar
 from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 
-from app.api.encoding import respond
-from app.api.inference import embed_limits, runtime_of
+from app.api.common.encoding import respond
+from app.api.common.inference import embed_limits, runtime_of
 from app.api.tei.errors import TEI_METADATA_ERRORS, TEI_OPT, NotServed
-from app.api.tei.inputs import check_batch, input_type_of, primary_backend, texts_of
+from app.api.tei.inputs import (
+    check_batch,
+    check_vocabulary,
+    input_type_of,
+    inputs_of,
+    primary_backend,
+)
 from app.api.tei.schemas import TeiDecodeRequest, TeiToken, TeiTokenizeRequest
 from app.errors import InvalidInput
-from app.models.base import EmbeddingBackend
+from app.models.base import EmbeddingBackend, EmbedInput
 from app.models.tokenization import TextTokenizer
 from app.runtime import Runtime
 from app.scheduler.scheduler import INLINE_TOKENIZE_CHARS
@@ -39,19 +45,26 @@ async def _off_loop(size: int, work: Callable[[], T]) -> T:
     return await asyncio.to_thread(work)
 
 
-def _tokens(tokenizer: TextTokenizer, texts: list[str], special: bool) -> list[list[TeiToken]]:
+def _tokens(
+    tokenizer: TextTokenizer, inputs: list[EmbedInput], prompt: str, special: bool
+) -> list[list[TeiToken]]:
+    """Each text's tokens (after ``prompt``), or each token-id list's tokens as given."""
     return [
         [
             TeiToken(id=s.id, text=s.text, special=s.special, start=s.start, stop=s.stop)
-            for s in tokenizer.spans(text, special)
+            for s in (
+                tokenizer.spans(prompt + item, special)
+                if isinstance(item, str)
+                else tokenizer.id_spans(item)
+            )
         ]
-        for text in texts
+        for item in inputs
     ]
 
 
 class TeiTokensController(Controller):
     tags = ["tei"]
-    opt = {TEI_OPT: True}
+    opt = TEI_OPT
 
     @post(
         "/tokenize",
@@ -59,7 +72,9 @@ class TeiTokensController(Controller):
         summary="Tokenize, TEI shape",
         description="Each input's tokens (untruncated): id, text, whether it is a special token, "
         "and the characters of the input it covers (`start`, `stop`; null for a special token). "
-        "With `prompt_name: query` the model's query prompt is tokenized before the text.",
+        "With `prompt_name: query` the model's query prompt is tokenized before the text. An "
+        "input given as token ids lists those tokens as given, each with its text and no "
+        "characters (`start`, `stop` null).",
         responses={
             200: ResponseSpec(list[list[TeiToken]], description="OK", generate_examples=False),
             **TEI_METADATA_ERRORS,
@@ -69,13 +84,14 @@ class TeiTokensController(Controller):
         self, request: Request[Any, Any, Any], data: TeiTokenizeRequest
     ) -> Response[bytes]:
         runtime = runtime_of(request)
-        texts = texts_of(data.inputs, runtime.settings)
+        inputs = inputs_of(data.inputs, runtime.settings)
         backend = _backend(runtime, "/tokenize")
+        check_vocabulary(inputs, backend)
         prompt = backend.prompt_for(input_type_of(data.prompt_name))
-        prepared = [prompt + text for text in texts]
-        size = sum(map(len, prepared))
+        size = inputs.chars() + len(prompt) * len(inputs.items)
         tokens = await _off_loop(
-            size, lambda: _tokens(backend.tokenizer, prepared, data.add_special_tokens)
+            size,
+            lambda: _tokens(backend.tokenizer, inputs.items, prompt, data.add_special_tokens),
         )
         return respond(request, tokens)
 

@@ -42,19 +42,17 @@ exactly the cache the server will read.
   value: {{ . | quote }}
 {{- end }}
 {{- if include "smart-embedder.hubTokenEnabled" . }}
-- name: HF_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "smart-embedder.hubTokenSecret" . }}
-      key: {{ include "smart-embedder.hubTokenKey" . }}
+- name: HF_TOKEN_PATH
+  value: {{ include "smart-embedder.hubTokenFile" . | quote }}
 {{- end }}
 {{- end }}
 
-{{/* The download container; it mounts the pod's "tmp" and "models" volumes. */}}
+{{/* The download container; it mounts the pod's "tmp" and "models" volumes, and
+"hub-token" when there is a hub token. */}}
 {{- define "smart-embedder.downloadContainer" -}}
 - name: model-download
   image: {{ include "smart-embedder.image" . | quote }}
-  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  imagePullPolicy: {{ include "smart-embedder.pullPolicy" . }}
   args: ["download", "--verify", {{ .Values.modelDownload.verify | quote }}]
   env:
     {{- include "smart-embedder.modelEnv" . | nindent 4 }}
@@ -63,6 +61,11 @@ exactly the cache the server will read.
     {{- if eq .Values.modelCache.type "prefilled" }}
     - name: HF_HUB_OFFLINE
       value: "1"
+    {{- end }}
+    {{- /* The server's extra settings too: a proxy (HTTPS_PROXY) applies to the download. */}}
+    {{- range $name, $value := .Values.env }}
+    - name: {{ $name }}
+      value: {{ $value | toString | quote }}
     {{- end }}
   resources:
     {{- toYaml (default .Values.resources .Values.modelDownload.resources) | nindent 4 }}
@@ -79,6 +82,11 @@ exactly the cache the server will read.
       subPath: {{ . }}
       {{- end }}
       {{- end }}
+    {{- if include "smart-embedder.hubTokenEnabled" . }}
+    - name: hub-token
+      mountPath: {{ include "smart-embedder.hubTokenDir" . }}
+      readOnly: true
+    {{- end }}
 {{- end }}
 
 {{/*

@@ -71,6 +71,60 @@ Image reference: digest wins over tag; the default tag is <appVersion>-cpu or
 {{- end }}
 {{- end }}
 
+{{/*
+Pull policy: the value when set; else IfNotPresent for an image by digest (it cannot
+change) and Always for one by tag (a tag can be moved to another image).
+*/}}
+{{- define "smart-embedder.pullPolicy" -}}
+{{- if .Values.image.pullPolicy }}
+{{- .Values.image.pullPolicy }}
+{{- else }}
+{{- ternary "IfNotPresent" "Always" (ne .Values.image.digest "") }}
+{{- end }}
+{{- end }}
+
+{{/*
+Does any pod of the release fetch models from the hub? Not from a pre-filled cache, nor
+offline (unless a download container fills the cache), nor with the offline preset's
+models alone (they are inside the image).
+*/}}
+{{- define "smart-embedder.downloadsModels" -}}
+{{- $m := .Values.models }}
+{{- $presetOnly := and (eq $m.preset "offline") (not (or $m.bgeM3 $m.dense $m.sparse $m.reranker)) }}
+{{- if ne .Values.modelCache.type "prefilled" }}
+{{- if or .Values.modelDownload.mode (not (or $m.offline $presetOnly)) }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Scanner findings the chart accepts, as checkov's inline annotations (checkov.io/skipN:
+"CHECK_ID=reason") on the object they concern, so the reason travels with the manifest.
+Each helper gives one "CHECK_ID=reason" per line, only while it applies; a reason holds no
+"=". "smart-embedder.checkovAnnotations" turns the lines into annotations.
+*/}}
+{{/* Takes (list resources reason): the reason applies while resources set no CPU limit. */}}
+{{- define "smart-embedder.checkovSkipCpuLimit" -}}
+{{- if not (dig "limits" "cpu" "" (index . 0)) }}
+CKV_K8S_11={{ index . 1 }}
+{{- end }}
+{{- end }}
+
+{{- define "smart-embedder.checkovSkipDigest" -}}
+{{- if not .Values.image.digest }}
+CKV_K8S_43=image by tag as image.digest is unset: the chart cannot know the digest of the image you build and push; set image.digest in production (values.yaml)
+{{- end }}
+{{- end }}
+
+{{- define "smart-embedder.checkovAnnotations" -}}
+{{- $lines := list }}
+{{- range splitList "\n" . }}
+{{- with trim . }}
+{{- $lines = append $lines (printf "checkov.io/skip%d: %s" (add1 (len $lines)) (quote .)) }}
+{{- end }}
+{{- end }}
+{{- join "\n" $lines }}
+{{- end }}
+
 {{- define "smart-embedder.device" -}}
 {{- if .Values.device }}
 {{- .Values.device }}
@@ -96,6 +150,34 @@ Secret names: an existing Secret when given, else the chart's own.
 
 {{- define "smart-embedder.apiTokenKey" -}}
 {{- ternary .Values.auth.existingSecretKey "api-token" (ne .Values.auth.existingSecret "") }}
+{{- end }}
+
+{{/*
+Tokens reach the containers as files of a read-only Secret volume, never as environment
+variables (those show in crash dumps, /proc/<pid>/environ and child processes). Only the
+one key is projected, so a Secret holding both tokens gives each mount its own.
+*/}}
+{{- define "smart-embedder.apiTokenDir" -}}/etc/smart-embedder/api-token{{- end }}
+{{- define "smart-embedder.apiTokenFile" -}}{{ include "smart-embedder.apiTokenDir" . }}/token{{- end }}
+{{- define "smart-embedder.hubTokenDir" -}}/etc/smart-embedder/hub-token{{- end }}
+{{- define "smart-embedder.hubTokenFile" -}}{{ include "smart-embedder.hubTokenDir" . }}/token{{- end }}
+
+{{- define "smart-embedder.apiTokenVolume" -}}
+- name: api-token
+  secret:
+    secretName: {{ include "smart-embedder.apiTokenSecret" . }}
+    items:
+      - key: {{ include "smart-embedder.apiTokenKey" . }}
+        path: token
+{{- end }}
+
+{{- define "smart-embedder.hubTokenVolume" -}}
+- name: hub-token
+  secret:
+    secretName: {{ include "smart-embedder.hubTokenSecret" . }}
+    items:
+      - key: {{ include "smart-embedder.hubTokenKey" . }}
+        path: token
 {{- end }}
 
 {{- define "smart-embedder.apiKeysFile" -}}

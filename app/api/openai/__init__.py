@@ -1,0 +1,1 @@
+"""OpenAI's API: ``/v1/embeddings`` and ``/v1/models``: its routes, bodies and examples."""

@@ -1,0 +1,153 @@
+"""The priority rules, pure: which class a request is served in, the round-robin between
+tenants, the starvation guard, and batches cut from tiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.scheduler.batcher import cut_batch, cut_tiers, padded_cost
+from app.scheduler.priorities import (
+    BATCH,
+    INTERACTIVE,
+    Lane,
+    Lanes,
+    Turns,
+    parse_priority,
+    served_priority,
+)
+
+
+@dataclass
+class Item:
+    cost: int
+
+
+def test_a_request_gets_what_it_asks_for_never_above_its_key() -> None:
+    assert served_priority(None, None) == INTERACTIVE
+    assert served_priority(BATCH, None) == BATCH
+    assert served_priority(INTERACTIVE, INTERACTIVE) == INTERACTIVE
+    # a key's priority is the default of its requests...
+    assert served_priority(None, BATCH) == BATCH
+    # ...and their ceiling: a batch key cannot raise itself
+    assert served_priority(INTERACTIVE, BATCH) == BATCH
+    # an interactive key may lower itself
+    assert served_priority(BATCH, INTERACTIVE) == BATCH
+
+
+def test_class_names_are_read_leniently_and_others_refused() -> None:
+    assert parse_priority(" Batch ") == BATCH
+    assert parse_priority("INTERACTIVE") == INTERACTIVE
+    assert parse_priority("urgent") is None
+    assert parse_priority("") is None
+
+
+def test_tenants_of_a_class_take_turns() -> None:
+    lanes: Lanes[str] = Lanes()
+    lanes.push(Lane(BATCH, "a"), ["a1", "a2"])
+    lanes.push(Lane(BATCH, "b"), ["b1", "b2"])
+    assert [q[0] for q in lanes.queues(BATCH)] == ["a1", "b1"]
+    lanes.queues(BATCH)[0].popleft()
+    lanes.served(BATCH, first_served=True)
+    assert [q[0] for q in lanes.queues(BATCH)] == ["b1", "a2"]
+    # a tenant whose work is all taken leaves the rotation, and comes back at its end
+    lanes.queues(BATCH)[0].clear()
+    lanes.served(BATCH, first_served=True)
+    assert [q[0] for q in lanes.queues(BATCH)] == ["a2"]
+    lanes.push(Lane(BATCH, "b"), ["b3"])
+    assert [q[0] for q in lanes.queues(BATCH)] == ["a2", "b3"]
+    assert lanes.count(BATCH) == 2 and lanes.count(INTERACTIVE) == 0 and len(lanes) == 2
+
+
+def test_interactive_leads_and_batch_is_never_passed_over_more_than_n_cuts() -> None:
+    turns = Turns(starvation_passes=3)
+    both = (INTERACTIVE, BATCH)
+    led_by = []
+    for _ in range(12):
+        order = turns.order(both)
+        led_by.append(order[0])
+        turns.cut(both, served={order[0]})  # each cut full of its leading class's work
+    assert led_by == [INTERACTIVE] * 3 + [BATCH] + [INTERACTIVE] * 3 + [BATCH] + [
+        INTERACTIVE
+    ] * 3 + [BATCH]
+    # a cut that takes batch work as fill resets the count
+    turns = Turns(starvation_passes=1)
+    turns.cut(both, served={INTERACTIVE, BATCH})
+    assert turns.order(both) == both
+    # only the classes with work waiting are named
+    assert Turns(1).order([BATCH]) == (BATCH,)
+    assert Turns(1).order([]) == ()
+
+
+@given(
+    costs=st.lists(st.integers(1, 600), min_size=1, max_size=60),
+    max_tokens=st.integers(1, 4000),
+    max_items=st.integers(1, 40),
+    overhead=st.none() | st.integers(0, 5000),
+)
+def test_one_tier_cuts_as_cut_batch_always_did(
+    costs: list[int], max_tokens: int, max_items: int, overhead: int | None
+) -> None:
+    waiting = [Item(c) for c in costs]
+    tiers = cut_tiers(
+        [waiting], max_tokens=max_tokens, max_items=max_items, overhead_tokens=overhead
+    )
+    assert sorted(i for _, i in tiers) == cut_batch(
+        waiting, max_tokens=max_tokens, max_items=max_items, overhead_tokens=overhead
+    )
+
+
+@given(
+    tiers=st.lists(st.lists(st.integers(1, 300), max_size=20), min_size=1, max_size=4),
+    max_tokens=st.integers(1, 3000),
+    max_items=st.integers(1, 30),
+)
+def test_lower_tiers_only_fill_what_higher_ones_leave(
+    tiers: list[list[int]], max_tokens: int, max_items: int
+) -> None:
+    waiting = [[Item(c) for c in tier] for tier in tiers]
+    chosen = cut_tiers(waiting, max_tokens=max_tokens, max_items=max_items)
+    if not any(tiers):
+        assert chosen == []
+        return
+    seed_tier = next(t for t, tier in enumerate(tiers) if tier)
+    assert chosen[0] == (seed_tier, 0)  # the first tier's oldest leads
+    assert len(chosen) == len(set(chosen)) <= max_items
+    if len(chosen) > 1:
+        assert padded_cost([tiers[t][i] for t, i in chosen]) <= max_tokens
+    # every item of a higher tier that would still fit was taken before any lower one
+    longest = max(tiers[t][i] for t, i in chosen)
+    for t, tier in enumerate(tiers):
+        lower_taken = any(u > t for u, _ in chosen)
+        for i, cost in enumerate(tier):
+            if lower_taken and (t, i) not in chosen:
+                assert max(longest, cost) * (len(chosen) + 1) > max_tokens or (
+                    len(chosen) >= max_items
+                )
+
+
+def test_an_interactive_query_leads_and_bulk_work_fills_the_rest() -> None:
+    interactive = [Item(12)]
+    batch = [Item(c) for c in (200, 14, 11, 300, 13, 10)]
+    chosen = cut_tiers([interactive, batch], max_tokens=80, max_items=8)
+    assert chosen[0] == (0, 0)
+    assert sorted(batch[i].cost for t, i in chosen if t == 1) == [10, 11, 13, 14]
+
+
+def test_fill_may_make_a_waited_on_pass_only_so_much_longer() -> None:
+    interactive = [Item(10)]
+    batch = [Item(10) for _ in range(50)]
+    # alone: 30 (overhead) + 10; twice that allows 80 - 30 = 50 padded tokens, 5 items
+    chosen = cut_tiers(
+        [interactive, batch],
+        max_tokens=10_000,
+        max_items=64,
+        overhead_tokens=30,
+        fill_from=1,
+        fill_cost_factor=2.0,
+    )
+    assert len(chosen) == 5
+    unbounded = cut_tiers([interactive, batch], max_tokens=10_000, max_items=64, overhead_tokens=30)
+    assert len(unbounded) == 51

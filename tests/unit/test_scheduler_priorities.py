@@ -1,0 +1,126 @@
+"""The scheduler's priority classes and tenants with the real engine threads (inline), on the
+counting backend whose passes the tests hold at a gate: the order of the passes the model saw
+is the verdict, never a time."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable
+
+import pytest
+
+from app.engine.inline import InlineEngine
+from app.engine.threads import PassThreads
+from app.models.base import Head
+from app.models.catalog import ModelSet
+from app.scheduler.priorities import BATCH, INTERACTIVE, Lane, PriorityPolicy
+from app.scheduler.scheduler import BatchLimits, Scheduler
+from tests.unit.test_scheduler import HANG_GUARD_S, CountingBackend, text, until
+
+DENSE = frozenset({Head.DENSE})
+
+
+async def held_scheduler(
+    policy: PriorityPolicy, *, max_items: int = 2
+) -> tuple[CountingBackend, InlineEngine, Scheduler]:
+    """One pass thread, its gate closed: the first batch waits inside the model."""
+    backend = CountingBackend()
+    backend.gate.clear()
+    engine = InlineEngine([backend], threads=1)
+    engine.start()
+    scheduler = Scheduler(
+        ModelSet(by_head={Head.DENSE: backend}),
+        engine,
+        limits=BatchLimits(max_tokens=10_000, max_items=max_items),
+        max_queue={"embed": 100, "rerank": 1},
+        policy=policy,
+    )
+    scheduler.start()
+    return backend, engine, scheduler
+
+
+def embed(scheduler: Scheduler, words: int, count: int, lane: Lane) -> Awaitable[object]:
+    return asyncio.ensure_future(scheduler.embed([text(words)] * count, DENSE, lane=lane))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_an_interactive_request_overtakes_bulk_work_already_cut(enabled: bool) -> None:
+    backend, engine, scheduler = await held_scheduler(PriorityPolicy(enabled=enabled))
+    bulk = [embed(scheduler, 5, 2, Lane(BATCH, "indexer")) for _ in range(4)]
+    # one pass inside the model, one ready behind it, two requests still queued
+    await until(lambda: backend.entered.is_set(), "the first pass reached the model")
+    await until(lambda: scheduler.queued_items("embed") == 4, "two requests still queued")
+    query = embed(scheduler, 3, 1, Lane(INTERACTIVE, "app"))
+    # on: cut at once with a bulk text beside it; off: it waits behind the bulk work
+    await until(lambda: scheduler.queued_items("embed") == (3 if enabled else 5), "the query")
+    backend.gate.set()
+    await asyncio.gather(*bulk, query)
+    await engine.stop()
+    if enabled:
+        # cut at once into the express pass, filled with bulk work, and run before the
+        # batch that was ready behind the first
+        assert backend.batches == [[5, 5], [3, 5], [5, 5], [5, 5], [5]]
+    else:
+        # as before classes: oldest first
+        assert backend.batches == [[5, 5], [5, 5], [5, 5], [5, 5], [3]]
+
+
+async def test_without_the_express_pass_it_is_cut_at_the_next_slot() -> None:
+    backend, engine, scheduler = await held_scheduler(PriorityPolicy(express=False))
+    bulk = [embed(scheduler, 5, 2, Lane(BATCH)) for _ in range(4)]
+    await until(lambda: scheduler.queued_items("embed") == 4, "two requests still queued")
+    query = embed(scheduler, 3, 1, Lane(INTERACTIVE))
+    await until(lambda: scheduler.queued_items("embed", INTERACTIVE) == 1, "the query waits")
+    backend.gate.set()
+    await asyncio.gather(*bulk, query)
+    await engine.stop()
+    assert backend.batches == [[5, 5], [5, 5], [3, 5], [5, 5], [5]]
+
+
+async def test_tenants_of_a_class_take_turns() -> None:
+    backend, engine, scheduler = await held_scheduler(PriorityPolicy())
+    team_a = [embed(scheduler, 5, 2, Lane(BATCH, "a")) for _ in range(4)]
+    await until(lambda: scheduler.queued_items("embed") == 4, "a's last two requests queued")
+    team_b = [embed(scheduler, 7, 2, Lane(BATCH, "b")) for _ in range(2)]
+    await until(lambda: scheduler.queued_items("embed") == 8, "b's requests queued")
+    backend.gate.set()
+    await asyncio.gather(*team_a, *team_b)
+    await engine.stop()
+    assert backend.batches == [[5, 5], [5, 5], [5, 5], [7, 7], [5, 5], [7, 7]]
+
+
+async def test_batch_work_is_passed_over_at_most_n_cuts() -> None:
+    backend, engine, scheduler = await held_scheduler(PriorityPolicy(starvation_passes=2))
+    queries = [embed(scheduler, 3, 2, Lane(INTERACTIVE)) for _ in range(6)]
+    await until(lambda: scheduler.queued_items("embed") == 8, "four queries queued")
+    bulk = embed(scheduler, 9, 1, Lane(BATCH))
+    await until(lambda: scheduler.queued_items("embed") == 9, "the bulk request queued")
+    backend.gate.set()
+    await asyncio.gather(*queries, bulk)
+    await engine.stop()
+    # two passes already at the engine, two that passed it over, then its own (led by it,
+    # filled with a query's text), while queries still waited
+    assert backend.batches[:5] == [[3, 3], [3, 3], [3, 3], [3, 3], [9, 3]]
+    assert [3, 3] in backend.batches[5:]
+
+
+def test_an_express_call_runs_before_the_calls_already_waiting() -> None:
+    threads = PassThreads("test", threads=1)
+    threads.start()
+    busy, ran, done = threading.Event(), [], threading.Event()
+
+    def hold() -> None:
+        busy.set()
+        assert done.wait(HANG_GUARD_S)
+
+    def record(name: str) -> None:
+        ran.append(name)
+
+    threads.submit(hold, lambda _result, _error: None)
+    assert busy.wait(HANG_GUARD_S)
+    for name, express in (("first", False), ("second", False), ("express", True)):
+        threads.submit(lambda n=name: record(n), lambda _result, _error: None, express=express)
+    done.set()
+    threads.stop()
+    assert ran == ["express", "first", "second"]
