@@ -39,6 +39,14 @@ class LimitExceeded(ServiceError):
     error_type = "invalid_request_error"
 
 
+class UnprocessableInput(ServiceError):
+    """Options the served model cannot honour (``chunking`` on a model that has no token
+    states to pool, a chunk size over its limit); the message names the field."""
+
+    status_code = 422
+    error_type = "invalid_request_error"
+
+
 class InputTooLong(ServiceError):
     """A text (or pair) is longer than the model takes and the request said not to truncate.
 

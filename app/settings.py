@@ -257,6 +257,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_total_chars_per_request: Annotated[
         Positive, _doc("Characters in one embedding request.")
     ] = 250000
+    max_document_chars: Annotated[
+        Positive,
+        _doc(
+            "Characters in one document sent for chunking (`chunking` on /embeddings/), and in "
+            "all the documents of one such request."
+        ),
+    ] = 1_000_000
     max_rerank_passages: Annotated[Positive, _doc("Passages in one rerank request.")] = 128
     max_rerank_text_chars: Annotated[Positive, _doc("Characters in a query or passage.")] = 20000
     max_rerank_total_chars: Annotated[Positive, _doc("Characters in one rerank request.")] = 250000

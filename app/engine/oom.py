@@ -100,7 +100,11 @@ def fill_gaps(results: list[Any], *, pairs: bool) -> list[Any] | np.ndarray:
     template = next((r for r in results if r is not None), None)
     if template is None:
         return [ItemEmbedding() for _ in results]
-    return [_empty_like(template) if r is None else r for r in results]
+    # a late-chunking item's vectors are its chunks': the stand-in is shaped like one of them
+    leaf = next((leaf for r in results if r is not None for leaf in r.leaves()), None)
+    if leaf is None:
+        return [ItemEmbedding() if r is None else r for r in results]
+    return [_empty_like(leaf) if r is None else r for r in results]
 
 
 def _empty_like(template: ItemEmbedding) -> ItemEmbedding:

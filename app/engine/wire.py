@@ -36,6 +36,9 @@ class RunBatch(msgspec.Struct, tag="run", array_like=True):
     ids: memoryview  # int32, every item's ids end to end
     type_ids: memoryview | None = None  # int32, same layout as ids
     express: bool = False  # run before the batches waiting for a pass thread
+    #: late chunking: int32 per item, its number of spans (-1: none, its own vectors)
+    span_counts: memoryview | None = None
+    spans: memoryview | None = None  # int32 (start, stop) pairs, end to end
 
 
 class Shutdown(msgspec.Struct, tag="shutdown", array_like=True):
@@ -66,6 +69,8 @@ class LoadFailed(msgspec.Struct, tag="load_failed", array_like=True):
 
 
 class Embeddings(msgspec.Struct, array_like=True):
+    """Every vector-carrying embedding of a batch (``ItemEmbedding.leaves``), end to end."""
+
     count: int
     dense: memoryview | None = None  # float32 (count, dense_dim)
     dense_dim: int = 0
@@ -75,6 +80,9 @@ class Embeddings(msgspec.Struct, array_like=True):
     colbert_counts: memoryview | None = None  # int32 rows per item
     colbert: memoryview | None = None  # float32 (rows, colbert_dim), end to end
     colbert_dim: int = 0
+    #: int32 per item: how many of the embeddings above are its chunks' (-1: one, its own);
+    #: None: every item has its own
+    chunk_counts: memoryview | None = None
 
 
 class Oom(msgspec.Struct, array_like=True):
@@ -149,7 +157,7 @@ def pack_batch(
     type_ids = None
     if all(p.type_ids is not None for p in payloads):
         type_ids = _raw(np.concatenate([np.asarray(p.type_ids, dtype=np.int32) for p in payloads]))
-    return RunBatch(
+    message = RunBatch(
         batch=batch,
         model=model,
         heads=sum(bit for head, bit in _HEAD_BITS.items() if head in heads),
@@ -158,6 +166,13 @@ def pack_batch(
         type_ids=type_ids,
         express=express,
     )
+    spans = [getattr(p, "spans", None) for p in payloads]
+    if any(s is not None for s in spans):
+        counts = [-1 if s is None else len(s) for s in spans]
+        pairs = [pair for s in spans if s is not None for pair in s]
+        message.span_counts = _raw(np.asarray(counts, dtype=np.int32))
+        message.spans = _raw(np.asarray(pairs, dtype=np.int32).reshape(-1))
+    return message
 
 
 def unpack_heads(message: RunBatch) -> frozenset[Head]:
@@ -179,12 +194,27 @@ def unpack_payloads(message: RunBatch, *, pairs: bool) -> list[Any]:
         else:
             out.append(TokenizedText(row, length, row_types))  # type: ignore[arg-type]
         start += length
+    if message.span_counts is not None:
+        counts = np.frombuffer(message.span_counts, dtype=np.int32).tolist()
+        spans = np.frombuffer(message.spans or b"", dtype=np.int32).reshape(-1, 2).tolist()
+        taken = 0
+        for item, count in zip(out, counts, strict=True):
+            if count >= 0:
+                item.spans = [(a, b) for a, b in spans[taken : taken + count]]
+                taken += count
     return out
 
 
 # --- results ---
-def pack_embeddings(items: Sequence[ItemEmbedding]) -> Embeddings:
+def pack_embeddings(batch_items: Sequence[ItemEmbedding]) -> Embeddings:
+    items = [leaf for item in batch_items for leaf in item.leaves()]
     packed = Embeddings(count=len(items))
+    if any(item.chunks is not None for item in batch_items):
+        packed.chunk_counts = _raw(
+            np.asarray(
+                [-1 if i.chunks is None else len(i.chunks) for i in batch_items], dtype=np.int32
+            )
+        )
     if items and items[0].dense is not None:
         dense = np.stack([np.asarray(i.dense, dtype=np.float32) for i in items])
         packed.dense, packed.dense_dim = _raw(dense), int(dense.shape[1])
@@ -228,7 +258,18 @@ def unpack_embeddings(packed: Embeddings) -> list[ItemEmbedding]:
         for item, n in zip(items, counts, strict=True):
             item.colbert = rows[start : start + n]
             start += n
-    return items
+    if packed.chunk_counts is None:
+        return items
+    grouped: list[ItemEmbedding] = []
+    taken = 0
+    for count in np.frombuffer(packed.chunk_counts, dtype=np.int32).tolist():
+        if count < 0:
+            grouped.append(items[taken])
+            taken += 1
+        else:
+            grouped.append(ItemEmbedding(chunks=items[taken : taken + count]))
+            taken += count
+    return grouped
 
 
 def unpack_results(done: BatchDone) -> Sequence[Any] | np.ndarray:

@@ -49,6 +49,12 @@ class ItemEmbedding:
     dense: np.ndarray | None = None
     sparse: SparseVector | None = None
     colbert: np.ndarray | None = None  # (tokens, dim), rows L2-normalised
+    #: a text sent with ``spans``: one embedding per span, in order (and no vectors of its own)
+    chunks: list[ItemEmbedding] | None = None
+
+    def leaves(self) -> list[ItemEmbedding]:
+        """The embeddings that carry vectors: its chunks', or its own."""
+        return self.chunks if self.chunks is not None else [self]
 
 
 @dataclass(slots=True)
@@ -75,6 +81,12 @@ class EmbeddingBackend(ABC):
     info: ModelInfo
     #: every embedding backend tokenizes with one (``/tokenize`` and ``/decode`` read it)
     tokenizer: TextTokenizer
+    #: late chunking: ``embed`` pools a text's ``spans`` from its token states (bge-m3, a
+    #: mean-pooled sentence-transformers model); False: it cannot, and is never sent spans
+    pools_spans: bool = False
+    #: the most tokens one late-chunking pass over a document may hold, special tokens
+    #: included: what the model's positions allow (longer documents run in windows)
+    window_tokens: int = 0
 
     @property
     def name(self) -> str:

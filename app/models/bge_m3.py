@@ -4,6 +4,10 @@ Dense is the CLS hidden state; sparse is ReLU(sparse_linear(h)) per token, max-p
 repeated ids with special tokens dropped; ColBERT is colbert_linear(h) for every token after
 CLS, padding masked, each row L2-normalised. The same definitions as FlagEmbedding's
 ``BGEM3FlagModel`` (tests/models check parity), written here for control over batching.
+
+Late chunking (a text sent with ``spans``): per span, dense is the mean of its hidden states
+L2-normalised (the model was trained on CLS, so this is a different vector from the one the
+chunk's text gets alone), sparse the lexical weights of its tokens, ColBERT its rows.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from app.models.base import (
     SparseVector,
     TokenizedText,
 )
+from app.models.late_pooling import row_spans, span_means
+from app.models.pooling import l2_normalize
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
 from app.models.tokenization import TextTokenizer
@@ -86,38 +92,59 @@ class BgeM3Backend(EmbeddingBackend):
             dimension=hidden,
             extra={"colbert_dim": int(self.colbert_linear.out_features)},
         )
+        self.pools_spans = True
+        self.window_tokens = limit
 
     @torch.inference_mode()
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:
         ids, mask = pad_batch([t.ids for t in batch], self.tokenizer.pad_id, self.device)
         hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         lengths = [len(t.ids) for t in batch]
+        # late chunking: texts sent with spans get one vector set per span (app.models.late_pooling)
+        spans = row_spans(batch)
         # The heads run in float32 on the half-precision hidden states (their weights are
         # float32: a few MB), and every head asked for comes back in one copy.
         wanted: list[torch.Tensor] = []
         if Head.DENSE in heads:
             wanted.append(hidden[:, 0].float())
+            if spans:
+                # CLS is the chunk's vector nowhere: the mean of its tokens, L2-normalised
+                wanted.append(l2_normalize(span_means(hidden, spans)))
         if Head.SPARSE in heads:
             wanted.append(torch.relu(self.sparse_linear(hidden.float())).squeeze(-1))
         if Head.COLBERT in heads:
             vectors = self.colbert_linear(hidden[:, 1:].float()) * mask[:, 1:, None]
             wanted.append(torch.nn.functional.normalize(vectors, dim=-1))
         arrays = iter(to_host(wanted))
-        out = [ItemEmbedding() for _ in batch]
+        out = [
+            ItemEmbedding(chunks=None if t.spans is None else [ItemEmbedding() for _ in t.spans])
+            for t in batch
+        ]
+        plain = [(row, item) for row, item in enumerate(out) if item.chunks is None]
+        leaves = [leaf for item in out if item.chunks is not None for leaf in item.chunks]
         if Head.DENSE in heads:
             dense = next(arrays)
-            for row, item in enumerate(out):
+            for row, item in plain:
                 item.dense = dense[row]
+            if spans:
+                for leaf, vector in zip(leaves, next(arrays), strict=True):
+                    leaf.dense = vector
         if Head.SPARSE in heads:
             weights = next(arrays)
-            for row, item in enumerate(out):
-                n = lengths[row]
-                token_ids = np.asarray(batch[row].ids, dtype=np.int64)
-                item.sparse = self._lexical_weights(token_ids, weights[row, :n])
+            token_ids = [np.asarray(t.ids, dtype=np.int64) for t in batch]
+            for row, item in plain:
+                item.sparse = self._lexical_weights(token_ids[row], weights[row, : lengths[row]])
+            for leaf, (row, start, stop) in zip(leaves, spans, strict=True):
+                leaf.sparse = self._lexical_weights(
+                    token_ids[row][start:stop], weights[row, start:stop]
+                )
         if Head.COLBERT in heads:
             colbert = next(arrays)
-            for row, item in enumerate(out):
+            for row, item in plain:
                 item.colbert = colbert[row, : lengths[row] - 1]
+            # colbert's rows start at position 1 (after CLS)
+            for leaf, (row, start, stop) in zip(leaves, spans, strict=True):
+                leaf.colbert = colbert[row, start - 1 : stop - 1]
         return out
 
     def _lexical_weights(self, token_ids: np.ndarray, weights: np.ndarray) -> SparseVector:

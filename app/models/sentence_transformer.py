@@ -6,6 +6,9 @@ lasttoken, alone or combined) → optional Normalize. Anything else (Dense, Laye
 start-up with a line naming the module, rather than serving vectors the model never meant.
 The query/document prompts of ``config_sentence_transformers.json`` are prefixed as
 sentence-transformers does. Parity with ``SentenceTransformer.encode`` is tested.
+
+A mean-pooled model does late chunking: a text sent with ``spans`` gets the mean of each
+span's token states (normalised if the model normalises) instead of its own vector.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from app.models.base import (
     TokenizedText,
     TruncationSide,
 )
+from app.models.late_pooling import row_spans, span_means
 from app.models.pooling import POOLERS, l2_normalize, pool, pooling_modes
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
 from app.models.tokenization import TextTokenizer
+from app.models.transfer import to_host
 from app.settings import Settings
 
 #: RoBERTa-style position ids start after the padding index, so those slots are never usable.
@@ -166,6 +171,16 @@ class SentenceTransformerBackend(EmbeddingBackend):
             dimension=hidden * len(self.layout.pooling),
             extra={"pooling": "+".join(self.layout.pooling), "normalized": self.layout.normalize},
         )
+        # Late chunking pools a chunk's tokens as the model pools a text's: only a mean-pooled
+        # model's vector is that (right padding keeps span positions as sent; a lower-cased
+        # text could move the chunks' character offsets).
+        self.pools_spans = (
+            self.layout.pooling == ("mean",)
+            and not self.left_padding
+            and not self.layout.do_lower_case
+        )
+        # one pass over a document may use every position (MiniLM: 512, not its 256 limit)
+        self.window_tokens = min(settings.bge_embed_max_length, position_limit(self.encoder.config))
 
     def tokenize(
         self,
@@ -189,7 +204,23 @@ class SentenceTransformerBackend(EmbeddingBackend):
         )
         hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         vectors = pool(hidden, mask, self.layout.pooling)
+        spans = row_spans(batch)
+        wanted = [vectors]
+        if spans:
+            # late chunking (only offered for mean pooling): the mean of each span's tokens
+            wanted.append(span_means(hidden, spans))
         if self.layout.normalize:
-            vectors = l2_normalize(vectors)
-        dense = vectors.cpu().numpy()
-        return [ItemEmbedding(dense=row) for row in dense]
+            wanted = [l2_normalize(v) for v in wanted]
+        arrays = to_host(wanted)
+        out: list[ItemEmbedding] = []
+        chunk_rows = iter(arrays[1]) if spans else iter(())
+        for row, text in enumerate(batch):
+            if text.spans is None:
+                out.append(ItemEmbedding(dense=arrays[0][row]))
+            else:
+                out.append(
+                    ItemEmbedding(
+                        chunks=[ItemEmbedding(dense=next(chunk_rows)) for _ in text.spans]
+                    )
+                )
+        return out

@@ -214,6 +214,21 @@ class TextTokenizer:
             out.append(TokenSpan(token_id, text, False, None, None))
         return out
 
+    def encode_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Every token of ``text`` (no special tokens, untruncated) and the characters each
+        one covers, ``[start, stop)`` in ``text``."""
+        enc = self._tok.encode(text, add_special_tokens=False)
+        return enc.ids, enc.offsets
+
+    def special_frame(self) -> tuple[list[int], list[int]]:
+        """The special tokens the model puts before and after a text's own (BERT: [CLS] and
+        [SEP]; XLM-R: <s> and </s>)."""
+        enc = self._tok.encode("a", add_special_tokens=True)
+        mask = enc.special_tokens_mask
+        first = mask.index(0)
+        last = len(mask) - 1 - mask[::-1].index(0)
+        return enc.ids[:first], enc.ids[last + 1 :]
+
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
         return self._tok.decode(list(ids), skip_special_tokens=skip_special_tokens)
 

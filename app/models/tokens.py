@@ -4,11 +4,14 @@ all read it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 #: which end of an over-long text truncation cuts (TEI's ``truncation_direction``)
 TruncationSide = Literal["left", "right"]
+#: late chunking: a run of token positions [start, stop) of one text, pooled into one chunk
+PoolSpan = tuple[int, int]
 
 
 @dataclass(slots=True)
@@ -18,6 +21,9 @@ class TokenizedText:
     ids: list[int]
     original_tokens: int
     type_ids: list[int] | None = None
+    #: late chunking: pool these positions of ``ids`` into one vector set each (the result's
+    #: ``chunks``) instead of giving the text's own vectors; None: the text's own vectors
+    spans: Sequence[PoolSpan] | None = None
 
     @property
     def truncated(self) -> bool:

@@ -17,7 +17,7 @@ P = TypeVar("P", TokenizedText, TokenizedPair)  # what the model consumes
 
 
 class Job(Generic[P]):
-    __slots__ = ("cancelled", "future", "heads", "items", "lane", "remaining", "results")
+    __slots__ = ("cancelled", "future", "heads", "items", "lane", "remaining", "results", "yields")
 
     def __init__(
         self,
@@ -25,9 +25,14 @@ class Job(Generic[P]):
         loop: asyncio.AbstractEventLoop,
         heads: frozenset[Head] = frozenset(),
         lane: Lane = DEFAULT_LANE,
+        *,
+        yields: bool = False,
     ) -> None:
+        """``yields``: after each batch that takes some of its items, the rest wait behind
+        everything then queued (a long document's passes never hold short requests back)."""
         now = time.perf_counter()
         self.heads = heads
+        self.yields = yields
         #: the request's priority class and tenant
         self.lane = lane
         self.items: list[WorkItem[P]] = [

@@ -1,6 +1,8 @@
 """One model's queue of waiting work items: by priority class and tenant (``Lanes``), each
 lane oldest first, with lazy removal of items whose request was cancelled (client gone, timed
-out) so they never reach the device."""
+out) so they never reach the device. A yielding job's items (a long document's passes) go to
+the back of their lane each time a batch takes some of them, so a document shares the device
+with the requests that come while it runs."""
 
 from __future__ import annotations
 
@@ -109,11 +111,18 @@ class ModelQueue:
         )
         taken = [tiers[t][i] for t, i in sorted(chosen)]
         taken_ids = {id(item) for item in taken}
+        # a yielding job served by this batch (a long document) goes behind all that waits
+        served = {id(item.job) for item in taken if item.job.yields}
         first_of_class: dict[Priority, bool] = {}
         for (p, lane), window in zip(lanes, windows, strict=True):
             if p not in first_of_class:
                 first_of_class[p] = any(id(item) in taken_ids for item in window)
-            lane.extendleft(reversed([item for item in window if id(item) not in taken_ids]))
+            rest = [item for item in window if id(item) not in taken_ids]
+            behind = [item for item in rest if id(item.job) in served]
+            if behind:
+                rest = [item for item in rest if id(item.job) not in served]
+            lane.extendleft(reversed(rest))
+            lane.extend(behind)
         for p in PRIORITIES:
             self._lanes.served(p, first_served=first_of_class.get(p, False))
         return taken

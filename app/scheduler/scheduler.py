@@ -35,6 +35,7 @@ from app.models.base import (
     TruncationSide,
 )
 from app.models.catalog import ModelSet
+from app.models.chunk_passes import DocumentPasses
 from app.scheduler.cache import EmbedCache, Lookup
 from app.scheduler.dispatcher import Dispatcher
 from app.scheduler.jobs import Job
@@ -370,6 +371,35 @@ class Scheduler:
                 refuse_truncated_pairs(reranker, ordered)
             (scores,) = await self._run_jobs([Job(ordered, loop, lane=lane)], [reranker])
         return RerankOutcome(scores=np.asarray(scores, dtype=np.float32), pairs=ordered)
+
+    async def embed_documents(
+        self,
+        backend: EmbeddingBackend,
+        heads: frozenset[Head],
+        prepare: Callable[[], Sequence[DocumentPasses]],
+        lane: Lane = DEFAULT_LANE,
+    ) -> list[tuple[DocumentPasses, list[ItemEmbedding]]]:
+        """Chunked documents (``app.models.chunk_passes``): ``prepare`` cuts them and gives
+        their passes (in the tokenizer pool: a splitter's first use builds it); the passes of
+        all of them go as one yielding job (a long document shares the device with the
+        requests that come while it runs), and each document gets its chunks' embeddings, in
+        order. Never answered from the embedding cache."""
+        lane = self.policy.lane(lane)
+        with self._admitted("embed", lane):
+            loop = asyncio.get_running_loop()
+            prepared = await loop.run_in_executor(self._tokenize_pool, prepare)
+            payloads = [payload for passes in prepared for payload in passes.payloads]
+            results: list[ItemEmbedding] = []
+            if payloads:
+                job = Job(payloads, loop, heads, lane, yields=True)
+                (results,) = await self._run_jobs([job], [backend])
+        out = []
+        first = 0
+        for passes in prepared:
+            chunks = [results[first + payload].leaves()[place] for payload, place in passes.located]
+            out.append((passes, chunks))
+            first += len(passes.payloads)
+        return out
 
     async def _tokenize(self, chars: int, tokenize: Callable[..., T], *args: Any) -> T:
         if chars <= INLINE_TOKENIZE_CHARS:

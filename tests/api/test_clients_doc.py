@@ -64,7 +64,7 @@ def snippets() -> list[Snippet]:
 
 def test_every_snippet_says_which_models_it_runs_with() -> None:
     fences = re.findall(r"^```\w+$", _head_of_the_guide(), flags=re.MULTILINE)
-    assert len(snippets()) == len(fences) == 8
+    assert len(snippets()) == len(fences) == 9
     assert all(s.runs_with <= {"default", "offline"} and s.runs_with for s in snippets())
 
 
@@ -148,6 +148,12 @@ def _check(snippet: Snippet, kind: str, ns: dict[str, Any], out: str, http: http
     elif snippet.section == "Indexers":
         assert ns["served_as"] == "batch"
         assert len(ns["vectors"]) == 2
+    elif snippet.section == "Long documents":  # their values: test_chunking.py
+        document, chunks = ns["document"], ns["chunks"]
+        assert len(chunks) > 1
+        assert all(document[c["start"] : c["end"]] == c["text"] for c in chunks)
+        if kind == "offline":  # real MiniLM weights: the chunk that tells of the closure
+            assert "1987" in ns["hit"].payload["text"]
     else:
         raise AssertionError(f"no check for the {snippet.section} snippet: add one here")
 

@@ -66,6 +66,32 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
         400,
     ),
     ("/rerank", {"query": "q", "passages": ["p"], "normalize": 1}, 200),
+    # chunking (the tiny bge-m3: 510 tokens a chunk); documents longer than MAX_SENTENCE_CHARS
+    ("/embeddings", {"sentences": ["a b c"], "chunking": {"max_tokens": 4}}, 200),
+    ("/embeddings", {"sentences": ["a"], "chunking": None}, 200),
+    ("/embeddings", {"sentences": ["word " * 4001], "chunking": {"late": False}}, 200),
+    ("/embeddings", {"sentences": ["a"], "chunking": {"max_tokens": 510}}, 200),
+    ("/embeddings", {"sentences": ["a"], "chunking": {"max_tokens": 511}}, 422),
+    ("/embeddings", {"sentences": ["a"], "chunking": {"overlap_tokens": 510}}, 422),
+    ("/embeddings", {"sentences": ["a"], "chunking": {"max_tokens": 0}}, 400),
+    ("/embeddings", {"sentences": ["a"], "chunking": {"max_token": 8}}, 400),
+    (
+        "/embeddings",
+        {"sentences": ["a"], "chunking": {}, "return_dense": False, "return_sparse": False},
+        200,
+    ),
+    (
+        "/embeddings",
+        {
+            "sentences": ["a"],
+            "chunking": {},
+            "return_dense": False,
+            "return_sparse": False,
+            "return_colbert": False,
+        },
+        400,
+    ),
+    ("/v1/embeddings", {"input": ["a", "b"], "late_chunking": True}, 200),
     ("/rerank", {"query": "q", "passages": ["p"], "top_n": 1}, 200),
     ("/rerank", {"query": "q", "passages": ["p"], "top_n": 0}, 400),
     ("/rerank", {"query": " ", "passages": ["p"]}, 400),
@@ -140,7 +166,10 @@ def test_valid_by_the_document_means_accepted(
 def test_the_total_characters_bound_is_stated_as_an_extension(client: TestClient) -> None:  # type: ignore[type-arg]
     """JSON Schema bounds each text, not their sum: the document states the sum beside."""
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    assert schemas["EmbeddingRequest"]["properties"]["sentences"]["x-max-total-chars"] == 250_000
+    # without chunking; with it, the documents' own bound (MAX_DOCUMENT_CHARS)
+    embedding = schemas["EmbeddingRequest"]
+    assert embedding["else"]["properties"]["sentences"]["x-max-total-chars"] == 250_000
+    assert embedding["then"]["properties"]["sentences"]["x-max-total-chars"] == 1_000_000
     assert schemas["RerankRequest"]["properties"]["passages"]["x-max-total-chars"] == 250_000
     over = client.post("/embeddings", json={"sentences": [WORDS] * 13})
     assert over.status_code == 422

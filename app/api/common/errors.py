@@ -47,7 +47,8 @@ _ERROR_DESCRIPTIONS = {
     404: "The model named is not served here",
     413: "The request body is larger than MAX_REQUEST_BODY_BYTES",
     415: "The body is not sent as JSON (Content-Type: application/json)",
-    422: "Over a count or size limit (MAX_SENTENCES_PER_REQUEST etc.); names the field",
+    422: "Over a count or size limit (MAX_SENTENCES_PER_REQUEST etc.), or chunking options the "
+    "model cannot honour; names the field",
     429: "Rate limit, or the API key's max_concurrent, exceeded; see Retry-After",
     500: "The forward pass of this request's batch failed",
     503: "Queue full, models still loading, or shutting down; see Retry-After",

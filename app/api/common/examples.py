@@ -44,3 +44,9 @@ PASSAGES = [
     "multi-vector interaction.",
     "BM25 is a bag-of-words retrieval function that ranks documents by the query terms.",
 ]
+#: consecutive chunks of one document, the later ones naming its subject only by "it"
+DOCUMENT_CHUNKS = [
+    "BGE M3 is an embedding model from the Beijing Academy of Artificial Intelligence.",
+    "It reads up to 8192 tokens in over 100 languages.",
+    "It gives dense, sparse and multi-vector representations from one pass.",
+]

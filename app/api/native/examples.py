@@ -4,6 +4,7 @@ TEI's) and ``/hybrid_score``."""
 from __future__ import annotations
 
 from app.api.common.examples import (
+    DOCUMENT_CHUNKS,
     NEEDS_COLBERT,
     NEEDS_RERANKER,
     PASSAGES,
@@ -42,6 +43,13 @@ EXAMPLES: Examples = {
                 "colbert_type": "float16",
             },
             NEEDS_COLBERT,
+        ),
+        "chunked document": BodyExample(
+            "A document cut into chunks of at most 16 tokens, late chunking",
+            {
+                "sentences": [" ".join(DOCUMENT_CHUNKS)],
+                "chunking": {"max_tokens": 16, "overlap_tokens": 4, "late": True},
+            },
         ),
     },
     ("post", "/rerank"): {

@@ -36,6 +36,7 @@ from app.api.common.priority import priority_warnings, request_lane
 from app.api.common.rerankers import choose_reranker
 from app.api.common.schemas import ApiWarning, WarningTarget
 from app.api.common.unknown_fields import KnownFields
+from app.api.native.chunking import chunked_items
 from app.api.native.schemas import (
     ColbertInfo,
     EmbeddingItem,
@@ -157,43 +158,57 @@ class NativeController(Controller):
     ) -> Response[bytes]:
         started = time.perf_counter()
         runtime = runtime_of(request)
-        settings = runtime.settings
-        check_texts(data.sentences, "sentences", embed_limits(settings))
+        lane = request_lane(request, asked(data.priority))
         scheduler = runtime.require_scheduler()
-        heads = requested_heads(data, scheduler.models.by_head.keys())
+        models = scheduler.models
         options = colbert_options(
-            scheduler.models,
-            settings,
+            models,
+            runtime.settings,
             data.colbert_pool_factor,
             data.colbert_type,
             query=data.input_type == "query",
         )
-        outcome = await await_or_abandon(
-            request,
-            scheduler.embed(
-                data.sentences,
-                heads,
-                data.input_type,
-                lane=request_lane(request, asked(data.priority)),
-            ),
-            settings.request_timeout,
-        )
-        models = scheduler.models
-        colbert: Sequence[ShapedColbert | None] = [None] * len(outcome.items)
-        if Head.COLBERT in heads:
-            colbert = await shape_colbert(outcome.items, options, runtime.colbert_ranges)
+        token_warnings: list[ApiWarning] = []
+
+        async def converted(
+            items: Sequence[ItemEmbedding],
+        ) -> list[tuple[Embeddings, ColbertInfo | UnsetType]]:
+            colbert: Sequence[ShapedColbert | None] = [None] * len(items)
+            if items and all(item.colbert is not None for item in items):
+                colbert = await shape_colbert(items, options, runtime.colbert_ranges)
+            return [
+                (to_embeddings(item, data, runtime, shaped), colbert_info(shaped, options))
+                for item, shaped in zip(items, colbert, strict=True)
+            ]
+
+        if data.chunking is not None:
+            # long documents cut into chunks (app/api/native/chunking.py)
+            items, tokens = await chunked_items(request, data, runtime, converted, lane)
+            colbert_asked = any(
+                chunk.embeddings.colbert is not None
+                for item in items
+                for chunk in item.chunks or ()
+            )
+        else:
+            settings = runtime.settings
+            check_texts(data.sentences, "sentences", embed_limits(settings))
+            heads = requested_heads(data, models.by_head.keys())
+            outcome = await await_or_abandon(
+                request,
+                scheduler.embed(data.sentences, heads, data.input_type, lane=lane),
+                settings.request_timeout,
+            )
+            items = [
+                EmbeddingItem(id=i, text=text, embeddings=embeddings, colbert_info=info)
+                for i, (text, (embeddings, info)) in enumerate(
+                    zip(data.sentences, await converted(outcome.items), strict=True)
+                )
+            ]
+            tokens = prompt_tokens(outcome.tokenized)
+            token_warnings = input_warnings(outcome.tokenized, "sentences")
+            colbert_asked = Head.COLBERT in heads
         body = EmbeddingResponse(
-            data=[
-                EmbeddingItem(
-                    id=i,
-                    text=text,
-                    embeddings=to_embeddings(item, data, runtime, shaped),
-                    colbert_info=colbert_info(shaped, options),
-                )
-                for i, (text, item, shaped) in enumerate(
-                    zip(data.sentences, outcome.items, colbert, strict=True)
-                )
-            ],
+            data=items,
             model_name=models.name_for(Head.DENSE),
             dense_model_name=models.name_for(Head.DENSE),
             sparse_model_name=models.name_for(Head.SPARSE),
@@ -202,8 +217,8 @@ class NativeController(Controller):
             warnings=[
                 # Litestar keeps the body it decoded ``data`` from: this reads no more
                 *EMBED_FIELDS.warnings(await request.body()),
-                *input_warnings(outcome.tokenized, "sentences"),
-                *(not_pooled_warning(options) if Head.COLBERT in heads else []),
+                *token_warnings,
+                *(not_pooled_warning(options) if colbert_asked else []),
                 *priority_warnings(request),
             ],
         )
@@ -212,7 +227,7 @@ class NativeController(Controller):
             200,
             time.perf_counter() - started,
             len(data.sentences),
-            tokens=prompt_tokens(outcome.tokenized),
+            tokens=tokens,
             key=key_of(request.scope),
         )
         return respond(request, body)

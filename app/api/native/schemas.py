@@ -26,6 +26,7 @@ from app.api.common.schemas import (
     RerankText,
     RerankTexts,
 )
+from app.api.native.chunking_schemas import ChunkingOptions
 from app.models.quantization import ColbertType
 from app.scheduler.priorities import Priority
 
@@ -70,7 +71,8 @@ class EmbeddingRequest(Struct, kw_only=True):
         EmbedTexts,
         Meta(
             description="Texts, 1..MAX_SENTENCES_PER_REQUEST, each 1..MAX_SENTENCE_CHARS "
-            "characters and not blank, MAX_TOTAL_CHARS_PER_REQUEST in all"
+            "characters and not blank, MAX_TOTAL_CHARS_PER_REQUEST in all; with `chunking`, "
+            "documents of up to MAX_DOCUMENT_CHARS characters, MAX_DOCUMENT_CHARS in all"
         ),
     ]
     # Unset means "yes, if a configured model gives it"; an explicit true for a vector type
@@ -104,6 +106,17 @@ class EmbeddingRequest(Struct, kw_only=True):
     priority: PriorityField | UnsetType = UNSET
     colbert_pool_factor: Annotated[PoolFactor, COLBERT_POOL_FACTOR] | UnsetType = UNSET
     colbert_type: Annotated[ColbertType, COLBERT_TYPE] | UnsetType = UNSET
+    chunking: Annotated[
+        ChunkingOptions | None,
+        Meta(
+            description="Cut each text into chunks with the model's tokenizer and embed the "
+            "chunks: each item then has `chunks` (index, text, start, end, tokens, "
+            "embeddings), `text == sentence[start:end]`, and empty `embeddings`. Needs a model "
+            "that pools token states (bge-m3, a mean-pooled sentence-transformers model); "
+            "every vector comes from that one model (a head left out is returned where it "
+            "gives it). null: the texts are embedded whole"
+        ),
+    ] = None
 
 
 class SparseIndices(Struct, kw_only=True):
@@ -124,11 +137,25 @@ class Embeddings(Struct, kw_only=True, omit_defaults=True):
     colbert: np.ndarray | PackedRows | None = None
 
 
+class Chunk(Struct, kw_only=True):
+    """One chunk of a document (``chunking``); encoded only (the document shows ChunkDoc)."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+    tokens: int
+    embeddings: Embeddings
+    colbert_info: ColbertInfo | UnsetType = UNSET
+
+
 class EmbeddingItem(Struct, kw_only=True):
     id: int
     text: str
     embeddings: Embeddings
     colbert_info: ColbertInfo | UnsetType = UNSET
+    #: with ``chunking`` only: left out of the original contract's answers
+    chunks: list[Chunk] | UnsetType = UNSET
 
 
 class EmbeddingResponse(Struct, kw_only=True):
@@ -175,10 +202,36 @@ class EmbeddingsDoc(Struct, kw_only=True):
     ) = None
 
 
+class ChunkDoc(Struct, kw_only=True):
+    index: Annotated[int, Meta(description="The chunk's place in its document, from 0")]
+    text: Annotated[str, Meta(description="The chunk's text: the document's [start:end]")]
+    start: Annotated[int, Meta(description="Offset of its first character in the document")]
+    end: Annotated[int, Meta(description="Offset just past its last character")]
+    tokens: Annotated[
+        int,
+        Meta(
+            description="The tokens its vectors pool: its tokens inside the document (late), "
+            "or its text's alone (late: false); special tokens aside, at most max_tokens (0: "
+            "text the tokenizer drops, such as a zero-width space; its vectors are zeros)"
+        ),
+    ]
+    embeddings: EmbeddingsDoc
+    colbert_info: ColbertInfo | UnsetType = UNSET
+
+
 class EmbeddingItemDoc(Struct, kw_only=True):
     id: int
     text: str
-    embeddings: EmbeddingsDoc
+    embeddings: Annotated[
+        EmbeddingsDoc, Meta(description="The text's vectors; empty with chunking")
+    ]
+    chunks: (
+        Annotated[
+            list[ChunkDoc],
+            Meta(description="With chunking only: the text's chunks, in order, with their vectors"),
+        ]
+        | None
+    ) = None
     colbert_info: ColbertInfo | UnsetType = UNSET
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.api.common.examples import PASSAGES, QUERY, BodyExample, Examples
+from app.api.common.examples import DOCUMENT_CHUNKS, PASSAGES, QUERY, BodyExample, Examples
 
 EXAMPLES: Examples = {
     ("post", "/v1/embeddings"): {
@@ -11,6 +11,10 @@ EXAMPLES: Examples = {
         ),
         "base64": BodyExample(
             "One text, base64 float32", {"input": QUERY, "encoding_format": "base64"}
+        ),
+        "late chunking": BodyExample(
+            "Jina's late chunking: consecutive chunks of one document, one vector each",
+            {"input": DOCUMENT_CHUNKS, "late_chunking": True},
         ),
     },
 }

@@ -35,6 +35,7 @@ from app.api.common.model_names import (
     served_models,
 )
 from app.api.common.priority import request_lane
+from app.api.native.chunking import late_chunked_dense
 from app.api.openai.schemas import (
     OpenAIEmbedding,
     OpenAIEmbeddingRequest,
@@ -115,17 +116,22 @@ class OpenAIController(Controller):
             raise InvalidInput("dense vectors are not available: no configured model gives them")
         model_name = resolve_model(runtime.settings, scheduler.models, data.model, role="dense")
         keep = dense_width(backend, data.dimensions, "dimensions")
-        outcome = await await_or_abandon(
-            request,
-            scheduler.embed(
-                texts, frozenset({Head.DENSE}), data.input_type, lane=request_lane(request)
-            ),
-            runtime.settings.request_timeout,
-        )
-        dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
+        lane = request_lane(request)
+        if data.late_chunking:
+            dense, tokens = await late_chunked_dense(
+                request, runtime, backend, texts, data.input_type, lane
+            )
+            warnings = []
+        else:
+            outcome = await await_or_abandon(
+                request,
+                scheduler.embed(texts, frozenset({Head.DENSE}), data.input_type, lane=lane),
+                runtime.settings.request_timeout,
+            )
+            dense = np.stack([np.asarray(item.dense, dtype=np.float32) for item in outcome.items])
+            tokens = prompt_tokens(outcome.tokenized)
+            warnings = input_warnings(outcome.tokenized, "input")
         vectors = unit_dense(dense, keep)
-        tokens = prompt_tokens(outcome.tokenized)
-        warnings = input_warnings(outcome.tokenized, "input")
         body = OpenAIEmbeddingResponse(
             data=[
                 OpenAIEmbedding(index=i, embedding=encode_vector(row, data.encoding_format))

@@ -38,6 +38,15 @@ class OpenAIEmbeddingOptions(Struct, kw_only=True):
     ] = None
     input_type: Annotated[InputTypeField, INPUT_TYPE] = "document"
     user: Annotated[str | None, Meta(description="Accepted for OpenAI's clients; unused")] = None
+    late_chunking: Annotated[
+        bool,
+        Meta(
+            description="Jina's late chunking: the inputs are consecutive chunks of one "
+            "document, joined by a space and run as one (in windows beyond the model's "
+            "positions); each input's vector is the mean of its tokens there, so it knows the "
+            "rest of the document. Needs a model that pools token states (a 422 says so)"
+        ),
+    ] = False
 
 
 # The request as the OpenAPI document states it: ``input`` is text.

@@ -14,7 +14,8 @@ struct's ``documented_as``, where the route decodes more than it accepts), with:
   a ``StrictBool`` field JSON ``true`` and ``false`` only (``app.api.common.schemas``);
 - once the models are loaded, what depends on them: which vector types can be asked for,
   whether ``dimensions`` may be sent and up to what, the token ids TEI's ``inputs`` may hold,
-  and whether ``/predict`` scores a lone text.
+  whether ``/predict`` scores a lone text, and what ``chunking`` takes
+  (``app.api.native.chunking_document``).
 
 A route that decodes its body itself (TEI's ``POST /``), or that takes more than one body
 (``/rerank``: the original's or TEI's), says so in its handler's ``opt``: ``documented_bodies``,
@@ -42,6 +43,7 @@ from app.api.cohere.rerank_schemas import CompatRerankRequest
 from app.api.common.bounds import resolve
 from app.api.common.colbert_vectors import POOL_FACTOR_FIELD, TYPE_FIELD
 from app.api.common.model_names import served_models
+from app.api.native.chunking_document import chunking_rule, late_chunking_rule
 from app.api.native.schemas import EmbeddingRequest, RerankRequest
 from app.api.openai.schemas import OpenAIEmbeddingParams
 from app.api.tei.schemas import (
@@ -385,8 +387,8 @@ def _model_names(role: Role, *also: Role) -> Rule:
 
 #: what depends on the loaded models, by the struct a body is documented as
 _MODEL_RULES: dict[type[msgspec.Struct], tuple[Rule, ...]] = {
-    EmbeddingRequest: (_vector_types, _colbert_options),
-    OpenAIEmbeddingParams: (_dimensions(), _model_names("dense")),
+    EmbeddingRequest: (_vector_types, _colbert_options, chunking_rule),
+    OpenAIEmbeddingParams: (_dimensions(), _model_names("dense"), late_chunking_rule),
     TeiEmbedParams: (_dimensions(), _token_ids),
     TeiInputsParams: (_token_ids,),
     TeiTokenizeParams: (_token_ids,),
