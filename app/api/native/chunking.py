@@ -17,7 +17,7 @@ import numpy as np
 from litestar import Request
 from msgspec import UnsetType
 
-from app.api.common.inference import TextLimits, await_or_abandon, check_texts
+from app.api.common.inference import TextLimits, await_or_abandon
 from app.api.native.chunking_schemas import DEFAULT_CHUNK_TOKENS, ChunkingOptions
 from app.api.native.schemas import (
     Chunk,
@@ -145,11 +145,11 @@ async def chunked_items(
     ],
     lane: Lane = DEFAULT_LANE,
 ) -> tuple[list[EmbeddingItem], int]:
-    """The native route's items with ``chunking``, and the tokens their passes ran."""
+    """The native route's items with ``chunking`` (its texts checked against
+    ``document_limits``), and the tokens their passes ran."""
     options = data.chunking
     assert options is not None
     settings = runtime.settings
-    check_texts(data.sentences, "sentences", document_limits(settings))
     scheduler = runtime.require_scheduler()
     backend, heads = chunking_model(data, scheduler.models)
     max_tokens, overlap = chunk_size(options, backend, data.input_type)

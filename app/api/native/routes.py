@@ -36,7 +36,7 @@ from app.api.common.priority import priority_warnings, request_lane
 from app.api.common.rerankers import choose_reranker
 from app.api.common.schemas import ApiWarning, WarningTarget
 from app.api.common.unknown_fields import KnownFields
-from app.api.native.chunking import chunked_items
+from app.api.native.chunking import chunked_items, document_limits
 from app.api.native.schemas import (
     ColbertInfo,
     EmbeddingItem,
@@ -159,11 +159,16 @@ class NativeController(Controller):
         started = time.perf_counter()
         runtime = runtime_of(request)
         lane = request_lane(request, asked(data.priority))
+        settings = runtime.settings
+        chunked = data.chunking is not None
+        # bad input is a 4xx whether or not the models are ready
+        limits = document_limits(settings) if chunked else embed_limits(settings)
+        check_texts(data.sentences, "sentences", limits)
         scheduler = runtime.require_scheduler()
         models = scheduler.models
         options = colbert_options(
             models,
-            runtime.settings,
+            settings,
             data.colbert_pool_factor,
             data.colbert_type,
             query=data.input_type == "query",
@@ -181,7 +186,7 @@ class NativeController(Controller):
                 for item, shaped in zip(items, colbert, strict=True)
             ]
 
-        if data.chunking is not None:
+        if chunked:
             # long documents cut into chunks (app/api/native/chunking.py)
             items, tokens = await chunked_items(request, data, runtime, converted, lane)
             colbert_asked = any(
@@ -190,8 +195,6 @@ class NativeController(Controller):
                 for chunk in item.chunks or ()
             )
         else:
-            settings = runtime.settings
-            check_texts(data.sentences, "sentences", embed_limits(settings))
             heads = requested_heads(data, models.by_head.keys())
             outcome = await await_or_abandon(
                 request,
