@@ -13,7 +13,8 @@ import os
 from collections.abc import Callable
 
 from app.errors import ModelLoadError
-from app.models.catalog import ModelSet, load_models
+from app.models.catalog import ModelSet
+from app.models.loading import load_models
 from app.settings import Settings
 
 MODEL_HOOK_ENV = "SMART_EMBEDDER_MODEL_HOOK"
