@@ -4,7 +4,6 @@ and ColBERT is loaded once and runs once per batch."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -13,15 +12,9 @@ from app.models import naming
 from app.models.base import EmbeddingBackend, Head, RerankBackend
 from app.models.naming import ServedNames, parse_names
 from app.models.presets import ModelChoice, offline_choice
-from app.models.registry import (
-    Role,
-    embedding_front_for,
-    rerank_front_for,
-)
+from app.models.registry import Role, embedding_front_for, rerank_front_for
 from app.models.source import ModelDir, locate
 from app.settings import Settings
-
-log = logging.getLogger("smart_embedder.models")
 
 
 @dataclass

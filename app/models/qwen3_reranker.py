@@ -5,10 +5,8 @@ The prompt is the model card's: a fixed system turn, a user turn
 prefix with an empty think block. The score is softmax over the ``no``/``yes`` logits at the
 last position, i.e. sigmoid(yes - no), so it is already a probability.
 
-Tokenization keeps the template whole: the pair text is encoded once with offsets (the
-exact ids the model card's code produces when nothing is cut), each token is assigned to the
-template, the query or the document by where it starts, and only when the pair is over the
-limit are document (and, for a very long query, query) tokens dropped from their ends.
+The prompt's tokenization is the family's front (``app/models/fronts/qwen3_reranker.py``),
+which the API process holds without torch.
 """
 
 from __future__ import annotations
