@@ -14,7 +14,8 @@ import pytest
 from litestar.testing import TestClient
 
 from app.asgi import create_app
-from app.models.catalog import ModelSet, load_models
+from app.models.catalog import ModelSet
+from app.models.loading import load_models
 from app.settings import Settings
 from app.testing import tiny_models as tiny
 from tests.helpers import wait_ready

@@ -34,6 +34,14 @@ from app.bench.report import append_markdown, summary
 from app.bench.sweep import SweepResult, parse_concurrencies, run_sweep
 from app.bench.workload import SCENARIOS, WORD_RANGES, Scenario, Workload
 from app.settings import Settings
+from app.testing.sim_device import (
+    PROFILES,
+    SIM_DEVICE_ENV,
+    SimStats,
+    parse_cost,
+    read_stats,
+    sim_environment,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -92,6 +100,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--device", help="DEVICE for the server and the raw passes: auto, cpu, cuda[:N] (auto)"
     )
     models.add_argument("--env", action="append", default=[], help="extra NAME=VALUE for it")
+    models.add_argument(
+        "--sim-device",
+        type=_sim_device,
+        metavar="A_MS,B_US|PROFILE",
+        help="replace each forward pass with a wait of A ms + B us per padded token, one pass "
+        "at a time, that costs no CPU (app/testing/sim_device.py; a profile: "
+        f"{', '.join(PROFILES)}); every run reports the device's busy fraction. Figures "
+        "about the serving layer only, never about a model",
+    )
     p.add_argument("--raw", action="store_true", help="also time raw forward passes")
     p.add_argument(
         "--compare-unbatched",
@@ -133,6 +150,14 @@ def _concurrencies(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
 
 
+def _sim_device(text: str) -> str:
+    try:
+        parse_cost(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _scenarios(text: str) -> list[Scenario]:
     names = [name.strip() for name in text.split(",")]
     unknown = [name for name in names if name not in SCENARIOS]
@@ -162,6 +187,10 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
     for pair in args.env:
         name, _, value = pair.partition("=")
         env[name] = value
+    if args.sim_device:
+        # a file of the engine's device counters, read around each timed load
+        args.sim_stats = Path(tempfile.mkdtemp(prefix="smart-embedder-sim-")) / "device.json"
+        env.update(sim_environment(args.sim_device, args.sim_stats))
     env.setdefault("RATE_LIMIT_REQUESTS_PER_MINUTE", "0")
     # Throughput at any --concurrency: the original's queue bounds (200 / 32 requests), the
     # defaults, would answer a run above them with 503s instead of measuring it.
@@ -206,6 +235,8 @@ def measure(
     tree = serverside.process_tree(api_pid) if api_pid is not None else []
     pids = sorted({pid for pid in (*tree, engine) if pid is not None})
     before = serverside.sample(url, pids)
+    sim_stats: Path | None = getattr(args, "sim_stats", None)
+    device_before = read_stats(sim_stats) if sim_stats is not None else None
     if args.client == "wrk":
         result = wrk.run_wrk(
             url,
@@ -221,7 +252,22 @@ def measure(
     if api_pid is None:  # a server we did not start: its CPU is not ours to read
         used = serverside.ServerSample(0.0, used.batches, used.batch_items, 0.0)
     usage = serverside.usage_lines(used, requests=result.requests, seconds=result.seconds)
+    if sim_stats is not None and device_before is not None:
+        usage.append(device_line(args.sim_device, device_before, read_stats(sim_stats), result))
     return result, [*warm_lines, *usage]
+
+
+def device_line(spec: str, before: SimStats, after: SimStats, result: LoadResult) -> str:
+    """The simulated device's share of the timed load: pass time / wall time."""
+    passes = after.passes - before.passes
+    busy = after.busy_seconds - before.busy_seconds
+    padded = after.padded_tokens - before.padded_tokens
+    return (
+        f"simulated device {spec} ({parse_cost(spec)}; not a model's figure): busy "
+        f"{busy / result.seconds:.0%} of the {result.seconds:.2f} s wall time, {passes} passes, "
+        f"{padded / max(1, passes):.0f} padded tokens per pass, at most "
+        f"{after.max_running} pass at a time"
+    )
 
 
 def missing_extra(args: argparse.Namespace) -> str | None:
@@ -273,7 +319,13 @@ def raw_ceilings(
 
 def models_label(env: dict[str, str]) -> str:
     shown = ("PRESET", "DEVICE", "API_WORKERS")  # the models, where, and how many front ends
-    models = ", ".join(f"{k}={v}" for k, v in env.items() if "MODEL" in k or k in shown)
+    models = ", ".join(
+        f"{k}={v}"
+        for k, v in env.items()
+        if ("MODEL" in k and not k.startswith("SMART_EMBEDDER_")) or k in shown
+    )
+    if SIM_DEVICE_ENV in env:
+        models += f", simulated device {env[SIM_DEVICE_ENV]}"
     return models or "default"
 
 

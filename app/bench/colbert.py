@@ -19,7 +19,7 @@ import time
 def quality() -> None:
     from app.bench.colbert_quality import run, table, token_vectors
     from app.models.base import Head
-    from app.models.catalog import load_models
+    from app.models.loading import load_models
     from app.settings import Settings
     from app.testing.tiny_models import minilm_dir
 

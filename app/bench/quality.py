@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         help="a dense model (hub id or directory); default: the offline preset's MiniLM",
     )
     args = parser.parse_args(argv)
-    from app.models.catalog import load_models
+    from app.models.loading import load_models
     from app.settings import Settings
 
     settings = (

@@ -18,7 +18,7 @@ from typing import Any
 
 from app.cpu import threads_per_worker, usable_cores
 from app.models.base import Head
-from app.models.catalog import load_models
+from app.models.loading import load_models
 from app.models.runtime import configure_cpu_threads
 from app.scheduler.batcher import cut_batch
 from app.settings import Settings

@@ -101,19 +101,23 @@ def _load(settings: Settings) -> tuple[ModelSet, DeviceLayout, wire.Ready]:
 
 
 def without_weights(models: ModelSet) -> ModelSet:
-    """The same model set, each backend a shallow copy without its torch modules and tensors:
-    what the API process needs (tokenizers, names, limits, heads) and nothing it must not
-    hold (device memory)."""
+    """The same model set, each backend turned into its family's front
+    (``app.models.fronts``) without its torch modules and tensors: what the API process
+    needs (tokenizers, names, limits, heads) and nothing it must not hold (device memory).
+    The fronts' classes import no torch, so neither does the API process that unpickles
+    them."""
     import torch
+
+    from app.models.registry import front_of
 
     copies: dict[int, Any] = {}
     for backend in models.backends():
-        clone = object.__new__(type(backend))
+        clone: Any = object.__new__(front_of(backend))
         clone.__dict__.update(
             {
                 key: value
                 for key, value in vars(backend).items()
-                if not isinstance(value, torch.nn.Module | torch.Tensor)
+                if not isinstance(value, torch.nn.Module | torch.Tensor | torch.device)
             }
         )
         copies[id(backend)] = clone

@@ -2,8 +2,9 @@
 
 ``SMART_EMBEDDER_MODEL_HOOK`` names a function as ``module:function``; the engine calls it
 with the model set right after loading, in whichever process loads the models (the engine
-process of a real server). The fault-injection plan of the device tests fills it
-(``app/testing/faults.py``), so production code never imports a testing module.
+process of a real server). The fault-injection plan of the device tests
+(``app/testing/faults.py``) and the benchmark's simulated device (``app/testing/sim_device.py``)
+fill it, so production code never imports a testing module.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import os
 from collections.abc import Callable
 
 from app.errors import ModelLoadError
-from app.models.catalog import ModelSet, load_models
+from app.models.catalog import ModelSet
+from app.models.loading import load_models
 from app.settings import Settings
 
 MODEL_HOOK_ENV = "SMART_EMBEDDER_MODEL_HOOK"

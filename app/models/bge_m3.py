@@ -13,20 +13,19 @@ chunk's text gets alone), sparse the lexical weights of its tokens, ColBERT its 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
 
 import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
 from app.models.base import (
-    EmbeddingBackend,
     Head,
     ItemEmbedding,
     ModelInfo,
     SparseVector,
     TokenizedText,
 )
+from app.models.fronts.bge_m3 import BgeM3Front
 from app.models.late_pooling import row_spans, span_means
 from app.models.pooling import l2_normalize
 from app.models.runtime import pad_batch
@@ -39,14 +38,7 @@ from app.settings import Settings
 _XLMR_POSITION_OFFSET = 2
 
 
-class BgeM3Backend(EmbeddingBackend):
-    kind = "bge-m3"
-    heads: ClassVar[frozenset[Head]] = frozenset(Head)
-
-    @classmethod
-    def matches(cls, model_dir: ModelDir) -> bool:
-        return model_dir.model_type == "xlm-roberta" and model_dir.has("sparse_linear.pt")
-
+class BgeM3Backend(BgeM3Front):
     def __init__(
         self,
         model_dir: ModelDir,

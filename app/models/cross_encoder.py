@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from app.models.base import ModelInfo, RerankBackend, TokenizedPair, TruncationSide
+from app.models.base import ModelInfo, TokenizedPair
+from app.models.fronts.cross_encoder import CrossEncoderFront
 from app.models.precision import run_in_float32
 from app.models.runtime import pad_batch, pad_type_ids
 from app.models.source import ModelDir
@@ -17,14 +18,7 @@ from app.models.transfer import to_host
 from app.settings import Settings
 
 
-class CrossEncoderBackend(RerankBackend):
-    kind = "cross-encoder"
-    scores_lone_texts = True
-
-    @classmethod
-    def matches(cls, model_dir: ModelDir) -> bool:
-        return any(a.endswith("ForSequenceClassification") for a in model_dir.architectures)
-
+class CrossEncoderBackend(CrossEncoderFront):
     def __init__(
         self,
         model_dir: ModelDir,
@@ -58,16 +52,6 @@ class CrossEncoderBackend(RerankBackend):
             # the name of the score's class, as TEI's /predict and /info report it
             extra={"label": str(labels.get(0, "LABEL_0"))},
         )
-
-    def tokenize_pairs(
-        self, query: str, passages: Sequence[str], truncation_side: TruncationSide | None = None
-    ) -> list[TokenizedPair]:
-        return self.tokenizer.encode_pairs(query, passages, truncation_side)
-
-    def tokenize_texts(
-        self, texts: Sequence[str], truncation_side: TruncationSide | None = None
-    ) -> list[TokenizedPair]:
-        return self.tokenizer.encode_lone(texts, truncation_side)
 
     @torch.inference_mode()
     def score(self, batch: Sequence[TokenizedPair]) -> np.ndarray:

@@ -6,11 +6,12 @@ works for left- and right-padded batches alike; pooled vectors come out in float
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import torch
+
+from app.models.fronts.sentence_transformer import POOLING_MODES
 
 Pooler = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -59,25 +60,7 @@ POOLERS: dict[str, Pooler] = {
     "mean_sqrt_len_tokens": mean_sqrt_len_pool,
     "lasttoken": last_token_pool,
 }
-
-_LEGACY_KEYS = {
-    "pooling_mode_cls_token": "cls",
-    "pooling_mode_max_tokens": "max",
-    "pooling_mode_mean_tokens": "mean",
-    "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
-    "pooling_mode_weightedmean_tokens": "weightedmean",
-    "pooling_mode_lasttoken": "lasttoken",
-}
-
-
-def pooling_modes(config: Mapping[str, Any]) -> tuple[str, ...]:
-    """The modes a ``1_Pooling/config.json`` asks for (new ``pooling_mode`` key or the legacy
-    ``pooling_mode_*`` booleans); sentence-transformers falls back to mean when none is set."""
-    if "pooling_mode" in config:
-        mode = config["pooling_mode"]
-        return (mode,) if isinstance(mode, str) else tuple(mode)
-    modes = tuple(mode for key, mode in _LEGACY_KEYS.items() if config.get(key))
-    return modes or ("mean",)
+assert tuple(POOLERS) == POOLING_MODES  # the front checks a model's modes against these
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, modes: tuple[str, ...]) -> torch.Tensor:

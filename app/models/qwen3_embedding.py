@@ -11,7 +11,6 @@ pooling is tested.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
 
 import torch
 from tokenizers.processors import TemplateProcessing
@@ -19,13 +18,12 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from app.errors import ModelLoadError
 from app.models.base import (
-    EmbeddingBackend,
     Head,
-    InputType,
     ItemEmbedding,
     ModelInfo,
     TokenizedText,
 )
+from app.models.fronts.qwen3_embedding import Qwen3EmbeddingFront, query_prompt
 from app.models.pooling import l2_normalize
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
@@ -33,10 +31,6 @@ from app.models.tokenization import TextTokenizer
 from app.settings import Settings
 
 END_OF_TEXT = "<|endoftext|>"
-
-
-def query_prompt(task: str) -> str:
-    return f"Instruct: {task}\nQuery:"
 
 
 def ensure_end_of_text(tokenizer: PreTrainedTokenizerBase) -> int:
@@ -58,20 +52,7 @@ def ensure_end_of_text(tokenizer: PreTrainedTokenizerBase) -> int:
     return eod_id
 
 
-class Qwen3EmbeddingBackend(EmbeddingBackend):
-    kind = "qwen3-embedding"
-    heads: ClassVar[frozenset[Head]] = frozenset({Head.DENSE})
-    supports_dimensions: ClassVar[bool] = True
-
-    @classmethod
-    def matches(cls, model_dir: ModelDir) -> bool:
-        # Qwen3-Embedding checkpoints name Qwen3ForCausalLM but ship a sentence-transformers
-        # layout; a bare Qwen3Model is an encoder too. A Qwen3 LM without either is a reranker
-        # or a chat model, not an embedder.
-        return model_dir.model_type == "qwen3" and (
-            "Qwen3Model" in model_dir.architectures or model_dir.has("modules.json")
-        )
-
+class Qwen3EmbeddingBackend(Qwen3EmbeddingFront):
     def __init__(
         self,
         model_dir: ModelDir,
@@ -108,9 +89,6 @@ class Qwen3EmbeddingBackend(EmbeddingBackend):
                 "query_task": settings.qwen_embed_query_task,
             },
         )
-
-    def prompt_for(self, input_type: InputType) -> str:
-        return self.query_prefix if input_type == "query" else ""
 
     @torch.inference_mode()
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:

@@ -8,7 +8,6 @@ does, so both sparse sources speak the same language. Only the sparse role is se
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
 
 import numpy as np
 import torch
@@ -16,15 +15,15 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from app.errors import ModelLoadError
 from app.models.base import (
-    EmbeddingBackend,
     Head,
     ItemEmbedding,
     ModelInfo,
     SparseVector,
     TokenizedText,
 )
+from app.models.fronts.sentence_transformer import position_limit
+from app.models.fronts.splade import SpladeFront
 from app.models.runtime import pad_batch
-from app.models.sentence_transformer import position_limit
 from app.models.source import ModelDir
 from app.models.tokenization import TextTokenizer
 from app.settings import Settings
@@ -34,14 +33,7 @@ from app.settings import Settings
 _LOGITS_BUDGET = 64 * 1024 * 1024
 
 
-class SpladeBackend(EmbeddingBackend):
-    kind = "splade"
-    heads: ClassVar[frozenset[Head]] = frozenset({Head.SPARSE})
-
-    @classmethod
-    def matches(cls, model_dir: ModelDir) -> bool:
-        return any(a.endswith("ForMaskedLM") for a in model_dir.architectures)
-
+class SpladeBackend(SpladeFront):
     def __init__(
         self,
         model_dir: ModelDir,
@@ -77,11 +69,6 @@ class SpladeBackend(EmbeddingBackend):
             max_length=limit,
             extra={"vocab_size": self._vocab_size},
         )
-
-    @property
-    def vocab_size(self) -> int:
-        """The masked-LM head's vocabulary: one logit per token id."""
-        return self._vocab_size
 
     @torch.inference_mode()
     def embed(self, batch: Sequence[TokenizedText], heads: frozenset[Head]) -> list[ItemEmbedding]:

@@ -7,6 +7,7 @@ with the model's special tokens.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,6 +22,20 @@ if TYPE_CHECKING:
 
 #: ids decoded before a given id to read its text (``TextTokenizer.id_spans``)
 _CONTEXT_IDS = 4
+
+#: Rust tokenizers unpickled in this process, by their JSON's digest. bge-m3 and its
+#: reranker ship the same XLM-R tokenizer, about 280 MB of RSS each (its 250k-piece
+#: vocabulary's trie): the API process holds one. Shared safely: a ``TextTokenizer`` never
+#: changes its tokenizer after construction (no truncation, no padding, read-only calls).
+_SHARED: dict[str, Tokenizer] = {}
+
+
+def _shared_tokenizer(serialized: str) -> Tokenizer:
+    key = hashlib.sha256(serialized.encode()).hexdigest()
+    tokenizer = _SHARED.get(key)
+    if tokenizer is None:
+        tokenizer = _SHARED[key] = Tokenizer.from_str(serialized)
+    return tokenizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,16 @@ class TextTokenizer:
             for token_id, token in self._tok.get_added_tokens_decoder().items()
             if token.special
         )
+
+    def __getstate__(self) -> dict[str, object]:
+        # what the engine sends the API process (``app.engine.child.without_weights``)
+        return {**self.__dict__, "_tok": self._tok.to_str()}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        serialized = state.pop("_tok")
+        assert isinstance(serialized, str)
+        self.__dict__.update(state)
+        self._tok = _shared_tokenizer(serialized)
 
     def _single_frame(self) -> tuple[list[int], list[int]]:
         """The special tokens the model's template puts before and after one text's tokens

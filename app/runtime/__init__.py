@@ -12,10 +12,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.engine.base import Engine
-from app.engine.calibration import calibrate
-from app.engine.inline import InlineEngine
-from app.engine.layout import lay_out
-from app.engine.model_hook import load_engine_models
 from app.engine.process import ProcessEngine
 from app.errors import ModelLoadError, NotReady, Overloaded
 from app.models.base import Head
@@ -152,22 +148,13 @@ class Runtime:
         return ColbertRanges(model=colbert.name, texts=len(CALIBRATION_TEXTS), ranges=ranges)
 
     async def _start_inline(self, preloaded: ModelSet | None) -> ModelSet:
-        loop = asyncio.get_running_loop()
-        models = (
-            preloaded
-            if preloaded is not None
-            else await loop.run_in_executor(None, load_engine_models, self.settings)
-        )
-        layout = lay_out(self.settings)
-        self.device, self.gpu = layout.device, layout.gpu
-        engine = InlineEngine(models.backends(), threads=layout.workers, niceness=layout.niceness)
+        # imported here: the in-process engine reaches torch, which an API process in front
+        # of an engine process never imports
+        from app.engine.inline_start import start_inline
+
+        engine, models, layout = await start_inline(self.settings, preloaded)
         self.engine = engine
-        engine.start()
-        if self.settings.warmup:
-            started = time.perf_counter()
-            await engine.warmup()
-            log.info("warm-up done in %.2fs", time.perf_counter() - started)
-        engine.calibrated = await loop.run_in_executor(None, calibrate, models)
+        self.device, self.gpu = layout.device, layout.gpu
         return models
 
     def _engine_died(self, reason: str) -> None:

@@ -20,7 +20,8 @@ from app.engine.device_memory import read_device_memory
 from app.engine.memory_budget import measure_budgets, probe_peak
 from app.engine.passes import run_pass
 from app.models.base import EmbeddingBackend, Head, RerankBackend
-from app.models.catalog import ModelSet, load_models
+from app.models.catalog import ModelSet
+from app.models.loading import load_models
 from app.models.precision import choose_dtype, device_capability
 from app.models.transfer import to_device, to_host
 from app.settings import Settings

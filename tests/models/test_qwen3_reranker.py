@@ -13,7 +13,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from app.errors import ModelLoadError
-from app.models.qwen3_reranker import ASSISTANT_SUFFIX, SYSTEM_PREFIX, Qwen3RerankerBackend
+from app.models.fronts.qwen3_reranker import ASSISTANT_SUFFIX, SYSTEM_PREFIX
+from app.models.qwen3_reranker import Qwen3RerankerBackend
 
 OFFICIAL_SUFFIX_AFTER_IM_END = [198, 151644, 77091, 198, 151667, 271, 151668, 271]
 IM_END = 151645

@@ -81,6 +81,13 @@ def engine_pid(url: str) -> int:
     return int(batch["engine_pid"])
 
 
+def maps_torch(pid: int) -> bool:
+    """Whether a running process has imported torch: ``import torch`` maps its C++ library
+    (``libtorch_cpu.so``, or the CUDA build's), which stays mapped for the process's life."""
+    with open(f"/proc/{pid}/maps") as maps:
+        return "/libtorch" in maps.read()
+
+
 def _stopped(pid: int) -> bool:
     """Whether every thread of ``pid`` is stopped (or the process is gone)."""
     try:

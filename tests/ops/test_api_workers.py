@@ -14,7 +14,7 @@ from collections.abc import Callable
 import httpx
 
 from tests.helpers import REPO, ServerProcess
-from tests.ops.load import HANG_GUARD_S, engine_pid
+from tests.ops.load import HANG_GUARD_S, engine_pid, maps_torch
 from tests.ops.metrics_text import series, value
 
 API_STARTED = re.compile(r"API process (\d+) started \(pid (\d+), private socket ([^)]+)\)")
@@ -70,6 +70,10 @@ def test_two_api_processes_share_one_engine_and_report_for_the_pod(
         assert series(metrics, "embedding_sentences_processed_total") == [2 * sent]
         # a gauge that describes the pod is taken once, not added up
         assert value(metrics, "smart_embedder_server_info") == 1
+    # each API process tokenizes with the models' fronts: torch only in the engine
+    assert maps_torch(engine)
+    assert not any(maps_torch(pid) for pid, _ in processes.values())
+    assert not maps_torch(server.proc.pid)  # the supervisor
     assert server.stop() == 0
 
 

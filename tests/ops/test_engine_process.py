@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.helpers import ServerProcess
-from tests.ops.load import engine_paused, stats_when, wait_until
+from tests.ops.load import engine_paused, maps_torch, stats_when, wait_until
 
 ENGINE_STARTED = re.compile(r"engine process (\d+) started")
 
@@ -30,6 +30,12 @@ def test_the_models_run_in_a_child_process(start_server: Callable[..., ServerPro
     assert r.status_code == 200 and len(r.json()["data"]) == 2
     stats = httpx.get(server.url + "/stats").json()["totals"]
     assert stats["batch_items"] >= 2 and stats["inference_cpu_seconds"] > 0
+    r = httpx.post(server.url + "/rerank", json={"query": "q", "passages": ["a", "b"]})
+    assert r.status_code == 200
+    # The API process tokenized, batched and answered both with the models' fronts alone:
+    # torch is in the engine (where the check sees it), never in the API process.
+    assert maps_torch(engine)
+    assert not maps_torch(server.proc.pid)
 
 
 @pytest.mark.parametrize("api_workers", ["1", "2"])
