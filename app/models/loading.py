@@ -31,12 +31,26 @@ def _backend_class(model_dir: ModelDir, role: Role) -> type[EmbeddingBackend] | 
     return embedding_backend_for(model_dir, role)
 
 
+def _route_transformers_logs() -> None:
+    """transformers sets its loggers up when first imported, which is here (no module above
+    imports it): its own stderr handler (plain text, not JSON lines) at its own level. Send its
+    records to the root's JSON handler instead, at errors only, as app.telemetry.logging means
+    for it."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_default_handler()
+    transformers_logging.enable_propagation()
+    transformers_logging.set_verbosity_error()
+
+
 def load_models(
     settings: Settings,
     *,
     on_progress: Callable[[str], None] | None = None,
 ) -> ModelSet:
     import torch
+
+    _route_transformers_logs()
 
     from app.cpu import usable_cores
     from app.models.runtime import configure_cpu_threads, resolve_device, resolve_dtype

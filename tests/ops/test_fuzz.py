@@ -267,7 +267,12 @@ def overlaps_a_whole_chunk(case: schemathesis.Case) -> bool:
 
 @pytest.fixture(scope="module")
 def api_schema(fuzz_server: ServerProcess) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(f"{fuzz_server.url}/openapi.json", config=fuzz_config())
+    url = f"{fuzz_server.url}/openapi.json"
+    # The server builds its document on the first request (about 2-3 s of CPU, from the loaded
+    # models); Schemathesis reads it with a 10 s timeout, which a loaded CI machine can pass.
+    # Built once, it is served from memory.
+    httpx.get(url, timeout=300).raise_for_status()
+    return schemathesis.openapi.from_url(url, config=fuzz_config())
 
 
 def test_the_document_lists_every_route(api_schema: schemathesis.BaseSchema) -> None:

@@ -131,6 +131,7 @@ def test_logs_are_json_lines_without_token_or_texts(server: ServerProcess) -> No
 
     asyncio.run(traffic())
     lines = [line for line in server.log().splitlines() if line.strip()]
+    assert all(x.startswith("{") for x in lines), [x for x in lines if not x.startswith("{")]
     events = [json.loads(line) for line in lines]
     assert all({"ts", "level", "logger", "msg"} <= set(event) for event in events)
     assert any(event["msg"].startswith("ready") for event in events)
