@@ -4,6 +4,7 @@ throughput on the same inputs and device.
 Examples:
   python -m app.bench --preset offline --scenario embed_dense --raw --compare-unbatched
   python -m app.bench --fast-device --scenario embed_dense --client wrk --raw
+  python -m app.bench --fast-device --client wrk --duration 10 --floor
   python -m app.bench --tiny --scenario embed_full --concurrency 32
   python -m app.bench --url http://127.0.0.1:8000 --scenario rerank
   python -m app.bench --fast-device --sweep 1,4,16,32,64 --raw --plot docs/bench.png
@@ -25,10 +26,10 @@ import urllib.request
 from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from app.bench import serverside, wrk
-from app.bench.load import LoadResult, run_load
+from app.bench import floor, serverside
+from app.bench.load import LoadResult
 from app.bench.raw import RawResult, raw_throughput
 from app.bench.report import append_markdown, summary
 from app.bench.sweep import SweepResult, parse_concurrencies, run_sweep
@@ -111,6 +112,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--raw", action="store_true", help="also time raw forward passes")
     p.add_argument(
+        "--floor",
+        action="store_true",
+        help="embed_dense with bge-m3 (--tiny, --fast-device or --bge-m3-model): also run the "
+        "floor of the stack (app/bench/floor_app.py: Litestar + uvicorn + msgspec, the model's "
+        "tokenizer, no model) under the same load and one short text at c=1, and print ours / "
+        "floor for the API process's CPU per request and the c=1 p50 difference",
+    )
+    p.add_argument(
         "--compare-unbatched",
         action="store_true",
         help="also run a server with CROSS_REQUEST_BATCHING=false (one request per pass)",
@@ -140,6 +149,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.plot is not None and args.sweep is None:
         p.error("--plot draws a sweep: give --sweep too")
+    if args.floor and (args.scenario != "embed_dense" or args.sweep or args.url):
+        p.error("--floor compares one embed_dense run of a server it starts: no --sweep, --url")
+    if args.floor and not (args.tiny or args.fast_device or args.bge_m3_model):
+        p.error("--floor needs bge-m3's tokenizer: give --tiny, --fast-device or --bge-m3-model")
     return args
 
 
@@ -218,43 +231,36 @@ def overhead_for(batching: dict[str, Any], scenario: str) -> int | None:
     return by_model.get(model, batching.get("batch_overhead_tokens"))
 
 
+class Measured(NamedTuple):
+    result: LoadResult
+    lines: list[str]
+    #: the API process's (or processes') CPU over the timed load, the engine's left out; 0.0
+    #: for a server we did not start
+    api_cpu_seconds: float
+
+
 def measure(
     url: str, workload: Workload, args: argparse.Namespace, api_pid: int | None = None
-) -> tuple[LoadResult, list[str]]:
+) -> Measured:
     """The load's result, and what the server spent on it (CPU, texts per batch)."""
-    bodies = workload.bodies()
-    warm_lines: list[str] = []
-    if args.warmup:
-        warm = run_load(url, workload.path, bodies[: args.warmup], args.concurrency, 0)
-        # Reported apart: counted with the timed ones they read as "errors 0/76" for 60.
-        warm_lines.append(
-            f"warm-up: {warm.requests} requests before timing, {warm.errors} failed "
-            "(not in the figures above)"
-        )
+    warmed = floor.warm_up(url, workload, args)
     engine = serverside.engine_pid(url)
     tree = serverside.process_tree(api_pid) if api_pid is not None else []
     pids = sorted({pid for pid in (*tree, engine) if pid is not None})
+    api = floor.api_pids(api_pid, engine) if api_pid is not None else []
     before = serverside.sample(url, pids)
+    api_before = floor.cpu_seconds(api)
     sim_stats: Path | None = getattr(args, "sim_stats", None)
     device_before = read_stats(sim_stats) if sim_stats is not None else None
-    if args.client == "wrk":
-        result = wrk.run_wrk(
-            url,
-            workload.path,
-            bodies[args.warmup :],
-            concurrency=args.concurrency,
-            seconds=args.duration,
-            units_per_request=args.batch_size,
-        )
-    else:
-        result = run_load(url, workload.path, bodies[args.warmup :], args.concurrency, 0)
+    result = floor.drive(url, workload, args)
     used = serverside.sample(url, pids) - before
+    api_used = floor.cpu_seconds(api) - api_before
     if api_pid is None:  # a server we did not start: its CPU is not ours to read
         used = serverside.ServerSample(0.0, used.batches, used.batch_items, 0.0)
     usage = serverside.usage_lines(used, requests=result.requests, seconds=result.seconds)
     if sim_stats is not None and device_before is not None:
         usage.append(device_line(args.sim_device, device_before, read_stats(sim_stats), result))
-    return result, [*warm_lines, *usage]
+    return Measured(result, [*([warmed] if warmed else []), *usage], api_used)
 
 
 def device_line(spec: str, before: SimStats, after: SimStats, result: LoadResult) -> str:
@@ -416,18 +422,27 @@ def main(argv: list[str] | None = None) -> int:
     unit = "pairs" if args.scenario == "rerank" else "texts"
     raws: list[RawResult] = []
     unbatched: LoadResult | None = None
+    ours: floor.Served | None = None
     if args.url:
-        batched, usage = measure(args.url, workload, args, args.pid)
+        batched, usage, _ = measure(args.url, workload, args, args.pid)
         batching = server_batching(args.url)
     else:
         with ServerProcess(env) as server:
             server.wait_ready()
-            batched, usage = measure(server.url, workload, args, server.proc.pid)
+            batched, usage, api_cpu = measure(server.url, workload, args, server.proc.pid)
+            if args.floor:
+                single = measure(server.url, *floor.single_text(args), server.proc.pid)
+                ours = floor.Served(batched, api_cpu, single.result)
             batching = server_batching(server.url)
         if args.compare_unbatched:
             with ServerProcess({**env, "CROSS_REQUEST_BATCHING": "false"}) as server:
                 server.wait_ready()
-                unbatched, _ = measure(server.url, workload, args, server.proc.pid)
+                unbatched = measure(server.url, workload, args, server.proc.pid).result
+    if ours is not None:  # with the server stopped: each has the cores to itself
+        model_dir = Path(env["BGE_M3_MODEL"])
+        usage += floor.floor_lines(
+            ours, floor.measure_floor(model_dir, batching["dense_model"], workload, args)
+        )
     if args.raw:
         raws = raw_ceilings(args, env, batching, workload)
     title = (
