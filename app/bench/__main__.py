@@ -8,6 +8,8 @@ Examples:
   python -m app.bench --url http://127.0.0.1:8000 --scenario rerank
   python -m app.bench --fast-device --sweep 1,4,16,32,64 --raw --plot docs/bench.png
   python -m app.bench --preset offline --scenario mixed --duration 15 --runs 3
+  python -m app.bench --preset offline --soak 30 --plot soak.png
+  python -m app.bench --full-size-bge-m3 /tmp/bge-m3-full
 
 ``--fast-device`` is the case of a GPU, reproduced on a CPU: tiny models (a forward pass of
 about a millisecond, mostly Python) and short texts, so what bounds throughput is the
@@ -118,11 +120,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         metavar="PNG",
         help="with --sweep: draw throughput and p99 against concurrency, server and raw "
-        "ceiling, into this PNG (its figures beside it, as .json); needs matplotlib",
+        "ceiling, into this PNG (its figures beside it, as .json); with --soak: RSS against "
+        "time; needs matplotlib",
+    )
+    soak = p.add_argument_group("soak (memory over a long run, app/bench/soak.py)")
+    soak.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="run a fixed mixed workload (embeddings, reranks, long texts) this long, sampling "
+        "every server process's RSS; report its growth over the last third and the allocator",
+    )
+    soak.add_argument("--soak-interval", type=float, default=60.0, help="seconds between samples")
+    soak.add_argument(
+        "--soak-max-words", type=int, default=128, help="longest of the mixed texts, in words"
+    )
+    soak.add_argument(
+        "--soak-long-words",
+        type=int,
+        default=400,
+        help="longest of the long texts (one in ten requests), in words (~1.3 tokens each)",
+    )
+    p.add_argument(
+        "--full-size-bge-m3",
+        type=Path,
+        metavar="DIR",
+        help="build bge-m3 at full size with random weights into DIR (2.3 GB) and exit; serve "
+        "it with --bge-m3-model DIR",
     )
     args = p.parse_args(argv)
-    if args.plot is not None and args.sweep is None:
-        p.error("--plot draws a sweep: give --sweep too")
+    if args.plot is not None and args.sweep is None and args.soak is None:
+        p.error("--plot draws a sweep or a soak: give --sweep or --soak too")
     return args
 
 
@@ -355,7 +383,16 @@ def main(argv: list[str] | None = None) -> int:
     if missing is not None:
         print(f"python -m app.bench: {missing}", file=sys.stderr)
         return 2
+    if args.full_size_bge_m3 is not None:
+        from app.testing.tiny_models import build_bge_m3
+
+        print(build_bge_m3(args.full_size_bge_m3, full_size=True))
+        return 0
     env = server_env(args)
+    if args.soak is not None:
+        from app.bench.soak_main import soak_main
+
+        return soak_main(args, env, models_label(env))
     if args.sweep is not None:
         return sweep_main(args, env)
     if args.scenario == "mixed":
