@@ -318,6 +318,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         float, _doc("How long SIGTERM waits for queued and running requests."), Meta(ge=0)
     ] = 30.0
     warmup: Annotated[bool, _doc("Run one batch per shape class before turning ready.")] = True
+    heap_trim_seconds: Annotated[
+        float,
+        _doc(
+            "Under glibc's malloc, hand the engine's freed heap back to the system this often "
+            "(malloc_trim); 0: never. The images preload jemalloc instead, which needs none."
+        ),
+        Meta(ge=0),
+    ] = 0.0
     otel_exporter_otlp_endpoint: Annotated[
         str, _doc("OTLP endpoint for traces; empty exports none.")
     ] = ""

@@ -9,6 +9,8 @@ Examples:
   python -m app.bench --url http://127.0.0.1:8000 --scenario rerank
   python -m app.bench --fast-device --sweep 1,4,16,32,64 --raw --plot docs/bench.png
   python -m app.bench --preset offline --scenario mixed --duration 15 --runs 3
+  python -m app.bench --preset offline --soak 30 --plot soak.png
+  python -m app.bench --full-size-bge-m3 /tmp/bge-m3-full
 
 ``--fast-device`` is the case of a GPU, reproduced on a CPU: tiny models (a forward pass of
 about a millisecond, mostly Python) and short texts, so what bounds throughput is the
@@ -29,154 +31,20 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from app.bench import floor, serverside
+from app.bench.cli_args import parse_args
 from app.bench.load import LoadResult
 from app.bench.raw import RawResult, raw_throughput
 from app.bench.report import append_markdown, summary
-from app.bench.sweep import SweepResult, parse_concurrencies, run_sweep
-from app.bench.workload import SCENARIOS, WORD_RANGES, Scenario, Workload
+from app.bench.sweep import SweepResult, run_sweep
+from app.bench.workload import Scenario, Workload
 from app.settings import Settings
 from app.testing.sim_device import (
-    PROFILES,
     SIM_DEVICE_ENV,
     SimStats,
     parse_cost,
     read_stats,
     sim_environment,
 )
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__.splitlines()[0])
-    p.add_argument(
-        "--scenario",
-        choices=[*SCENARIOS, "mixed"],
-        default="embed_dense",
-        help="mixed: live queries beside an indexer's flood, priorities on and off "
-        "(app/bench/mixed.py; --duration seconds per phase, --runs)",
-    )
-    p.add_argument("--runs", type=int, default=1, help="with --scenario mixed: runs to make")
-    p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--requests", type=int, default=200)
-    p.add_argument("--batch-size", type=int, default=4, help="texts (or passages) per request")
-    p.add_argument("--warmup", type=int, default=16, help="requests sent before timing")
-    p.add_argument("--texts", choices=list(WORD_RANGES), default="mixed", help="text lengths")
-    p.add_argument(
-        "--repeat-share",
-        type=float,
-        default=0.0,
-        help="share of texts that repeat an earlier request's (0: all distinct; for "
-        "measuring EMBED_CACHE_MB, e.g. 0.3 with --env EMBED_CACHE_MB=64)",
-    )
-    p.add_argument(
-        "--client",
-        choices=["aiohttp", "wrk"],
-        default="aiohttp",
-        help="load generator: aiohttp (--requests of them) or wrk (for --duration seconds)",
-    )
-    p.add_argument(
-        "--duration",
-        type=float,
-        default=10.0,
-        help="seconds of load, with wrk; with --scenario mixed, of each phase",
-    )
-    p.add_argument("--url", help="benchmark this running server instead of starting one")
-    p.add_argument(
-        "--pid",
-        type=int,
-        help="with --url: the server's process, to read its CPU (and its engine's)",
-    )
-    models = p.add_argument_group("models (when the benchmark starts the server)")
-    models.add_argument("--preset", choices=["default", "offline"])
-    models.add_argument("--tiny", action="store_true", help="tiny random bge-m3 + reranker")
-    models.add_argument(
-        "--fast-device",
-        action="store_true",
-        help="the fast-device case: --tiny with --texts short",
-    )
-    models.add_argument("--bge-m3-model")
-    models.add_argument("--dense-model")
-    models.add_argument("--sparse-model")
-    models.add_argument("--reranker-model")
-    models.add_argument(
-        "--device", help="DEVICE for the server and the raw passes: auto, cpu, cuda[:N] (auto)"
-    )
-    models.add_argument("--env", action="append", default=[], help="extra NAME=VALUE for it")
-    models.add_argument(
-        "--sim-device",
-        type=_sim_device,
-        metavar="A_MS,B_US|PROFILE",
-        help="replace each forward pass with a wait of A ms + B us per padded token, one pass "
-        "at a time, that costs no CPU (app/testing/sim_device.py; a profile: "
-        f"{', '.join(PROFILES)}); every run reports the device's busy fraction. Figures "
-        "about the serving layer only, never about a model",
-    )
-    p.add_argument("--raw", action="store_true", help="also time raw forward passes")
-    p.add_argument(
-        "--floor",
-        action="store_true",
-        help="embed_dense with bge-m3 (--tiny, --fast-device or --bge-m3-model): also run the "
-        "floor of the stack (app/bench/floor_app.py: Litestar + uvicorn + msgspec, the model's "
-        "tokenizer, no model) under the same load and one short text at c=1, and print ours / "
-        "floor for the API process's CPU per request and the c=1 p50 difference",
-    )
-    p.add_argument(
-        "--compare-unbatched",
-        action="store_true",
-        help="also run a server with CROSS_REQUEST_BATCHING=false (one request per pass)",
-    )
-    p.add_argument("--output", type=Path, help="append the results to this markdown file")
-    sweep = p.add_argument_group("sweep (the same load at several concurrencies)")
-    sweep.add_argument(
-        "--sweep",
-        type=_concurrencies,
-        metavar="C1,C2,...",
-        help="run each of --scenarios at each of these concurrencies (--concurrency is ignored)",
-    )
-    sweep.add_argument(
-        "--scenarios",
-        type=_scenarios,
-        default=list(SCENARIOS),
-        metavar="S1,S2,...",
-        help=f"with --sweep: the scenarios, of {', '.join(SCENARIOS)} (default: all)",
-    )
-    sweep.add_argument(
-        "--plot",
-        type=Path,
-        metavar="PNG",
-        help="with --sweep: draw throughput and p99 against concurrency, server and raw "
-        "ceiling, into this PNG (its figures beside it, as .json); needs matplotlib",
-    )
-    args = p.parse_args(argv)
-    if args.plot is not None and args.sweep is None:
-        p.error("--plot draws a sweep: give --sweep too")
-    if args.floor and (args.scenario != "embed_dense" or args.sweep or args.url):
-        p.error("--floor compares one embed_dense run of a server it starts: no --sweep, --url")
-    if args.floor and not (args.tiny or args.fast_device or args.bge_m3_model):
-        p.error("--floor needs bge-m3's tokenizer: give --tiny, --fast-device or --bge-m3-model")
-    return args
-
-
-def _concurrencies(text: str) -> list[int]:
-    try:
-        return parse_concurrencies(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
-
-
-def _sim_device(text: str) -> str:
-    try:
-        parse_cost(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
-
-
-def _scenarios(text: str) -> list[Scenario]:
-    names = [name.strip() for name in text.split(",")]
-    unknown = [name for name in names if name not in SCENARIOS]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown scenario {unknown[0]!r}")
-    return [name for name in SCENARIOS if name in names]
 
 
 def server_env(args: argparse.Namespace) -> dict[str, str]:
@@ -413,7 +281,16 @@ def main(argv: list[str] | None = None) -> int:
     if missing is not None:
         print(f"python -m app.bench: {missing}", file=sys.stderr)
         return 2
+    if args.full_size_bge_m3 is not None:
+        from app.testing.tiny_models import build_bge_m3
+
+        print(build_bge_m3(args.full_size_bge_m3, full_size=True))
+        return 0
     env = server_env(args)
+    if args.soak is not None:
+        from app.bench.soak_main import soak_main
+
+        return soak_main(args, env, models_label(env))
     if args.sweep is not None:
         return sweep_main(args, env)
     if args.scenario == "mixed":

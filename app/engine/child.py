@@ -28,6 +28,7 @@ from app.engine import wire
 from app.engine.calibrate import overhead_tokens
 from app.engine.calibration import calibrate
 from app.engine.device_memory import read_device_memory
+from app.engine.heap_trim import start_heap_trimmer
 from app.engine.layout import DeviceLayout, lay_out
 from app.engine.memory_budget import start_up_budgets, torch_device
 from app.engine.model_hook import load_engine_models
@@ -58,7 +59,10 @@ def serve_engine(conns: Sequence[Connection], settings: Settings) -> None:
     except Exception as exc:
         _tell_all(conns, wire.LoadFailed(reason=f"start-up failed: {type(exc).__name__}: {exc}"))
         return
+    trim_stop = threading.Event()
+    start_heap_trimmer(settings.heap_trim_seconds, trim_stop)
     EngineLoop(conns, models, layout.workers, layout.niceness).run(ready)
+    trim_stop.set()
 
 
 def _tell_all(conns: Sequence[Connection], message: Any) -> None:

@@ -56,7 +56,12 @@ def watch_runtime(sources: GaugeSources, runtime: Runtime) -> None:
             "entries": stats.entries,
         }
 
+    def engine_pid() -> int | None:
+        engine = runtime.engine
+        return engine.pid if engine is not None else None
+
     sources.embed_cache = embed_cache
+    runtime.recorder.metrics.memory_sources.engine_pid = engine_pid
     runtime.recorder.metrics.priority_sources.pending = pending
     sources.queued_items = queued_items
     sources.server_info = server_info

@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from app import __version__
 from app.paths import ENDPOINT_PATHS, METADATA_ENDPOINTS
 from app.telemetry.key_metrics import KeySources, register_key_instruments
+from app.telemetry.memory_metrics import MemorySources, register_memory_instruments
 from app.telemetry.priority_metrics import PrioritySources, register_priority_instruments
 
 PROMETHEUS_CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -261,6 +262,8 @@ class Metrics:
         self.priority_sources = PrioritySources()
         register_priority_instruments(meter, self.priority_sources)
         self._embed_cache_instruments(meter)
+        self.memory_sources = MemorySources()
+        register_memory_instruments(meter, self.memory_sources)
 
     def _embed_cache_instruments(self, meter: Meter) -> None:
         for tally, what in (

@@ -17,8 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.samples import Sample
 
-#: gauges that describe the pod rather than count work: the same in every API process
-_DESCRIPTIVE_PREFIXES = ("gpu_memory_", "embedding_gpu_memory_")
+#: gauges that describe the pod rather than count work: the same in every API process (the
+#: engine's RSS too: one engine, reported alike by each; each API process's has its own pid)
+_DESCRIPTIVE_PREFIXES = ("gpu_memory_", "embedding_gpu_memory_", "smart_embedder_process_")
 
 
 def _is_descriptive(family: Metric) -> bool:

@@ -55,15 +55,27 @@ def _xlmr_tokenizer():  # type: ignore[no-untyped-def]
     return XLMRobertaTokenizerFast(tokenizer_file=str(xlmr_tokenizer_file()))
 
 
-def _xlmr_config(max_positions: int):  # type: ignore[no-untyped-def]
+#: bge-m3's own encoder (XLM-R large, 8,192 positions): ``build_bge_m3(full_size=True)``
+BGE_M3_DIMS = {
+    "hidden_size": 1024,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "intermediate_size": 4096,
+}
+TINY_DIMS = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 64,
+}
+
+
+def _xlmr_config(max_positions: int, dims: dict[str, int] = TINY_DIMS):  # type: ignore[no-untyped-def]
     from transformers import XLMRobertaConfig
 
     return XLMRobertaConfig(
         vocab_size=XLMR_VOCAB,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
+        **dims,
         max_position_embeddings=max_positions + 2,
         type_vocab_size=1,
         pad_token_id=1,
@@ -74,18 +86,25 @@ def _xlmr_config(max_positions: int):  # type: ignore[no-untyped-def]
 
 @_built_once
 def build_bge_m3(
-    target: Path, *, max_positions: int = 512, seed: int = 0, colbert_dim: int | None = None
+    target: Path,
+    *,
+    max_positions: int = 512,
+    seed: int = 0,
+    colbert_dim: int | None = None,
+    full_size: bool = False,
 ) -> Path:
     """An XLMRobertaModel saved with bge-m3's ``colbert_linear.pt`` and ``sparse_linear.pt``.
     ``colbert_dim``: the ColBERT head's width (default: the hidden size, as in bge-m3); 1024
-    gives real-sized ColBERT rows from a tiny encoder (``python -m app.bench.colbert``)."""
+    gives real-sized ColBERT rows from a tiny encoder (``python -m app.bench.colbert``).
+    ``full_size``: bge-m3's real shapes (XLM-R large, 8,192 positions; 2.3 GB of random
+    float32 weights), for measuring memory and speed without the hub."""
     import torch
     from transformers import XLMRobertaModel
 
     if (target / "sparse_linear.pt").is_file():
         return target
     torch.manual_seed(seed)
-    config = _xlmr_config(max_positions)
+    config = _xlmr_config(8192, BGE_M3_DIMS) if full_size else _xlmr_config(max_positions)
     config.architectures = ["XLMRobertaModel"]
     model = XLMRobertaModel(config).eval()
     target.mkdir(parents=True, exist_ok=True)

@@ -68,7 +68,7 @@ exactly the cache the server will read.
       value: {{ $value | toString | quote }}
     {{- end }}
   resources:
-    {{- toYaml (default .Values.resources .Values.modelDownload.resources) | nindent 4 }}
+    {{- toYaml (default (include "smart-embedder.resources" . | fromYaml) .Values.modelDownload.resources) | nindent 4 }}
   securityContext:
     {{- toYaml .Values.securityContext | nindent 4 }}
   volumeMounts:

@@ -249,3 +249,23 @@ Cross-value checks that a JSON schema cannot express.
 {{- fail "set hubToken.value or hubToken.existingSecret, not both" }}
 {{- end }}
 {{- end }}
+
+{{/*
+The server's resources: .Values.resources, with the memory request and limit of the model
+preset (memoryByPreset; "" is "default") where resources leaves them out.
+*/}}
+{{- define "smart-embedder.resources" -}}
+{{- $resources := deepCopy (default dict .Values.resources) -}}
+{{- $memory := default dict (get .Values.memoryByPreset (default "default" .Values.models.preset)) -}}
+{{- $requests := default dict $resources.requests -}}
+{{- $limits := default dict $resources.limits -}}
+{{- if and $memory.request (not (hasKey $requests "memory")) -}}
+{{- $_ := set $requests "memory" $memory.request -}}
+{{- end -}}
+{{- if and $memory.limit (not (hasKey $limits "memory")) -}}
+{{- $_ := set $limits "memory" $memory.limit -}}
+{{- end -}}
+{{- $_ := set $resources "requests" $requests -}}
+{{- $_ := set $resources "limits" $limits -}}
+{{- toYaml $resources -}}
+{{- end -}}
