@@ -74,7 +74,7 @@ def test_the_command_line_refuses_a_plot_without_a_sweep(
     with pytest.raises(SystemExit) as exit_:
         bench.parse_args(["--plot", "x.png"])
     assert exit_.value.code == 2
-    assert "--plot draws a sweep: give --sweep too" in capsys.readouterr().err
+    assert "--plot draws a sweep or a soak: give --sweep or --soak too" in capsys.readouterr().err
     args = bench.parse_args(["--sweep", "1,4", "--scenarios", "rerank,embed_dense"])
     assert (args.sweep, args.scenarios) == ([1, 4], ["embed_dense", "rerank"])
     with pytest.raises(SystemExit):
