@@ -19,9 +19,12 @@ from app.models.loading import load_models
 from app.settings import Settings
 from app.testing import tiny_models as tiny
 from tests.helpers import wait_ready
+from tests.scheduling import longest_first
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    longest_first(items)
     import torch
 
     if torch.cuda.is_available():

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoModel
 
 from app.models.base import (
     Head,
@@ -28,6 +28,7 @@ from app.models.base import (
 from app.models.fronts.bge_m3 import BgeM3Front
 from app.models.late_pooling import row_spans, span_means
 from app.models.pooling import l2_normalize
+from app.models.pretrained_tokenizer import load_tokenizer
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
 from app.models.tokenization import TextTokenizer
@@ -57,7 +58,7 @@ class BgeM3Backend(BgeM3Front):
         hidden = int(self.encoder.config.hidden_size)
         self.sparse_linear = _load_linear(model_dir, "sparse_linear.pt", hidden, 1, device)
         self.colbert_linear = _load_linear(model_dir, "colbert_linear.pt", hidden, None, device)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir.path)
+        tokenizer = load_tokenizer(model_dir.path)
         model_limit = int(self.encoder.config.max_position_embeddings) - _XLMR_POSITION_OFFSET
         limit = min(max_length, model_limit)
         self.tokenizer = TextTokenizer(tokenizer, limit)

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification
 
 from app.models.base import ModelInfo, TokenizedPair
 from app.models.fronts.cross_encoder import CrossEncoderFront
 from app.models.precision import run_in_float32
+from app.models.pretrained_tokenizer import load_tokenizer
 from app.models.runtime import pad_batch, pad_type_ids
 from app.models.source import ModelDir
 from app.models.transfer import to_host
@@ -41,7 +42,7 @@ class CrossEncoderBackend(CrossEncoderFront):
         offset = 2 if config.model_type in ("xlm-roberta", "roberta") else 0
         limit = min(max_length, int(config.max_position_embeddings) - offset)
         uses_type_ids = int(getattr(config, "type_vocab_size", 1) or 1) > 1
-        tokenizer = AutoTokenizer.from_pretrained(model_dir.path)
+        tokenizer = load_tokenizer(model_dir.path)
         self.tokenizer = TextTokenizer(tokenizer, limit, with_type_ids=uses_type_ids)
         labels = getattr(config, "id2label", None) or {0: "LABEL_0"}
         self.info = ModelInfo(

@@ -48,6 +48,13 @@ def load_models(
     *,
     on_progress: Callable[[str], None] | None = None,
 ) -> ModelSet:
+    from app.models.pretrained_tokenizer import shared_while_loading
+
+    with shared_while_loading():
+        return _load_models(settings, on_progress)
+
+
+def _load_models(settings: Settings, on_progress: Callable[[str], None] | None) -> ModelSet:
     import torch
 
     _route_transformers_logs()

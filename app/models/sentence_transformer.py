@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoModel
 
 from app.models.base import (
     Head,
@@ -31,6 +31,7 @@ from app.models.fronts.sentence_transformer import (
 )
 from app.models.late_pooling import row_spans, span_means
 from app.models.pooling import l2_normalize, pool
+from app.models.pretrained_tokenizer import load_tokenizer
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
 from app.models.tokenization import TextTokenizer
@@ -52,7 +53,7 @@ class SentenceTransformerBackend(SentenceTransformerFront):
         self.device = device
         self.encoder = AutoModel.from_pretrained(self.layout.transformer_dir, dtype=dtype)
         self.encoder.to(device).eval()
-        tokenizer = AutoTokenizer.from_pretrained(self.layout.transformer_dir)
+        tokenizer = load_tokenizer(self.layout.transformer_dir)
         limit = min(
             settings.bge_embed_max_length,
             self.layout.max_seq_length or settings.bge_embed_max_length,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from transformers import AutoModelForMaskedLM, AutoTokenizer
+from transformers import AutoModelForMaskedLM
 
 from app.errors import ModelLoadError
 from app.models.base import (
@@ -23,6 +23,7 @@ from app.models.base import (
 )
 from app.models.fronts.sentence_transformer import position_limit
 from app.models.fronts.splade import SpladeFront
+from app.models.pretrained_tokenizer import load_tokenizer
 from app.models.runtime import pad_batch
 from app.models.source import ModelDir
 from app.models.tokenization import TextTokenizer
@@ -53,7 +54,7 @@ class SpladeBackend(SpladeFront):
             missing = ", ".join(sorted(loading["missing_keys"])[:4])
             raise ModelLoadError(f"model {model_dir.ref}: masked-LM weights missing: {missing}")
         self.model = model.to(device).eval()
-        tokenizer = AutoTokenizer.from_pretrained(model_dir.path)
+        tokenizer = load_tokenizer(model_dir.path)
         limit = min(settings.bge_embed_max_length, position_limit(model.config))
         self.tokenizer = TextTokenizer(tokenizer, limit)
         self._vocab_size = int(model.config.vocab_size)

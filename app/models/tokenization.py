@@ -60,8 +60,11 @@ class TextTokenizer:
         with_type_ids: bool = False,
     ) -> None:
         backend: Tokenizer = tokenizer.backend_tokenizer
-        # A private copy: the transformers wrapper toggles truncation/padding on its own one.
-        self._tok = Tokenizer.from_str(backend.to_str())
+        # Taken over, not copied: the wrapper is dropped once its model has started (it would
+        # toggle truncation and padding on it each call). Models that ship the same files get
+        # the same wrapper while they load (app.models.pretrained_tokenizer), so one Rust
+        # tokenizer.
+        self._tok = backend
         self._tok.no_truncation()
         self._tok.no_padding()
         self.max_length = max_length

@@ -14,6 +14,9 @@ from PIL import Image
 
 from tests.helpers import ServerProcess
 
+#: these files share the session's offline server (tests/api/conftest.py)
+pytestmark = pytest.mark.xdist_group("api-offline-server")
+
 #: a URL the page loads: a script's src, a stylesheet's or icon's href
 _LOADED = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
 _CHROMIUM = next(

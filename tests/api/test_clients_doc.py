@@ -24,6 +24,9 @@ import pytest
 
 from tests.helpers import REPO, ServerProcess
 
+#: these files share the session's offline server (tests/api/conftest.py)
+pytestmark = pytest.mark.xdist_group("api-offline-server")
+
 DOC = REPO / "docs" / "clients.md"
 DOC_URL = "http://localhost:8000"
 _SNIPPET = re.compile(

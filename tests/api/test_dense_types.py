@@ -21,13 +21,6 @@ TEXTS = ["How do plants make food?", "Leaves contain chlorophyll.", "Stocks rose
 DENSE_ONLY = {"return_sparse": False, "return_colbert": False}
 
 
-@pytest.fixture(scope="module")
-def client(make_client: Callable[..., TestClient]) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    with make_client() as c:
-        wait_ready(c)
-        yield c
-
-
 def native(client: TestClient, **options: Any) -> Any:  # type: ignore[type-arg]
     r = client.post("/embeddings/", json={"sentences": TEXTS, **DENSE_ONLY, **options})
     assert r.status_code == 200, r.text

@@ -3,17 +3,18 @@ packages, served through the HTTP API with no download at all."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from litestar.testing import TestClient
 
-from app.settings import Settings
-from tests.helpers import ServerProcess, wait_ready
+from tests.helpers import ServerProcess
+
+#: these files share the session's offline server (tests/api/conftest.py)
+pytestmark = pytest.mark.xdist_group("api-offline-server")
 
 QUERY = "A man is eating food."
 PARAPHRASE = "Someone is having a meal."
@@ -22,16 +23,9 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 @pytest.fixture(scope="module")
-def offline(make_client: Callable[..., TestClient]) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    # The suite's settings name the tiny models; a model setting that differs from its default
-    # overrides that role of the preset, so these go back to the defaults here.
-    defaults = Settings()
-    with make_client(
-        preset="offline",
-        bge_m3_model=defaults.bge_m3_model,
-        reranker_model=defaults.reranker_model,
-    ) as client:
-        wait_ready(client)
+def offline(offline_server: ServerProcess) -> Iterator[httpx.Client]:
+    """``serve --preset offline`` (the session's), as a new user starts it."""
+    with httpx.Client(base_url=offline_server.url, timeout=60) as client:
         yield client
 
 
@@ -39,7 +33,7 @@ def _embed(client: httpx.Client, **body: object) -> httpx.Response:
     return client.post("/embeddings/", json={"return_colbert": False, **body})
 
 
-def test_dense_and_sparse_with_their_model_names(offline: TestClient) -> None:  # type: ignore[type-arg]
+def test_dense_and_sparse_with_their_model_names(offline: httpx.Client) -> None:
     r = _embed(offline, sentences=[QUERY, PARAPHRASE])
     assert r.status_code == 200, r.text
     body = r.json()
@@ -56,7 +50,7 @@ def test_dense_and_sparse_with_their_model_names(offline: TestClient) -> None:  
     assert first.get("colbert") is None
 
 
-def test_paraphrase_ranks_above_unrelated_text(offline: TestClient) -> None:  # type: ignore[type-arg]
+def test_paraphrase_ranks_above_unrelated_text(offline: httpx.Client) -> None:
     r = _embed(offline, sentences=[QUERY, PARAPHRASE, UNRELATED], sparse_as_indices=True)
     assert r.status_code == 200, r.text
     items = [d["embeddings"] for d in r.json()["data"]]
@@ -71,32 +65,32 @@ def test_paraphrase_ranks_above_unrelated_text(offline: TestClient) -> None:  # 
     assert sparse_dot(sparse[0], sparse[1]) > sparse_dot(sparse[0], sparse[2])
 
 
-def test_queries_embed_like_documents_for_minilm(offline: TestClient) -> None:  # type: ignore[type-arg]
+def test_queries_embed_like_documents_for_minilm(offline: httpx.Client) -> None:
     # MiniLM has no query prompt, so input_type changes nothing.
     doc = _embed(offline, sentences=[QUERY], return_sparse=False).json()
     query = _embed(offline, sentences=[QUERY], return_sparse=False, input_type="query").json()
     assert doc["data"][0]["embeddings"]["dense"] == query["data"][0]["embeddings"]["dense"]
 
 
-def test_colbert_asked_for_is_a_clear_400(offline: TestClient) -> None:  # type: ignore[type-arg]
+def test_colbert_asked_for_is_a_clear_400(offline: httpx.Client) -> None:
     r = offline.post("/embeddings/", json={"sentences": [QUERY], "return_colbert": True})
     assert r.status_code == 400, r.text
     assert "colbert vectors are not available: no configured model gives them" in r.text
 
 
-def test_default_request_gets_every_vector_type_the_preset_has(offline: TestClient) -> None:  # type: ignore[type-arg]
+def test_default_request_gets_every_vector_type_the_preset_has(offline: httpx.Client) -> None:
     body = offline.post("/embeddings/", json={"sentences": [QUERY]}).json()
     assert set(body["data"][0]["embeddings"]) == {"dense", "sparse"}
     assert body["colbert_model_name"] is None
 
 
-def test_rerank_is_a_clear_400(offline: TestClient) -> None:  # type: ignore[type-arg]
+def test_rerank_is_a_clear_400(offline: httpx.Client) -> None:
     r = offline.post("/rerank", json={"query": QUERY, "passages": [PARAPHRASE, UNRELATED]})
     assert r.status_code == 400, r.text
     assert "reranking is not available: no reranker model is configured" in r.text
 
 
-def test_long_text_warns_with_minilm_limit(offline: TestClient) -> None:  # type: ignore[type-arg]
+def test_long_text_warns_with_minilm_limit(offline: httpx.Client) -> None:
     r = _embed(offline, sentences=["word " * 300], return_sparse=False)
     assert r.status_code == 200, r.text
     (warning,) = r.json()["warnings"]
@@ -114,7 +108,7 @@ def _minilm_dir() -> str:
 
 
 def test_without_served_names_minilm_answers_to_its_hub_id_and_directory(
-    offline: TestClient,  # type: ignore[type-arg]
+    offline: httpx.Client,
 ) -> None:
     for name in [MINILM, "all-MiniLM-L6-v2", _minilm_dir(), None]:
         body = {"input": QUERY, **({"model": name} if name else {})}

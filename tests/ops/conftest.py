@@ -41,3 +41,16 @@ def start_server(server_env: dict[str, str]) -> Iterator[Callable[..., ServerPro
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def default_server(server_env: dict[str, str]) -> Iterator[ServerProcess]:
+    """One server on ``server_env`` alone, for the tests that only send it requests and read
+    its answers, metrics and log. The files that use it are one ``xdist_group``
+    ("ops-default-server"), so it starts once a run."""
+    server = ServerProcess(server_env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

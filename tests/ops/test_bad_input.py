@@ -28,6 +28,9 @@ from tests.helpers import ServerProcess
 from tests.ops.load import HANG_GUARD_S, engine_paused, engine_pid, wait_until
 from tests.ops.metrics_text import value
 
+#: these tests share the session's default server (tests/ops/conftest.py)
+pytestmark = pytest.mark.xdist_group("ops-default-server")
+
 JSON = "application/json"
 MB_STRING = "x" * 1_000_000
 MANY = ["a"] * 10_000
@@ -274,10 +277,8 @@ def assert_clean_log(server: ServerProcess) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(server_env: dict[str, str]) -> Iterator[ServerProcess]:
-    with ServerProcess(server_env) as process:
-        process.wait_ready()
-        yield process
+def server(default_server: ServerProcess) -> ServerProcess:
+    return default_server
 
 
 @pytest.fixture(scope="module")

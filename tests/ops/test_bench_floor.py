@@ -4,14 +4,17 @@ like."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from app.bench.floor import floor_server
 from tests.helpers import ServerProcess
+
+#: these tests share the session's default server (tests/ops/conftest.py)
+pytestmark = pytest.mark.xdist_group("ops-default-server")
 
 #: the tiny bge-m3's hidden size: its dense width
 TINY_HIDDEN = 32
@@ -38,9 +41,9 @@ def shape(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_floor_answers_the_servers_shape(
-    start_server: Callable[..., ServerProcess], tiny_models: dict[str, Path]
+    default_server: ServerProcess, tiny_models: dict[str, Path]
 ) -> None:
-    server = start_server()
+    server = default_server
     ours = httpx.post(f"{server.url}/embeddings/", json=BODY, timeout=60)
     name = httpx.get(f"{server.url}/health", timeout=10).json()["dense_model"]
     with floor_server(tiny_models["bge-m3"], name) as (url, _):

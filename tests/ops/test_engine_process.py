@@ -15,11 +15,14 @@ import pytest
 from tests.helpers import ServerProcess
 from tests.ops.load import engine_paused, maps_torch, stats_when, wait_until
 
+#: these tests share the session's default server (tests/ops/conftest.py)
+pytestmark = pytest.mark.xdist_group("ops-default-server")
+
 ENGINE_STARTED = re.compile(r"engine process (\d+) started")
 
 
-def test_the_models_run_in_a_child_process(start_server: Callable[..., ServerProcess]) -> None:
-    server = start_server()
+def test_the_models_run_in_a_child_process(default_server: ServerProcess) -> None:
+    server = default_server
     batch = httpx.get(server.url + "/health").json()["batch"]
     assert batch["engine"] == "process"
     engine = int(batch["engine_pid"])

@@ -5,7 +5,6 @@ exactly the vector types its request asked for, with the values a request of its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,6 +13,9 @@ import pytest
 
 from tests.helpers import ServerProcess
 from tests.ops.load import heavy_texts, stats_when
+
+#: these tests share the session's default server (tests/ops/conftest.py)
+pytestmark = pytest.mark.xdist_group("ops-default-server")
 
 ONLY = {
     "dense": {"return_dense": True, "return_sparse": False, "return_colbert": False},
@@ -25,10 +27,8 @@ REQUESTS = 60
 
 
 @pytest.fixture(scope="module")
-def server(server_env: dict[str, str]) -> Iterator[ServerProcess]:
-    with ServerProcess(server_env) as running:
-        running.wait_ready()
-        yield running
+def server(default_server: ServerProcess) -> ServerProcess:
+    return default_server
 
 
 def text_of(i: int) -> str:

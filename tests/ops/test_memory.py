@@ -3,22 +3,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
+import pytest
 
 from app.bench.soak import run_soak
 from tests.helpers import ServerProcess
 from tests.ops.load import engine_pid
 from tests.ops.metrics_text import samples
 
+#: these tests share the session's default server (tests/ops/conftest.py)
+pytestmark = pytest.mark.xdist_group("ops-default-server")
+
 RSS = "smart_embedder_process_resident_memory_bytes"
 
 
 def test_metrics_and_the_soak_report_the_rss_of_the_api_and_the_engine(
-    start_server: Callable[..., ServerProcess],
+    default_server: ServerProcess,
 ) -> None:
-    server = start_server()
+    server = default_server
     engine = engine_pid(server.url)
     api = server.proc.pid
 

@@ -35,7 +35,6 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, RequestBody, Schema
-from litestar.routes import HTTPRoute
 
 import app.api.tei.schemas as tei_schemas
 from app.api.cohere.embed_schemas import CohereEmbedParams
@@ -46,6 +45,7 @@ from app.api.common.model_names import served_models
 from app.api.native.chunking_document import chunking_rule, late_chunking_rule
 from app.api.native.schemas import EmbeddingRequest, RerankRequest
 from app.api.openai.schemas import OpenAIEmbeddingParams
+from app.api.openapi.operations import handler_operations
 from app.api.tei.schemas import (
     TeiEmbedAllParams,
     TeiEmbedParams,
@@ -105,24 +105,14 @@ BodySchema = dict[str, Any] | Callable[[ModelSet | None], dict[str, Any]]
 
 def _replace_bodies(app: Litestar) -> None:
     """Each operation whose handler states its body (``opt["request_body"]``) gets it."""
-    paths = app.openapi_schema.paths or {}
     runtime: Runtime = app.state.runtime
-    for route in app.routes:
-        item = paths.get(route.path_format)
-        if item is None or not isinstance(route, HTTPRoute):
-            continue
-        for handler in route.route_handlers:
-            body: BodySchema | None = handler.opt.get("request_body")
-            if body is None:
-                continue
+    for handler, operation in handler_operations(app):
+        body: BodySchema | None = handler.opt.get("request_body")
+        if body is not None:
             schema = RenderedSchema(render=partial(_render_body, body, runtime))
-            for method in handler.http_methods:
-                operation = getattr(item, method.lower(), None)
-                if operation is not None:
-                    operation.request_body = RequestBody(
-                        content={"application/json": OpenAPIMediaType(schema=schema)},
-                        required=True,
-                    )
+            operation.request_body = RequestBody(
+                content={"application/json": OpenAPIMediaType(schema=schema)}, required=True
+            )
 
 
 def _render_body(body: BodySchema, runtime: Runtime) -> dict[str, Any]:
@@ -192,25 +182,18 @@ class RequestBodies:
 
 def _body_structs(app: Litestar) -> dict[str, type[msgspec.Struct]]:
     """Each request body's component name in the document → the struct its route decodes."""
-    paths = app.openapi_schema.paths or {}
     found: dict[str, type[msgspec.Struct]] = {}
-    for route in app.routes:
-        item = paths.get(route.path_format)
-        if item is None or not isinstance(route, HTTPRoute):
+    for handler, operation in handler_operations(app):
+        for documented in handler.opt.get("documented_bodies", ()):
+            found[documented.__name__] = documented
+        data = handler.parsed_fn_signature.parameters.get("data")
+        struct = data.annotation if data is not None else None
+        if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
             continue
-        for handler in route.route_handlers:
-            for documented in handler.opt.get("documented_bodies", ()):
-                found[documented.__name__] = documented
-            data = handler.parsed_fn_signature.parameters.get("data")
-            struct = data.annotation if data is not None else None
-            if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
-                continue
-            for method in handler.http_methods:
-                operation = getattr(item, method.lower(), None)
-                body = operation.request_body if operation is not None else None
-                for media in body.content.values() if body is not None else ():
-                    if isinstance(media.schema, Reference):
-                        found[media.schema.ref.rpartition("/")[2]] = struct
+        body = operation.request_body
+        for media in body.content.values() if isinstance(body, RequestBody) else ():
+            if isinstance(media.schema, Reference):
+                found[media.schema.ref.rpartition("/")[2]] = struct
     return found
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.openapi.spec import Parameter
-from litestar.routes import HTTPRoute
 
 from app.api.openapi.bodies import RenderedSchema
+from app.api.openapi.operations import handler_operations
 from app.runtime import Runtime
 
 #: a path parameter's JSON Schema with this runtime's models (``opt["path_parameters"]``)
@@ -25,17 +25,10 @@ ParameterSchema = Callable[[Runtime], dict[str, Any]]
 
 def document_path_parameters(app: Litestar) -> None:
     """Each path parameter that a handler states gets its schema (an ``on_startup`` hook)."""
-    paths = app.openapi_schema.paths or {}
     runtime: Runtime = app.state.runtime
-    for route in app.routes:
-        item = paths.get(route.path_format)
-        if item is None or not isinstance(route, HTTPRoute):
-            continue
-        for handler in route.route_handlers:
-            stated: dict[str, ParameterSchema] = handler.opt.get("path_parameters", {})
-            for method in handler.http_methods if stated else ():
-                operation = getattr(item, method.lower(), None)
-                for parameter in operation.parameters or () if operation is not None else ():
-                    if isinstance(parameter, Parameter) and parameter.name in stated:
-                        render = partial(stated[parameter.name], runtime)
-                        parameter.schema = RenderedSchema(render=render)
+    for handler, operation in handler_operations(app):
+        stated: dict[str, ParameterSchema] = handler.opt.get("path_parameters", {})
+        for parameter in operation.parameters or () if stated else ():
+            if isinstance(parameter, Parameter) and parameter.name in stated:
+                render = partial(stated[parameter.name], runtime)
+                parameter.schema = RenderedSchema(render=render)

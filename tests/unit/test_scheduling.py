@@ -1,0 +1,32 @@
+"""The suite's own scheduling (tests/scheduling.py): the weights it orders test files by."""
+
+from __future__ import annotations
+
+import json
+
+from app.testing.server import REPO
+from tests.scheduling import WEIGHTS, record
+
+DURATIONS = """\
+============================= slowest durations =============================
+262.89s call     tests/ops/test_gpu_check_script.py::test_the_cpu_mode_runs[a b]
+76.64s setup    tests/ops/test_fuzz.py::test_the_document_lists_every_route
+1.50s call     tests/ops/test_fuzz.py::test_the_document_lists_every_route
+0.20s teardown tests/ops/test_fuzz.py::test_the_document_lists_every_route
+(12 durations < 0.005s hidden.  Use -vv to show these durations.)
+1252 passed, 10 skipped in 1788.96s (0:29:48)
+"""
+
+
+def test_a_files_weight_is_the_sum_of_its_tests_phases() -> None:
+    assert record(DURATIONS) == {
+        "tests/ops/test_fuzz.py": 78.3,
+        "tests/ops/test_gpu_check_script.py": 262.9,
+    }
+
+
+def test_the_recorded_weights_name_files_that_exist() -> None:
+    weights = json.loads(WEIGHTS.read_text())
+    assert weights, "tests/durations.json is empty"
+    missing = [file for file in weights if not (REPO / file).is_file()]
+    assert not missing, f"tests/durations.json names files that are gone: {missing}"
