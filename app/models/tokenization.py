@@ -71,6 +71,9 @@ class TextTokenizer:
         self.truncation_side = truncation_side
         self.with_type_ids = with_type_ids
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        #: token ids run from 0 to this, exclusive (added tokens included); counted once, as
+        #: the Rust tokenizer builds its whole vocabulary to count it (0.1-0.3 s for XLM-R's)
+        self.vocab_size = int(self._tok.get_vocab_size(with_added_tokens=True))
         self.specials_single = self._tok.num_special_tokens_to_add(False)
         self.specials_pair = self._tok.num_special_tokens_to_add(True)
         self._head, self._tail = self._single_frame()
@@ -260,10 +263,6 @@ class TextTokenizer:
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
         return self._tok.decode(list(ids), skip_special_tokens=skip_special_tokens)
 
-    @property
-    def vocab_size(self) -> int:
-        """Token ids run from 0 to this, exclusive (added tokens included)."""
-        return int(self._tok.get_vocab_size(with_added_tokens=True))
 
 
 def split_pair_budget(query_len: int, passage_len: int, budget: int) -> tuple[int, int]:

@@ -71,8 +71,15 @@ class OpsController(Controller):
             body = ReadyStatus(status=phase, detail=runtime.load_error)
         return Response(body, status_code=503, headers={"Retry-After": "5"})
 
-    @get("/openapi.json", include_in_schema=False, summary="The OpenAPI document")
-    async def openapi(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    # on a worker thread: rendering takes milliseconds once the schemas are built (at
+    # readiness, app.asgi), seconds for a read that comes first, which would stall the loop
+    @get(
+        "/openapi.json",
+        include_in_schema=False,
+        summary="The OpenAPI document",
+        sync_to_thread=True,
+    )
+    def openapi(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         schema: dict[str, Any] = request.app.openapi_schema.to_schema()
         return schema
 
