@@ -198,6 +198,29 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         ),
         Meta(ge=0),
     ] = 0
+    bulk_pass_tokens: Annotated[
+        NonNegative,
+        _doc(
+            "The most one pass holding batch-class work may cost (fixed pass cost + padded "
+            "tokens), so that the pass an interactive request finds in flight is short; a "
+            "text costlier alone still runs alone. 0: a quarter of the model's token "
+            "budget, but at least 16 times its fixed pass cost."
+        ),
+    ] = 0
+    interactive_bulk_pass_tokens: Annotated[
+        NonNegative,
+        _doc(
+            "BULK_PASS_TOKENS while interactive work was seen in the last "
+            "INTERACTIVE_SECONDS (lower, so the pass a query waits for ends sooner; bulk "
+            "work alone keeps BULK_PASS_TOKENS). 0: a sixteenth of the model's token "
+            "budget, but at least 16 times its fixed pass cost."
+        ),
+    ] = 0
+    interactive_seconds: Annotated[
+        float,
+        _doc("How long after the last interactive request INTERACTIVE_BULK_PASS_TOKENS holds."),
+        Meta(ge=0),
+    ] = 1.0
     cpu_threads: Annotated[
         NonNegative,
         _doc(

@@ -235,4 +235,7 @@ def priority_policy(settings: Settings) -> PriorityPolicy:
         starvation_passes=settings.batch_starvation_passes,
         express=settings.priority_express_pass,
         fill_cost_factor=settings.interactive_fill_factor or None,
+        bulk_pass_tokens=settings.bulk_pass_tokens or None,
+        interactive_bulk_pass_tokens=settings.interactive_bulk_pass_tokens or None,
+        interactive_seconds=settings.interactive_seconds,
     )

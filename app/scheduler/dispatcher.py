@@ -6,7 +6,9 @@ engine starts its next pass without waiting for the event loop to answer the las
 work leads each cut is the priority policy's (``app.scheduler.priorities``): interactive work
 first, batch work filling what is left, and never passed over more than a few cuts in a row.
 While those slots are all held by bulk work, one more pass (the express pass) may be cut for
-interactive work at once; the engine runs it ahead of the batches queued there.
+interactive work at once; the engine runs it ahead of the batches queued there. So that the
+pass it waits for is short, a pass holding bulk work is cut to a bounded cost, lower while
+interactive work has been seen within the last ``interactive_seconds``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from app.engine.base import BatchResult, Engine, OomReport
@@ -46,6 +50,7 @@ class Dispatcher:
         *,
         cross_request_batching: bool = True,
         policy: PriorityPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.queues = queues
         self.engine = engine
@@ -64,6 +69,9 @@ class Dispatcher:
         #: of those, batches with no interactive item
         self._bulk_at_engine = 0
         self._express_at_engine = False
+        self._clock = clock
+        #: when a cut last saw interactive work waiting (``PriorityPolicy.bulk_max_cost``)
+        self._interactive_seen_at = -math.inf
 
     def wake(self) -> None:
         """Work was queued, or a pass ended: cut a batch if a slot is free."""
@@ -106,6 +114,9 @@ class Dispatcher:
                 at = queue.oldest(priority)
                 if at is not None and (priority not in oldest or at < oldest[priority][0]):
                     oldest[priority] = (at, queue)
+        now = self._clock()
+        if INTERACTIVE in oldest:
+            self._interactive_seen_at = now
         if express and INTERACTIVE not in oldest:
             return None
         order = self.turns.order(oldest)
@@ -117,8 +128,14 @@ class Dispatcher:
         # Idle pass slots split a lone waiting request between them (on a CPU with two,
         # it runs as two half batches side by side); several waiting requests are not split.
         idle_workers = self.engine.size - self._batches_at_engine
+        recent = now - self._interactive_seen_at <= self.policy.interactive_seconds
         items = queue.take_batch(
-            order, same_job_only=not self.cross_request_batching, share=max(1, idle_workers)
+            order,
+            same_job_only=not self.cross_request_batching,
+            share=max(1, idle_workers),
+            bulk_max_cost=self.policy.bulk_max_cost(
+                recent, queue.max_tokens, queue.overhead_tokens or 0
+            ),
         )
         if not items:
             return None

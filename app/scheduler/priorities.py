@@ -131,10 +131,16 @@ class Turns:
             self.passed_over += 1
 
 
+#: a derived cap on bulk passes keeps each at least this many times its fixed cost, so that
+#: the fixed cost is at most ~6 % of it
+MIN_PASS_OVERHEADS = 16
+
+
 @dataclass(frozen=True, slots=True)
 class PriorityPolicy:
     """How the scheduler applies the classes (PRIORITIES, BATCH_STARVATION_PASSES,
-    PRIORITY_EXPRESS_PASS, INTERACTIVE_FILL_FACTOR)."""
+    PRIORITY_EXPRESS_PASS, INTERACTIVE_FILL_FACTOR, BULK_PASS_TOKENS,
+    INTERACTIVE_BULK_PASS_TOKENS, INTERACTIVE_SECONDS)."""
 
     #: off: every request is interactive and every tenant one, oldest first (as before classes)
     enabled: bool = True
@@ -146,6 +152,27 @@ class PriorityPolicy:
     #: see ``cut_tiers``: a pass that carries interactive work takes batch-class fill only up
     #: to this many times its own cost; None: up to the budget
     fill_cost_factor: float | None = None
+    #: the most a pass that holds batch-class work may cost (fixed pass cost + padded
+    #: tokens), so that the pass an interactive request finds in flight is never much longer
+    #: than the mean (BULK_PASS_TOKENS); None: derived from the budget (``bulk_max_cost``)
+    bulk_pass_tokens: int | None = None
+    #: the same, lower, while interactive work was seen in the last ``interactive_seconds``
+    #: (INTERACTIVE_BULK_PASS_TOKENS, INTERACTIVE_SECONDS): bulk work alone keeps its full
+    #: passes
+    interactive_bulk_pass_tokens: int | None = None
+    interactive_seconds: float = 1.0
+
+    def bulk_max_cost(self, interactive_recent: bool, budget: int, overhead: int) -> int:
+        """What a pass holding batch-class work may cost now, for a model cut with this token
+        ``budget`` and fixed pass cost (``overhead``). Derived caps: a quarter of the budget,
+        a sixteenth while interactive work is about; never below ``MIN_PASS_OVERHEADS``
+        times the fixed cost, so that smaller passes cost bulk work little throughput
+        (a GPU's passes, whose fixed cost is high, stay large)."""
+        floor = MIN_PASS_OVERHEADS * overhead
+        cap = self.bulk_pass_tokens or max(budget // 4, floor)
+        if interactive_recent:
+            cap = min(cap, self.interactive_bulk_pass_tokens or max(budget // 16, floor))
+        return cap
 
     def lane(self, lane: Lane) -> Lane:
         """The lane a request waits in under this policy."""
