@@ -218,9 +218,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ] = 0
     interactive_seconds: Annotated[
         float,
-        _doc("How long after the last interactive request INTERACTIVE_BULK_PASS_TOKENS holds."),
+        _doc(
+            "How long after the last interactive request INTERACTIVE_BULK_PASS_TOKENS and "
+            "INTERACTIVE_RESERVED_SLOT hold."
+        ),
         Meta(ge=0),
     ] = 1.0
+    interactive_reserved_slot: Annotated[
+        bool,
+        _doc(
+            "While interactive work was seen in the last INTERACTIVE_SECONDS, batch work "
+            "holds all but one of the engine's pass slots (CPU_INFERENCE_WORKERS), so a query "
+            "finds a slot free instead of waiting for a pass in flight; costs bulk "
+            "throughput where the slots would all be busy."
+        ),
+    ] = False
     cpu_threads: Annotated[
         NonNegative,
         _doc(

@@ -238,4 +238,5 @@ def priority_policy(settings: Settings) -> PriorityPolicy:
         bulk_pass_tokens=settings.bulk_pass_tokens or None,
         interactive_bulk_pass_tokens=settings.interactive_bulk_pass_tokens or None,
         interactive_seconds=settings.interactive_seconds,
+        reserve_slot=settings.interactive_reserved_slot,
     )

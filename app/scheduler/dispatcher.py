@@ -119,6 +119,9 @@ class Dispatcher:
             self._interactive_seen_at = now
         if express and INTERACTIVE not in oldest:
             return None
+        recent = now - self._interactive_seen_at <= self.policy.interactive_seconds
+        if self._slot_reserved(recent, oldest):
+            return None
         order = self.turns.order(oldest)
         if not order:
             return None
@@ -128,7 +131,6 @@ class Dispatcher:
         # Idle pass slots split a lone waiting request between them (on a CPU with two,
         # it runs as two half batches side by side); several waiting requests are not split.
         idle_workers = self.engine.size - self._batches_at_engine
-        recent = now - self._interactive_seen_at <= self.policy.interactive_seconds
         items = queue.take_batch(
             order,
             same_job_only=not self.cross_request_batching,
@@ -142,6 +144,17 @@ class Dispatcher:
         served = {item.job.lane.priority for item in items}
         self.turns.cut(oldest, served)
         return Cut(queue, items, express, bulk=INTERACTIVE not in served)
+
+    def _slot_reserved(self, recent: bool, waiting: dict[Priority, Any]) -> bool:
+        """No bulk cut now: the last free pass slot is kept for interactive work
+        (``PriorityPolicy.reserve_slot``)."""
+        return (
+            self.policy.reserve_slot
+            and recent
+            and INTERACTIVE not in waiting
+            and self.engine.size > 1
+            and self._bulk_at_engine >= self.engine.size - 1
+        )
 
     def _finish(self, cut: Cut, future: asyncio.Future[Any]) -> None:
         queue, items = cut.queue, cut.items

@@ -140,7 +140,7 @@ MIN_PASS_OVERHEADS = 16
 class PriorityPolicy:
     """How the scheduler applies the classes (PRIORITIES, BATCH_STARVATION_PASSES,
     PRIORITY_EXPRESS_PASS, INTERACTIVE_FILL_FACTOR, BULK_PASS_TOKENS,
-    INTERACTIVE_BULK_PASS_TOKENS, INTERACTIVE_SECONDS)."""
+    INTERACTIVE_BULK_PASS_TOKENS, INTERACTIVE_SECONDS, INTERACTIVE_RESERVED_SLOT)."""
 
     #: off: every request is interactive and every tenant one, oldest first (as before classes)
     enabled: bool = True
@@ -161,6 +161,10 @@ class PriorityPolicy:
     #: passes
     interactive_bulk_pass_tokens: int | None = None
     interactive_seconds: float = 1.0
+    #: while interactive work was seen in the last ``interactive_seconds``, bulk work holds at
+    #: most all but one of the engine's pass slots, so a query never waits for a pass in
+    #: flight (INTERACTIVE_RESERVED_SLOT; on a CPU with two slots, bulk work runs one pass)
+    reserve_slot: bool = False
 
     def bulk_max_cost(self, interactive_recent: bool, budget: int, overhead: int) -> int:
         """What a pass holding batch-class work may cost now, for a model cut with this token

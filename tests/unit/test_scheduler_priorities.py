@@ -162,3 +162,34 @@ async def test_bulk_passes_are_cut_smaller_while_interactive_work_is_about() -> 
     await asyncio.gather(query, bulk)
     await engine.stop()
     assert backend.batches == [[3], [3, 3], [3, 3, 3, 3], [3, 3, 3, 3], [3, 3]]
+
+
+@pytest.mark.parametrize("reserve", [True, False])
+async def test_a_pass_slot_may_be_kept_for_interactive_work(reserve: bool) -> None:
+    now = [0.0]
+    backend = CountingBackend()
+    backend.gate.clear()
+    engine = InlineEngine([backend], threads=2)
+    engine.start()
+    scheduler = Scheduler(
+        ModelSet(by_head={Head.DENSE: backend}),
+        engine,
+        limits=BatchLimits(max_tokens=10_000, max_items=2),
+        max_queue={"embed": 100, "rerank": 1},
+        policy=PriorityPolicy(reserve_slot=reserve, interactive_seconds=1.0),
+        clock=lambda: now[0],
+    )
+    scheduler.start()
+    query = embed(scheduler, 3, 1, Lane(INTERACTIVE))
+    await until(lambda: backend.entered.is_set(), "the query's pass reached the model")
+    bulk = embed(scheduler, 5, 6, Lane(BATCH))
+    # every cut the dispatcher can make happens in the step that queued the bulk request:
+    # kept, one slot stays free for the next query (one bulk pass); else both free ones fill
+    await until(lambda: scheduler.queued_items("embed") < 6, "bulk work cut")
+    assert scheduler.queued_items("embed") == (4 if reserve else 2)
+    now[0] = 5.0  # no query since: bulk work takes every slot again
+    backend.gate.set()
+    await asyncio.gather(query, bulk)
+    await engine.stop()
+    # (two threads: how the last texts split between them is theirs to race for)
+    assert sorted(size for batch in backend.batches for size in batch) == [3, *[5] * 6]
