@@ -135,7 +135,7 @@ PRIORITIES_SECTION = [
     "- So that the pass in flight is short, a pass holding batch work is cut by its cost "
     "(fixed pass cost + padded tokens), not by its texts: at most `BULK_PASS_TOKENS` (a "
     "quarter of the token budget by default), and at most `INTERACTIVE_BULK_PASS_TOKENS` (a "
-    "sixteenth) while interactive work was seen in the last `INTERACTIVE_SECONDS`; an "
+    "32nd on a CPU) while interactive work was seen in the last `INTERACTIVE_SECONDS`; an "
     "indexer alone keeps the larger passes. `INTERACTIVE_FILL_FACTOR` bounds how much batch "
     "work the query's own pass takes.",
     "- Each class has its own queue bounds: `MAX_QUEUE_SIZE` and `RERANK_MAX_QUEUE` for "

@@ -212,8 +212,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         _doc(
             "BULK_PASS_TOKENS while interactive work was seen in the last "
             "INTERACTIVE_SECONDS (lower, so the pass a query waits for ends sooner; bulk "
-            "work alone keeps BULK_PASS_TOKENS). 0: a sixteenth of the model's token "
-            "budget, but at least 16 times its fixed pass cost."
+            "work alone keeps BULK_PASS_TOKENS). 0: a 32nd of the model's token budget, but "
+            "at least 4 times its fixed pass cost on a CPU, 16 times on a GPU."
         ),
     ] = 0
     interactive_seconds: Annotated[

@@ -134,6 +134,9 @@ class Turns:
 #: a derived cap on bulk passes keeps each at least this many times its fixed cost, so that
 #: the fixed cost is at most ~6 % of it
 MIN_PASS_OVERHEADS = 16
+#: the same for the lower cap while queries are about, on a CPU (MiniLM, 2 cores: 256 padded
+#: tokens a pass cost the indexer under 10 %, BENCHMARKS.md)
+CPU_INTERACTIVE_PASS_OVERHEADS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,16 +169,24 @@ class PriorityPolicy:
     #: flight (INTERACTIVE_RESERVED_SLOT; on a CPU with two slots, bulk work runs one pass)
     reserve_slot: bool = False
 
+    #: a derived INTERACTIVE_BULK_PASS_TOKENS is at least this many times the fixed pass
+    #: cost: on a CPU, where passes run side by side and the measured fixed cost is partly
+    #: hidden, the runtime lowers it (``CPU_INTERACTIVE_PASS_OVERHEADS``)
+    interactive_pass_overheads: int = MIN_PASS_OVERHEADS
+
     def bulk_max_cost(self, interactive_recent: bool, budget: int, overhead: int) -> int:
         """What a pass holding batch-class work may cost now, for a model cut with this token
         ``budget`` and fixed pass cost (``overhead``). Derived caps: a quarter of the budget,
-        a sixteenth while interactive work is about; never below ``MIN_PASS_OVERHEADS``
-        times the fixed cost, so that smaller passes cost bulk work little throughput
-        (a GPU's passes, whose fixed cost is high, stay large)."""
-        floor = MIN_PASS_OVERHEADS * overhead
-        cap = self.bulk_pass_tokens or max(budget // 4, floor)
+        but at least ``MIN_PASS_OVERHEADS`` times the fixed cost, so that bulk work alone
+        loses little throughput to smaller passes (a GPU's passes, whose fixed cost is high,
+        stay large); while interactive work is about, a 32nd of the budget, but at least
+        ``interactive_pass_overheads`` times the fixed cost."""
+        cap = self.bulk_pass_tokens or max(budget // 4, MIN_PASS_OVERHEADS * overhead)
         if interactive_recent:
-            cap = min(cap, self.interactive_bulk_pass_tokens or max(budget // 16, floor))
+            lower = self.interactive_bulk_pass_tokens or max(
+                budget // 32, self.interactive_pass_overheads * overhead
+            )
+            cap = min(cap, lower)
         return cap
 
     def lane(self, lane: Lane) -> Lane:

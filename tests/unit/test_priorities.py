@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from app.scheduler.batcher import cut_batch, cut_tiers, padded_cost
 from app.scheduler.priorities import (
     BATCH,
+    CPU_INTERACTIVE_PASS_OVERHEADS,
     INTERACTIVE,
     Lane,
     Lanes,
@@ -219,13 +220,15 @@ def test_a_query_pass_takes_bulk_fill_only_up_to_the_bulk_cap() -> None:
 
 
 def test_bulk_caps_derive_from_the_budget_and_the_fixed_pass_cost() -> None:
-    policy = PriorityPolicy()
-    # MiniLM on a CPU: budget 8192, a pass's fixed cost ~32 tokens
-    assert policy.bulk_max_cost(False, 8192, 32) == 2048
-    assert policy.bulk_max_cost(True, 8192, 32) == 512
+    cpu = PriorityPolicy(interactive_pass_overheads=CPU_INTERACTIVE_PASS_OVERHEADS)
+    # MiniLM on a CPU: budget 8192, a pass's fixed cost measured at 32 to 54 tokens
+    assert cpu.bulk_max_cost(False, 8192, 54) == 2048
+    assert cpu.bulk_max_cost(True, 8192, 54) == 256
+    assert cpu.bulk_max_cost(True, 8192, 100) == 400  # 4 x its fixed cost at least
     # a GPU: the fixed cost is high, so passes stay at 16 times it
-    assert policy.bulk_max_cost(True, 262_144, 4096) == 65_536
-    assert policy.bulk_max_cost(False, 262_144, 4096) == 65_536
+    gpu = PriorityPolicy()
+    assert gpu.bulk_max_cost(True, 262_144, 4096) == 65_536
+    assert gpu.bulk_max_cost(False, 262_144, 4096) == 65_536
     set_by_operator = PriorityPolicy(bulk_pass_tokens=3000, interactive_bulk_pass_tokens=700)
     assert set_by_operator.bulk_max_cost(False, 8192, 32) == 3000
     assert set_by_operator.bulk_max_cost(True, 8192, 32) == 700
