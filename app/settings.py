@@ -198,6 +198,41 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         ),
         Meta(ge=0),
     ] = 0
+    bulk_pass_tokens: Annotated[
+        NonNegative,
+        _doc(
+            "The most one pass holding batch-class work may cost (fixed pass cost + padded "
+            "tokens), so that the pass an interactive request finds in flight is short; a "
+            "text costlier alone still runs alone. 0: a quarter of the model's token "
+            "budget, but at least 16 times its fixed pass cost."
+        ),
+    ] = 0
+    interactive_bulk_pass_tokens: Annotated[
+        NonNegative,
+        _doc(
+            "BULK_PASS_TOKENS while interactive work was seen in the last "
+            "INTERACTIVE_SECONDS (lower, so the pass a query waits for ends sooner; bulk "
+            "work alone keeps BULK_PASS_TOKENS). 0: a 32nd of the model's token budget, but "
+            "at least 4 times its fixed pass cost on a CPU, 16 times on a GPU."
+        ),
+    ] = 0
+    interactive_seconds: Annotated[
+        float,
+        _doc(
+            "How long after the last interactive request INTERACTIVE_BULK_PASS_TOKENS and "
+            "INTERACTIVE_RESERVED_SLOT hold."
+        ),
+        Meta(ge=0),
+    ] = 1.0
+    interactive_reserved_slot: Annotated[
+        bool,
+        _doc(
+            "While interactive work was seen in the last INTERACTIVE_SECONDS, batch work "
+            "holds all but one of the engine's pass slots (CPU_INFERENCE_WORKERS), so a query "
+            "finds a slot free instead of waiting for a pass in flight; costs bulk "
+            "throughput where the slots would all be busy."
+        ),
+    ] = False
     cpu_threads: Annotated[
         NonNegative,
         _doc(

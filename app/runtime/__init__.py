@@ -20,7 +20,11 @@ from app.models.catalog import ModelSet
 from app.models.quantization import Calibration, ColbertRanges
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.cache import EmbedCache
-from app.scheduler.priorities import PriorityPolicy
+from app.scheduler.priorities import (
+    CPU_INTERACTIVE_PASS_OVERHEADS,
+    MIN_PASS_OVERHEADS,
+    PriorityPolicy,
+)
 from app.scheduler.scheduler import BatchLimits, Scheduler
 from app.settings import Settings
 from app.telemetry.recorder import Recorder
@@ -102,7 +106,7 @@ class Runtime:
                     "embed": self.settings.batch_max_queue_size,
                     "rerank": self.settings.batch_rerank_max_queue,
                 },
-                policy=priority_policy(self.settings),
+                policy=priority_policy(self.settings, gpu=bool(self.gpu)),
                 cross_request_batching=self.settings.cross_request_batching,
                 recorder=self.recorder,
                 cache=embed_cache(self.settings),
@@ -229,10 +233,15 @@ def embed_cache(settings: Settings) -> EmbedCache | None:
     return EmbedCache(int(settings.embed_cache_mb * 2**20))
 
 
-def priority_policy(settings: Settings) -> PriorityPolicy:
+def priority_policy(settings: Settings, *, gpu: bool = False) -> PriorityPolicy:
     return PriorityPolicy(
         enabled=settings.priorities,
         starvation_passes=settings.batch_starvation_passes,
         express=settings.priority_express_pass,
         fill_cost_factor=settings.interactive_fill_factor or None,
+        bulk_pass_tokens=settings.bulk_pass_tokens or None,
+        interactive_bulk_pass_tokens=settings.interactive_bulk_pass_tokens or None,
+        interactive_seconds=settings.interactive_seconds,
+        reserve_slot=settings.interactive_reserved_slot,
+        interactive_pass_overheads=MIN_PASS_OVERHEADS if gpu else CPU_INTERACTIVE_PASS_OVERHEADS,
     )

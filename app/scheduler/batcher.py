@@ -60,6 +60,7 @@ def cut_tiers(
     overhead_tokens: int | None = None,
     fill_from: int | None = None,
     fill_cost_factor: float | None = None,
+    fill_max_cost: int | None = None,
 ) -> list[tuple[int, int]]:
     """The next batch from waiting items in tiers, highest first (a class and tenant each, in
     the order they are served, see ``app.scheduler.priorities``): ``(tier, position)`` pairs.
@@ -70,10 +71,13 @@ def cut_tiers(
     lower tier only fills what a higher one leaves, and a higher tier's items are never left
     out for a lower one's.
 
-    ``fill_from`` and ``fill_cost_factor``: from tier ``fill_from`` on, the batch grows only
-    while its pass costs (``overhead_tokens`` + padded tokens) at most ``fill_cost_factor``
-    times what it cost before that tier, so that filling a pass that somebody waits on with
-    bulk work makes it at most that much longer.
+    ``fill_from`` is the first tier of bulk work (the batch class). ``fill_max_cost``: once
+    the batch holds bulk work (seeded by it, or filled from tier ``fill_from`` on), it grows
+    only while its pass costs (``overhead_tokens`` + padded tokens) at most that, so bulk
+    passes are of near-equal, bounded cost whatever the lengths of their texts.
+    ``fill_cost_factor``: a batch seeded before tier ``fill_from`` (a pass that somebody waits
+    on) takes bulk work only while its pass costs at most that many times what it cost
+    before that tier, so that filling it makes it at most that much longer.
     """
     seed_tier = next((t for t, items in enumerate(tiers) if items), None)
     if seed_tier is None:
@@ -84,6 +88,16 @@ def cut_tiers(
     chosen: list[tuple[int, int]] = [(seed_tier, 0)]
     budget = max_tokens
 
+    def capped(tokens: int) -> int:
+        if fill_max_cost is None:
+            return tokens
+        return max(0, min(tokens, fill_max_cost - overhead))
+
+    bulk_led = fill_from is not None and seed_tier >= fill_from
+    filling = bulk_led
+    if bulk_led:
+        budget = capped(max_tokens)
+
     def efficiency(real_tokens: int, padded_tokens: int) -> float:
         return real_tokens / (overhead + padded_tokens)
 
@@ -91,10 +105,12 @@ def cut_tiers(
         items = tiers[t]
         if not items:
             continue
-        if fill_cost_factor is not None and fill_from is not None and t == fill_from:
-            budget = min(
-                max_tokens, int(fill_cost_factor * (overhead + longest * count)) - overhead
-            )
+        if fill_from is not None and t >= fill_from and not filling:
+            filling = True  # the first tier of bulk work to fill this pass
+            if fill_cost_factor is not None:
+                grown = int(fill_cost_factor * (overhead + longest * count))
+                budget = min(budget, grown - overhead)
+            budget = capped(budget)
         order = sorted(range(len(items)), key=lambda i: items[i].cost)
         costs = [items[i].cost for i in order]
         if t == seed_tier:

@@ -6,7 +6,9 @@ engine starts its next pass without waiting for the event loop to answer the las
 work leads each cut is the priority policy's (``app.scheduler.priorities``): interactive work
 first, batch work filling what is left, and never passed over more than a few cuts in a row.
 While those slots are all held by bulk work, one more pass (the express pass) may be cut for
-interactive work at once; the engine runs it ahead of the batches queued there.
+interactive work at once; the engine runs it ahead of the batches queued there. So that the
+pass it waits for is short, a pass holding bulk work is cut to a bounded cost, lower while
+interactive work has been seen within the last ``interactive_seconds``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from app.engine.base import BatchResult, Engine, OomReport
@@ -46,6 +50,7 @@ class Dispatcher:
         *,
         cross_request_batching: bool = True,
         policy: PriorityPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.queues = queues
         self.engine = engine
@@ -64,6 +69,9 @@ class Dispatcher:
         #: of those, batches with no interactive item
         self._bulk_at_engine = 0
         self._express_at_engine = False
+        self._clock = clock
+        #: when a cut last saw interactive work waiting (``PriorityPolicy.bulk_max_cost``)
+        self._interactive_seen_at = -math.inf
 
     def wake(self) -> None:
         """Work was queued, or a pass ended: cut a batch if a slot is free."""
@@ -106,7 +114,13 @@ class Dispatcher:
                 at = queue.oldest(priority)
                 if at is not None and (priority not in oldest or at < oldest[priority][0]):
                     oldest[priority] = (at, queue)
+        now = self._clock()
+        if INTERACTIVE in oldest:
+            self._interactive_seen_at = now
         if express and INTERACTIVE not in oldest:
+            return None
+        recent = now - self._interactive_seen_at <= self.policy.interactive_seconds
+        if self._slot_reserved(recent, oldest):
             return None
         order = self.turns.order(oldest)
         if not order:
@@ -118,13 +132,29 @@ class Dispatcher:
         # it runs as two half batches side by side); several waiting requests are not split.
         idle_workers = self.engine.size - self._batches_at_engine
         items = queue.take_batch(
-            order, same_job_only=not self.cross_request_batching, share=max(1, idle_workers)
+            order,
+            same_job_only=not self.cross_request_batching,
+            share=max(1, idle_workers),
+            bulk_max_cost=self.policy.bulk_max_cost(
+                recent, queue.max_tokens, queue.overhead_tokens or 0
+            ),
         )
         if not items:
             return None
         served = {item.job.lane.priority for item in items}
         self.turns.cut(oldest, served)
         return Cut(queue, items, express, bulk=INTERACTIVE not in served)
+
+    def _slot_reserved(self, recent: bool, waiting: dict[Priority, Any]) -> bool:
+        """No bulk cut now: the last free pass slot is kept for interactive work
+        (``PriorityPolicy.reserve_slot``)."""
+        return (
+            self.policy.reserve_slot
+            and recent
+            and INTERACTIVE not in waiting
+            and self.engine.size > 1
+            and self._bulk_at_engine >= self.engine.size - 1
+        )
 
     def _finish(self, cut: Cut, future: asyncio.Future[Any]) -> None:
         queue, items = cut.queue, cut.items

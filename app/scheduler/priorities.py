@@ -131,10 +131,19 @@ class Turns:
             self.passed_over += 1
 
 
+#: a derived cap on bulk passes keeps each at least this many times its fixed cost, so that
+#: the fixed cost is at most ~6 % of it
+MIN_PASS_OVERHEADS = 16
+#: the same for the lower cap while queries are about, on a CPU (MiniLM, 2 cores: 256 padded
+#: tokens a pass cost the indexer under 10 %, BENCHMARKS.md)
+CPU_INTERACTIVE_PASS_OVERHEADS = 4
+
+
 @dataclass(frozen=True, slots=True)
 class PriorityPolicy:
     """How the scheduler applies the classes (PRIORITIES, BATCH_STARVATION_PASSES,
-    PRIORITY_EXPRESS_PASS, INTERACTIVE_FILL_FACTOR)."""
+    PRIORITY_EXPRESS_PASS, INTERACTIVE_FILL_FACTOR, BULK_PASS_TOKENS,
+    INTERACTIVE_BULK_PASS_TOKENS, INTERACTIVE_SECONDS, INTERACTIVE_RESERVED_SLOT)."""
 
     #: off: every request is interactive and every tenant one, oldest first (as before classes)
     enabled: bool = True
@@ -146,6 +155,39 @@ class PriorityPolicy:
     #: see ``cut_tiers``: a pass that carries interactive work takes batch-class fill only up
     #: to this many times its own cost; None: up to the budget
     fill_cost_factor: float | None = None
+    #: the most a pass that holds batch-class work may cost (fixed pass cost + padded
+    #: tokens), so that the pass an interactive request finds in flight is never much longer
+    #: than the mean (BULK_PASS_TOKENS); None: derived from the budget (``bulk_max_cost``)
+    bulk_pass_tokens: int | None = None
+    #: the same, lower, while interactive work was seen in the last ``interactive_seconds``
+    #: (INTERACTIVE_BULK_PASS_TOKENS, INTERACTIVE_SECONDS): bulk work alone keeps its full
+    #: passes
+    interactive_bulk_pass_tokens: int | None = None
+    interactive_seconds: float = 1.0
+    #: while interactive work was seen in the last ``interactive_seconds``, bulk work holds at
+    #: most all but one of the engine's pass slots, so a query never waits for a pass in
+    #: flight (INTERACTIVE_RESERVED_SLOT; on a CPU with two slots, bulk work runs one pass)
+    reserve_slot: bool = False
+
+    #: a derived INTERACTIVE_BULK_PASS_TOKENS is at least this many times the fixed pass
+    #: cost: on a CPU, where passes run side by side and the measured fixed cost is partly
+    #: hidden, the runtime lowers it (``CPU_INTERACTIVE_PASS_OVERHEADS``)
+    interactive_pass_overheads: int = MIN_PASS_OVERHEADS
+
+    def bulk_max_cost(self, interactive_recent: bool, budget: int, overhead: int) -> int:
+        """What a pass holding batch-class work may cost now, for a model cut with this token
+        ``budget`` and fixed pass cost (``overhead``). Derived caps: a quarter of the budget,
+        but at least ``MIN_PASS_OVERHEADS`` times the fixed cost, so that bulk work alone
+        loses little throughput to smaller passes (a GPU's passes, whose fixed cost is high,
+        stay large); while interactive work is about, a 32nd of the budget, but at least
+        ``interactive_pass_overheads`` times the fixed cost."""
+        cap = self.bulk_pass_tokens or max(budget // 4, MIN_PASS_OVERHEADS * overhead)
+        if interactive_recent:
+            lower = self.interactive_bulk_pass_tokens or max(
+                budget // 32, self.interactive_pass_overheads * overhead
+            )
+            cap = min(cap, lower)
+        return cap
 
     def lane(self, lane: Lane) -> Lane:
         """The lane a request waits in under this policy."""

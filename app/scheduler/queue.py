@@ -76,12 +76,14 @@ class ModelQueue:
         *,
         same_job_only: bool = False,
         share: int = 1,
+        bulk_max_cost: int | None = None,
     ) -> list[WorkItem[Any]]:
         """The next batch, from everything waiting up to the budget: the classes in ``order``
         (each class's tenants in their round-robin order), the first with work leading. With
         ``share`` > 1 and a lone request waiting, at most its share of that request, so that
         idle workers each run a part of it side by side; with several requests waiting, never
-        split one."""
+        split one. ``bulk_max_cost``: a batch holding batch-class work costs at most this
+        (``cut_tiers``' ``fill_max_cost``; a text costlier alone still travels alone)."""
         lanes = [(p, lane) for p in order for lane in self._lanes.queues(p)]
         windows = [_take_live(lane, self.lookahead) for _, lane in lanes]
         seed = next((window[0] for window in windows if window), None)
@@ -97,17 +99,14 @@ class ModelQueue:
         if share > 1 and lone:
             total = sum(len(tier) for tier in tiers)
             max_items = min(max_items, max(1, math.ceil(total / share)))
-        lead = next(p for (p, _), tier in zip(lanes, tiers, strict=True) if tier)
-        fill_from = None
-        if lead == INTERACTIVE and self.fill_cost_factor is not None:
-            fill_from = next((t for t, (p, _) in enumerate(lanes) if p != INTERACTIVE), None)
         chosen = cut_tiers(
             tiers,
             max_tokens=self.max_tokens,
             max_items=max_items,
             overhead_tokens=self.overhead_tokens,
-            fill_from=fill_from,
+            fill_from=next((t for t, (p, _) in enumerate(lanes) if p != INTERACTIVE), None),
             fill_cost_factor=self.fill_cost_factor,
+            fill_max_cost=bulk_max_cost,
         )
         taken = [tiers[t][i] for t, i in sorted(chosen)]
         taken_ids = {id(item) for item in taken}

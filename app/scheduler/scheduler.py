@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -96,11 +97,13 @@ class Scheduler:
         cache: EmbedCache | None = None,
         budgets: dict[int, int] | None = None,
         policy: PriorityPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``max_queue``: requests of the interactive class waiting per kind before 503;
         ``batch_max_queue``: the batch class's (default: the same). ``budgets``: model number
         -> its token budget, where one was measured (the engine's, unless MAX_BATCH_TOKENS is
-        set); other models get ``limits.max_tokens``."""
+        set); other models get ``limits.max_tokens``. ``clock``: when interactive work was last
+        seen (``PriorityPolicy.bulk_max_cost``)."""
         self.models = models
         self.cache = cache
         self.engine = engine
@@ -136,6 +139,7 @@ class Scheduler:
             self.recorder,
             cross_request_batching=cross_request_batching,
             policy=self.policy,
+            clock=clock,
         )
         self._dispatching: asyncio.Task[None] | None = None
         self.accepting = True

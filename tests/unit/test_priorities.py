@@ -3,6 +3,7 @@ tenants, the starvation guard, and batches cut from tiers."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from hypothesis import given
@@ -11,9 +12,11 @@ from hypothesis import strategies as st
 from app.scheduler.batcher import cut_batch, cut_tiers, padded_cost
 from app.scheduler.priorities import (
     BATCH,
+    CPU_INTERACTIVE_PASS_OVERHEADS,
     INTERACTIVE,
     Lane,
     Lanes,
+    PriorityPolicy,
     Turns,
     parse_priority,
     served_priority,
@@ -151,3 +154,83 @@ def test_fill_may_make_a_waited_on_pass_only_so_much_longer() -> None:
     assert len(chosen) == 5
     unbounded = cut_tiers([interactive, batch], max_tokens=10_000, max_items=64, overhead_tokens=30)
     assert len(unbounded) == 51
+
+
+@given(
+    tiers=st.lists(st.lists(st.integers(1, 300), max_size=20), min_size=2, max_size=4),
+    fill_from=st.integers(0, 3),
+    max_cost=st.integers(1, 3000),
+    overhead=st.integers(0, 100),
+)
+def test_a_pass_holding_bulk_work_never_costs_more_than_its_cap(
+    tiers: list[list[int]], fill_from: int, max_cost: int, overhead: int
+) -> None:
+    waiting = [[Item(c) for c in tier] for tier in tiers]
+    chosen = cut_tiers(
+        waiting,
+        max_tokens=100_000,
+        max_items=64,
+        overhead_tokens=overhead,
+        fill_from=fill_from,
+        fill_max_cost=max_cost,
+    )
+    bulk = [t for t, _ in chosen if t >= fill_from]
+    if len(chosen) > 1 and bulk:
+        # a text costlier than the cap alone still travels, alone
+        assert overhead + padded_cost([tiers[t][i] for t, i in chosen]) <= max_cost
+
+
+def test_bulk_passes_of_mixed_lengths_are_cut_to_near_equal_cost() -> None:
+    batch = [Item(c) for c in (10, 10, 10, 10, 10, 10, 40, 40, 40, 200)]
+    cut = functools.partial(
+        cut_tiers, max_tokens=10_000, max_items=64, overhead_tokens=20, fill_from=0
+    )
+    # 20 + 10 x 6 = 80 tokens of cost: all six short texts in one pass
+    assert [batch[i].cost for _, i in cut([batch], fill_max_cost=100)] == [10] * 6
+    # a long text seeds: 20 + 40 x 2 = 100, so two of the three
+    longs = batch[6:]
+    assert [longs[i].cost for _, i in cut([longs], fill_max_cost=100)] == [40, 40]
+    # costlier than the cap alone: travels alone
+    assert cut([batch[9:]], fill_max_cost=100) == [(0, 0)]
+
+
+def test_a_query_pass_takes_bulk_fill_only_up_to_the_bulk_cap() -> None:
+    interactive = [Item(10)]
+    batch = [Item(10) for _ in range(50)]
+    # 20 + 10 x 5 = 70 <= 75: the query and four bulk texts
+    chosen = cut_tiers(
+        [interactive, batch],
+        max_tokens=10_000,
+        max_items=64,
+        overhead_tokens=20,
+        fill_from=1,
+        fill_max_cost=75,
+    )
+    assert chosen[0] == (0, 0) and len(chosen) == 5
+    # the queries themselves are never capped
+    queries = cut_tiers(
+        [batch, []],
+        max_tokens=10_000,
+        max_items=64,
+        overhead_tokens=20,
+        fill_from=1,
+        fill_max_cost=75,
+    )
+    assert len(queries) == 50
+
+
+def test_bulk_caps_derive_from_the_budget_and_the_fixed_pass_cost() -> None:
+    cpu = PriorityPolicy(interactive_pass_overheads=CPU_INTERACTIVE_PASS_OVERHEADS)
+    # MiniLM on a CPU: budget 8192, a pass's fixed cost measured at 32 to 54 tokens
+    assert cpu.bulk_max_cost(False, 8192, 54) == 2048
+    assert cpu.bulk_max_cost(True, 8192, 54) == 256
+    assert cpu.bulk_max_cost(True, 8192, 100) == 400  # 4 x its fixed cost at least
+    # a GPU: the fixed cost is high, so passes stay at 16 times it
+    gpu = PriorityPolicy()
+    assert gpu.bulk_max_cost(True, 262_144, 4096) == 65_536
+    assert gpu.bulk_max_cost(False, 262_144, 4096) == 65_536
+    set_by_operator = PriorityPolicy(bulk_pass_tokens=3000, interactive_bulk_pass_tokens=700)
+    assert set_by_operator.bulk_max_cost(False, 8192, 32) == 3000
+    assert set_by_operator.bulk_max_cost(True, 8192, 32) == 700
+    # the lower cap never raises the full one
+    assert PriorityPolicy(bulk_pass_tokens=300).bulk_max_cost(True, 8192, 32) == 300

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -22,7 +23,7 @@ DENSE = frozenset({Head.DENSE})
 
 
 async def held_scheduler(
-    policy: PriorityPolicy, *, max_items: int = 2
+    policy: PriorityPolicy, *, max_items: int = 2, clock: Callable[[], float] = time.monotonic
 ) -> tuple[CountingBackend, InlineEngine, Scheduler]:
     """One pass thread, its gate closed: the first batch waits inside the model."""
     backend = CountingBackend()
@@ -35,6 +36,7 @@ async def held_scheduler(
         limits=BatchLimits(max_tokens=10_000, max_items=max_items),
         max_queue={"embed": 100, "rerank": 1},
         policy=policy,
+        clock=clock,
     )
     scheduler.start()
     return backend, engine, scheduler
@@ -124,3 +126,70 @@ def test_an_express_call_runs_before_the_calls_already_waiting() -> None:
     done.set()
     threads.stop()
     assert ran == ["express", "first", "second"]
+
+
+async def test_bulk_passes_are_cut_to_their_cost_cap() -> None:
+    backend, engine, scheduler = await held_scheduler(
+        PriorityPolicy(bulk_pass_tokens=12), max_items=64
+    )
+    bulk = [
+        embed(scheduler, 3, 8, Lane(BATCH, "indexer")),
+        embed(scheduler, 9, 2, Lane(BATCH, "indexer")),
+    ]
+    # the first pass is cut as the first request comes; hold it until both are queued
+    await until(lambda: backend.entered.is_set(), "the first pass reached the model")
+    await until(lambda: scheduler.queued_items("embed") == 2, "two passes cut, the rest queued")
+    backend.gate.set()
+    await asyncio.gather(*bulk)
+    await engine.stop()
+    # 12 tokens a pass: four 3-token texts, then each 9-token text alone
+    assert backend.batches == [[3, 3, 3, 3], [3, 3, 3, 3], [9], [9]]
+
+
+async def test_bulk_passes_are_cut_smaller_while_interactive_work_is_about() -> None:
+    now = [0.0]
+    policy = PriorityPolicy(
+        bulk_pass_tokens=12, interactive_bulk_pass_tokens=6, interactive_seconds=1.0
+    )
+    backend, engine, scheduler = await held_scheduler(policy, max_items=64, clock=lambda: now[0])
+    query = embed(scheduler, 3, 1, Lane(INTERACTIVE, "app"))
+    await until(lambda: backend.entered.is_set(), "the query's pass reached the model")
+    bulk = embed(scheduler, 3, 12, Lane(BATCH, "indexer"))
+    # cut while the query was just seen: 6 tokens, two texts
+    await until(lambda: scheduler.queued_items("embed") == 10, "a small bulk pass ready")
+    now[0] = 5.0  # no query since: the passes cut from now on are full again
+    backend.gate.set()
+    await asyncio.gather(query, bulk)
+    await engine.stop()
+    assert backend.batches == [[3], [3, 3], [3, 3, 3, 3], [3, 3, 3, 3], [3, 3]]
+
+
+@pytest.mark.parametrize("reserve", [True, False])
+async def test_a_pass_slot_may_be_kept_for_interactive_work(reserve: bool) -> None:
+    now = [0.0]
+    backend = CountingBackend()
+    backend.gate.clear()
+    engine = InlineEngine([backend], threads=2)
+    engine.start()
+    scheduler = Scheduler(
+        ModelSet(by_head={Head.DENSE: backend}),
+        engine,
+        limits=BatchLimits(max_tokens=10_000, max_items=2),
+        max_queue={"embed": 100, "rerank": 1},
+        policy=PriorityPolicy(reserve_slot=reserve, interactive_seconds=1.0),
+        clock=lambda: now[0],
+    )
+    scheduler.start()
+    query = embed(scheduler, 3, 1, Lane(INTERACTIVE))
+    await until(lambda: backend.entered.is_set(), "the query's pass reached the model")
+    bulk = embed(scheduler, 5, 6, Lane(BATCH))
+    # every cut the dispatcher can make happens in the step that queued the bulk request:
+    # kept, one slot stays free for the next query (one bulk pass); else both free ones fill
+    await until(lambda: scheduler.queued_items("embed") < 6, "bulk work cut")
+    assert scheduler.queued_items("embed") == (4 if reserve else 2)
+    now[0] = 5.0  # no query since: bulk work takes every slot again
+    backend.gate.set()
+    await asyncio.gather(query, bulk)
+    await engine.stop()
+    # (two threads: how the last texts split between them is theirs to race for)
+    assert sorted(size for batch in backend.batches for size in batch) == [3, *[5] * 6]
