@@ -264,7 +264,6 @@ class TextTokenizer:
         return self._tok.decode(list(ids), skip_special_tokens=skip_special_tokens)
 
 
-
 def split_pair_budget(query_len: int, passage_len: int, budget: int) -> tuple[int, int]:
     """How many query and passage tokens a pair keeps within ``budget``.
 
