@@ -20,12 +20,13 @@ from app.models.catalog import ModelSet
 from app.models.quantization import Calibration, ColbertRanges
 from app.scheduler.batcher import DEFAULT_OVERHEAD_TOKENS, batch_limits_for
 from app.scheduler.cache import EmbedCache
+from app.scheduler.outcomes import BatchLimits
 from app.scheduler.priorities import (
     CPU_INTERACTIVE_PASS_OVERHEADS,
     MIN_PASS_OVERHEADS,
     PriorityPolicy,
 )
-from app.scheduler.scheduler import BatchLimits, Scheduler
+from app.scheduler.scheduler import Scheduler
 from app.settings import Settings
 from app.telemetry.recorder import Recorder
 

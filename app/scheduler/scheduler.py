@@ -17,8 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -40,6 +39,7 @@ from app.models.chunk_passes import DocumentPasses
 from app.scheduler.cache import EmbedCache, Lookup
 from app.scheduler.dispatcher import Dispatcher
 from app.scheduler.jobs import Job
+from app.scheduler.outcomes import BatchLimits, EmbedOutcome, Kind, RerankOutcome
 from app.scheduler.priorities import BATCH, DEFAULT_LANE, PRIORITIES, Lane, Priority, PriorityPolicy
 from app.scheduler.queue import ModelQueue
 from app.scheduler.refusals import (
@@ -52,7 +52,6 @@ from app.telemetry.recorder import Recorder
 
 log = logging.getLogger("smart_embedder.scheduler")
 
-Kind = Literal["embed", "rerank"]
 T = TypeVar("T")
 
 #: Texts up to this many characters in all are tokenized on the loop: for short texts the
@@ -60,27 +59,6 @@ T = TypeVar("T")
 INLINE_TOKENIZE_CHARS = 2048
 #: threads that tokenize long requests off the loop (TEI's /info reports it)
 TOKENIZE_WORKERS = 2
-
-
-@dataclass(frozen=True)
-class BatchLimits:
-    max_tokens: int
-    max_items: int
-    #: see ``cut_batch``; None grows batches as far as the budget allows
-    overhead_tokens: int | None = None
-
-
-@dataclass
-class EmbedOutcome:
-    items: list[ItemEmbedding]
-    #: the tokenization each model saw, for truncation warnings and usage counts
-    tokenized: list[tuple[EmbeddingBackend, list[TokenizedText]]]
-
-
-@dataclass
-class RerankOutcome:
-    scores: np.ndarray
-    pairs: list[TokenizedPair]
 
 
 class Scheduler:

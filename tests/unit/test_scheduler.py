@@ -33,7 +33,8 @@ from app.models.base import (
 )
 from app.models.catalog import ModelSet
 from app.scheduler.batcher import padded_cost
-from app.scheduler.scheduler import BatchLimits, Scheduler
+from app.scheduler.outcomes import BatchLimits
+from app.scheduler.scheduler import Scheduler
 
 #: how long a step may wait for something that happens at once: a hang guard, never a verdict
 HANG_GUARD_S = 60.0

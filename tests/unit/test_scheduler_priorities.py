@@ -15,8 +15,9 @@ from app.engine.inline import InlineEngine
 from app.engine.threads import PassThreads
 from app.models.base import Head
 from app.models.catalog import ModelSet
+from app.scheduler.outcomes import BatchLimits
 from app.scheduler.priorities import BATCH, INTERACTIVE, Lane, PriorityPolicy
-from app.scheduler.scheduler import BatchLimits, Scheduler
+from app.scheduler.scheduler import Scheduler
 from tests.unit.test_scheduler import HANG_GUARD_S, CountingBackend, text, until
 
 DENSE = frozenset({Head.DENSE})

@@ -21,8 +21,9 @@ from app.errors import InvalidInput
 from app.models.base import EmbeddingBackend, Head, RerankBackend, TokenizedPair, TruncationSide
 from app.models.catalog import ModelSet
 from app.models.hybrid_scores import DEFAULT_WEIGHTS, hybrid_scores
+from app.scheduler.outcomes import EmbedOutcome, RerankOutcome
 from app.scheduler.priorities import DEFAULT_LANE, Lane
-from app.scheduler.scheduler import EmbedOutcome, RerankOutcome, Scheduler
+from app.scheduler.scheduler import Scheduler
 from app.settings import Settings
 
 ALL_HEADS = frozenset(Head)

@@ -21,9 +21,9 @@ from app.api.common.priority import LANE_STATE_KEY
 from app.errors import Overloaded
 from app.paths import METADATA_ENDPOINTS, endpoint_for
 from app.runtime import Runtime
+from app.scheduler.outcomes import Kind
 from app.scheduler.priorities import DEFAULT_LANE, Lane
 from app.scheduler.refusals import queue_full_message
-from app.scheduler.scheduler import Kind
 from app.telemetry.metrics import family_of
 
 

@@ -8,8 +8,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from app.api.ops.schemas import ClassStats, PrioritiesStats, QueueWaitStats
+from app.scheduler.outcomes import Kind
 from app.scheduler.priorities import PRIORITIES
-from app.scheduler.scheduler import Kind, Scheduler
+from app.scheduler.scheduler import Scheduler
 from app.telemetry.metrics import SECONDS_BUCKETS
 from app.telemetry.recorder import Recorder, WaitTally
 

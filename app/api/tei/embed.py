@@ -56,7 +56,7 @@ from app.api.tei.schemas import (
 )
 from app.models.base import EmbedInput, Head
 from app.models.quantization import unit_rows
-from app.scheduler.scheduler import EmbedOutcome
+from app.scheduler.outcomes import EmbedOutcome
 from app.security.apikeys import key_of
 
 
