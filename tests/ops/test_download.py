@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -180,12 +181,20 @@ def test_verify_none_skips_the_weights(
 
 
 @pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # The hub client reads the variable once, at import; its constant is what it checks.
     from huggingface_hub import constants
+    from huggingface_hub.utils import reset_sessions
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    # Its HTTP sessions (one per thread, kept) refuse every request or none, as the constant
+    # said when each was made: none made before is reused here, and the offline ones made
+    # here are dropped, or every later test of this process that talks to our servers
+    # through the hub client (tests/api/test_tei_clients.py) would be refused.
+    reset_sessions()
+    yield
+    reset_sessions()
 
 
 def test_named_hub_model_at_a_revision(
