@@ -1,13 +1,11 @@
 """The scheduler: admission, off-loop tokenization, per-model queues and the dispatcher that
-feeds the inference engine.
-
-A request is admitted (or refused with 503 at once when its kind's queue is full for its
-priority class), tokenized (on the loop when short, in a small thread pool otherwise), split
-into jobs (one per model it needs) and queued in its lane (class and tenant). The engine holds
-at most one batch per pass slot plus one ready behind them; each is cut from everything
-waiting, interactive work first, up to the token budget and as far as the model's measured
-pass cost makes growing worth it. Results are delivered per item on the event loop.
-"""
+feeds the inference engine. A request is admitted (or refused with 503 at once when its
+kind's queue is full for its priority class), tokenized (on the loop when short, in a small
+thread pool otherwise), split into jobs (one per model it needs) and queued in its lane
+(class and tenant). The engine holds at most one batch per pass slot plus one ready behind
+them; each is cut from everything waiting, interactive work first, up to the token budget
+and as far as the model's measured pass cost makes growing worth it. Results are delivered
+per item on the event loop."""
 
 from __future__ import annotations
 
@@ -122,7 +120,6 @@ class Scheduler:
         self._dispatching: asyncio.Task[None] | None = None
         self.accepting = True
 
-    # --- lifecycle ---
     def start(self) -> None:
         self._dispatching = asyncio.create_task(self._dispatcher.run(), name="dispatcher")
 
@@ -142,7 +139,6 @@ class Scheduler:
                 await self._dispatching
         self._tokenize_pool.shutdown(wait=False, cancel_futures=True)
 
-    # --- what operators and the HPA watch ---
     def pending(self, kind: Kind, priority: Priority | None = None) -> int:
         """Requests admitted and not yet answered, of one class or (None) of both."""
         if priority is not None:
@@ -170,7 +166,6 @@ class Scheduler:
             if q.kind == kind
         )
 
-    # --- admission ---
     @contextlib.contextmanager
     def _admitted(self, kind: Kind, lane: Lane) -> Iterator[None]:
         if not self.accepting:
@@ -191,7 +186,6 @@ class Scheduler:
             if not any(self._pending.values()):
                 self._idle.set()
 
-    # --- requests ---
     async def embed(
         self,
         texts: Sequence[EmbedInput],

@@ -198,24 +198,11 @@ def test_a_query_pass_takes_bulk_fill_only_up_to_the_bulk_cap() -> None:
     interactive = [Item(10)]
     batch = [Item(10) for _ in range(50)]
     # 20 + 10 x 5 = 70 <= 75: the query and four bulk texts
-    chosen = cut_tiers(
-        [interactive, batch],
-        max_tokens=10_000,
-        max_items=64,
-        overhead_tokens=20,
-        fill_from=1,
-        fill_max_cost=75,
-    )
+    cut = functools.partial(cut_tiers, max_tokens=10_000, max_items=64, overhead_tokens=20)
+    chosen = cut([interactive, batch], fill_from=1, fill_max_cost=75)
     assert chosen[0] == (0, 0) and len(chosen) == 5
     # the queries themselves are never capped
-    queries = cut_tiers(
-        [batch, []],
-        max_tokens=10_000,
-        max_items=64,
-        overhead_tokens=20,
-        fill_from=1,
-        fill_max_cost=75,
-    )
+    queries = cut([batch, []], fill_from=1, fill_max_cost=75)
     assert len(queries) == 50
 
 

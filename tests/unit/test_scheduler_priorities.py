@@ -24,12 +24,17 @@ DENSE = frozenset({Head.DENSE})
 
 
 async def held_scheduler(
-    policy: PriorityPolicy, *, max_items: int = 2, clock: Callable[[], float] = time.monotonic
+    policy: PriorityPolicy,
+    *,
+    max_items: int = 2,
+    clock: Callable[[], float] = time.monotonic,
+    threads: int = 1,
 ) -> tuple[CountingBackend, InlineEngine, Scheduler]:
-    """One pass thread, its gate closed: the first batch waits inside the model."""
+    """One pass thread (unless told), its gate closed: the first batch waits inside the
+    model."""
     backend = CountingBackend()
     backend.gate.clear()
-    engine = InlineEngine([backend], threads=1)
+    engine = InlineEngine([backend], threads=threads)
     engine.start()
     scheduler = Scheduler(
         ModelSet(by_head={Head.DENSE: backend}),
@@ -168,19 +173,11 @@ async def test_bulk_passes_are_cut_smaller_while_interactive_work_is_about() -> 
 @pytest.mark.parametrize("reserve", [True, False])
 async def test_a_pass_slot_may_be_kept_for_interactive_work(reserve: bool) -> None:
     now = [0.0]
-    backend = CountingBackend()
-    backend.gate.clear()
-    engine = InlineEngine([backend], threads=2)
-    engine.start()
-    scheduler = Scheduler(
-        ModelSet(by_head={Head.DENSE: backend}),
-        engine,
-        limits=BatchLimits(max_tokens=10_000, max_items=2),
-        max_queue={"embed": 100, "rerank": 1},
-        policy=PriorityPolicy(reserve_slot=reserve, interactive_seconds=1.0),
+    backend, engine, scheduler = await held_scheduler(
+        PriorityPolicy(reserve_slot=reserve, interactive_seconds=1.0),
         clock=lambda: now[0],
+        threads=2,
     )
-    scheduler.start()
     query = embed(scheduler, 3, 1, Lane(INTERACTIVE))
     await until(lambda: backend.entered.is_set(), "the query's pass reached the model")
     bulk = embed(scheduler, 5, 6, Lane(BATCH))
