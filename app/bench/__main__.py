@@ -72,6 +72,8 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         # a file of the engine's device counters, read around each timed load
         args.sim_stats = Path(tempfile.mkdtemp(prefix="smart-embedder-sim-")) / "device.json"
         env.update(sim_environment(args.sim_device, args.sim_stats))
+        # one pass thread, as on a GPU: the engine joins the API processes' batches then
+        env.setdefault("CPU_INFERENCE_WORKERS", "1")
     env.setdefault("RATE_LIMIT_REQUESTS_PER_MINUTE", "0")
     # Throughput at any --concurrency: the original's queue bounds (200 / 32 requests), the
     # defaults, would answer a run above them with 503s instead of measuring it.
@@ -136,10 +138,12 @@ def device_line(spec: str, before: SimStats, after: SimStats, result: LoadResult
     passes = after.passes - before.passes
     busy = after.busy_seconds - before.busy_seconds
     padded = after.padded_tokens - before.padded_tokens
+    texts = after.texts - before.texts
     return (
         f"simulated device {spec} ({parse_cost(spec)}; not a model's figure): busy "
         f"{busy / result.seconds:.0%} of the {result.seconds:.2f} s wall time, {passes} passes, "
-        f"{padded / max(1, passes):.0f} padded tokens per pass, at most "
+        f"{texts / max(1, passes):.1f} texts and {padded / max(1, passes):.0f} padded tokens "
+        f"per pass, at most "
         f"{after.max_running} pass at a time"
     )
 

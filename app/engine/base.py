@@ -40,6 +40,20 @@ class BatchResult:
     oom: OomReport | None = None
     #: the device's memory, read after this pass (at most once a second; None: not read)
     device_memory: dict[str, int] | None = None
+    #: positions withdrawn before the pass (``Engine.withdraw``); ``results`` are the rest's
+    dropped: Sequence[int] = ()
+
+
+class PassLimits(NamedTuple):
+    """What a pass that runs a batch together with others (batches cut by other API
+    processes, ``app.engine.coalescing``) may hold: padded tokens and items. 0 tokens: the
+    batch runs alone (``CROSS_REQUEST_BATCHING=false``)."""
+
+    tokens: int = 0
+    items: int = 0
+
+
+ALONE = PassLimits()
 
 
 class Calibrated(NamedTuple):
@@ -56,6 +70,8 @@ class Calibrated(NamedTuple):
 class Engine(ABC):
     #: "process" (the models in a process of their own) or "inline" (threads of this one)
     kind: ClassVar[str]
+    #: batches wait in the engine for their pass, where ``withdraw`` can reach them
+    withdraws: ClassVar[bool] = False
     #: called once, on the event loop, when the engine can no longer run anything
     on_death: Callable[[str], None] | None = None
     #: model number -> the fixed cost of one pass in tokens, where the engine measured it
@@ -83,10 +99,24 @@ class Engine(ABC):
 
     @abstractmethod
     def run(
-        self, model: int, payloads: Sequence[Any], heads: frozenset[Head], *, express: bool = False
+        self,
+        model: int,
+        payloads: Sequence[Any],
+        heads: frozenset[Head],
+        *,
+        express: bool = False,
+        limits: PassLimits = ALONE,
     ) -> asyncio.Future[BatchResult]:
         """Run one batch on model number ``model`` (its place in ``ModelSet.backends()``);
-        an ``express`` batch before the batches already waiting for a pass thread."""
+        an ``express`` batch before the batches already waiting for a pass thread. An engine
+        that serves several API processes may run it in one pass with theirs, within
+        ``limits``."""
+
+    def withdraw(self, batch: asyncio.Future[BatchResult], positions: Sequence[int]) -> None:
+        """The items at ``positions`` of a batch ``run`` returned are no longer wanted (their
+        request was cancelled): an engine that holds batches before their pass drops them.
+        Its answer then omits them (``BatchResult.dropped``)."""
+        return  # an engine that runs each batch as it comes has nothing to withdraw
 
     @abstractmethod
     async def stop(self) -> None:

@@ -24,9 +24,13 @@ from dataclasses import asdict
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+import numpy as np
+
 from app.engine import wire
+from app.engine.base import BatchResult
 from app.engine.calibrate import overhead_tokens
 from app.engine.calibration import calibrate
+from app.engine.coalescing import Member, Pass, Waiting, WaitingBatches
 from app.engine.device_memory import read_device_memory
 from app.engine.heap_trim import start_heap_trimmer
 from app.engine.layout import DeviceLayout, lay_out
@@ -34,8 +38,8 @@ from app.engine.memory_budget import start_up_budgets, torch_device
 from app.engine.model_hook import load_engine_models
 from app.engine.passes import run_pass
 from app.engine.threads import PassThreads
-from app.errors import EngineStopped, ModelLoadError
-from app.models.base import RerankBackend
+from app.errors import ModelLoadError
+from app.models.base import Head, ItemEmbedding, RerankBackend
 from app.models.catalog import ModelSet
 from app.settings import Settings
 
@@ -104,6 +108,29 @@ def _load(settings: Settings) -> tuple[ModelSet, DeviceLayout, wire.Ready]:
     return models, layout, ready
 
 
+def _nothing(result: Any, error: BaseException | None) -> None:
+    """A pass's call answers its batches itself; a fatal error is the engine's ``Fatal``."""
+
+
+def only_heads(
+    results: Sequence[ItemEmbedding], wanted: frozenset[Head], computed: frozenset[Head]
+) -> Sequence[ItemEmbedding]:
+    """A batch's embeddings from a pass that computed more heads than it asked for (joined
+    with another process's batch), without the others: they would only cross the wire."""
+    extra = computed - wanted
+    if not extra:
+        return results
+    for item in results:
+        for leaf in item.leaves():
+            if Head.DENSE in extra:
+                leaf.dense = None
+            if Head.SPARSE in extra:
+                leaf.sparse = None
+            if Head.COLBERT in extra:
+                leaf.colbert = None
+    return results
+
+
 def without_weights(models: ModelSet) -> ModelSet:
     """The same model set, each backend turned into its family's front
     (``app.models.fronts``) without its torch modules and tensors: what the API process
@@ -138,6 +165,7 @@ class EngineLoop:
         self.conns = list(conns)
         self.backends = models.backends()
         self._send_lock = threading.Lock()
+        self.waiting = WaitingBatches(join=workers == 1)
         self.threads = PassThreads(
             "engine", threads=workers, niceness=niceness, on_fatal=self._fatal
         )
@@ -165,8 +193,10 @@ class EngineLoop:
                 if isinstance(message, wire.Shutdown):
                     open_conns.remove(conn)
                     shut_down += 1
-                    continue
-                self._submit(conn, message)
+                elif isinstance(message, wire.Withdraw):
+                    self._withdraw(conn, message)
+                else:
+                    self._submit(conn, message)
         if not shut_down:
             # Every API process went away without a word: nobody waits for the passes.
             log.info("the API process is gone; the engine stops")
@@ -179,41 +209,76 @@ class EngineLoop:
 
     def _submit(self, conn: Connection, message: wire.RunBatch) -> None:
         backend = self.backends[message.model]
-        pairs = isinstance(backend, RerankBackend)
-        payloads = wire.unpack_payloads(message, pairs=pairs)
-        run = functools.partial(run_pass, backend, payloads, wire.unpack_heads(message))
+        waiting = Waiting(
+            conn,
+            message.batch,
+            message.model,
+            wire.unpack_payloads(message, pairs=isinstance(backend, RerankBackend)),
+            wire.unpack_heads(message),
+            message.express,
+            message.max_tokens,
+            message.max_items,
+        )
+        self.waiting.add(waiting)
         self.threads.submit(
-            run,
-            functools.partial(self._answer, conn, message.batch, pairs),
-            express=message.express,
+            functools.partial(self._run_pass, waiting), _nothing, express=message.express
         )
 
-    def _answer(
-        self, conn: Connection, batch: int, pairs: bool, result: Any, error: BaseException | None
-    ) -> None:
-        if isinstance(error, EngineStopped):
-            return  # the device is lost: the Fatal that follows fails this batch with 503
-        if error is not None:
-            failed = wire.BatchFailed(batch=batch, error=f"{type(error).__name__}: {error}")
-            self._send(conn, wire.encode(failed))
+    def _withdraw(self, conn: Connection, message: wire.Withdraw) -> None:
+        emptied = self.waiting.withdraw(conn, message.batch, message.positions)
+        if emptied is not None:
+            no_pass = Pass(emptied.model, [Member(emptied, [])], [], frozenset())
+            self._answer(no_pass, BatchResult(results=[], seconds=0.0, cpu_seconds=0.0))
+
+    def _run_pass(self, lead: Waiting) -> None:
+        """On a pass thread: the pass ``lead`` starts (nothing, if it ran in another's)."""
+        joined = self.waiting.take(lead)
+        if joined is None:
             return
-        done = wire.BatchDone(
-            batch=batch,
-            seconds=result.seconds,
-            cpu_seconds=result.cpu_seconds,
-            oom=wire.Oom(**asdict(result.oom)) if result.oom is not None else None,
-            device_memory=result.device_memory,
-        )
+        backend = self.backends[joined.model]
         try:
-            if pairs:
-                done.scores = wire.pack_scores(result.results)
-            else:
-                done.embeddings = wire.pack_embeddings(result.results)
-        except Exception as exc:  # this batch fails; the engine thread goes on
-            failed = wire.BatchFailed(batch=batch, error=f"{type(exc).__name__}: {exc}")
-            self._send(conn, wire.encode(failed))
+            result = run_pass(backend, joined.payloads, joined.heads)
+        except Exception as exc:  # these batches fail; the engine goes on
+            self._fail(joined, exc)
             return
-        self._send(conn, wire.encode(done))
+        try:
+            self._answer(joined, result)
+        except Exception as exc:
+            self._fail(joined, exc)
+
+    def _answer(self, joined: Pass, result: BatchResult) -> None:
+        pairs = isinstance(self.backends[joined.model], RerankBackend)
+        too_large = set(result.oom.too_large) if result.oom is not None else set()
+        for member, share in joined.shares():
+            done = wire.BatchDone(
+                batch=member.waiting.batch,
+                seconds=result.seconds,
+                cpu_seconds=result.cpu_seconds,
+                device_memory=result.device_memory,
+                dropped=sorted(member.waiting.dropped),
+            )
+            if result.oom is not None:
+                mine = [
+                    position
+                    for place, position in enumerate(member.positions, start=share.start)
+                    if place in too_large
+                ]
+                done.oom = wire.Oom(**{**asdict(result.oom), "too_large": mine})
+            results = result.results[share]
+            if pairs:
+                done.scores = wire.pack_scores(np.asarray(results, dtype=np.float32))
+            else:
+                done.embeddings = wire.pack_embeddings(
+                    only_heads(list(results), member.waiting.heads, joined.heads)
+                )
+            self._send(member.waiting.wire, wire.encode(done))
+
+    def _fail(self, joined: Pass, error: BaseException) -> None:
+        for member in joined.members:
+            failed = wire.BatchFailed(
+                batch=member.waiting.batch, error=f"{type(error).__name__}: {error}"
+            )
+            self._send(member.waiting.wire, wire.encode(failed))
 
     def _send(self, conn: Connection, frame: bytes) -> None:
         # An API process that is gone took its requests with it.

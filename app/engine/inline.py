@@ -13,7 +13,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from app.engine.base import BatchResult, Engine, call_on_loop, settle
+from app.engine.base import ALONE, BatchResult, Engine, PassLimits, call_on_loop, settle
 from app.engine.passes import run_pass
 from app.engine.threads import PassThreads
 from app.models.base import EmbeddingBackend, Head, RerankBackend
@@ -53,7 +53,13 @@ class InlineEngine(Engine):
             await self._call(backend.warmup)
 
     def run(
-        self, model: int, payloads: Sequence[Any], heads: frozenset[Head], *, express: bool = False
+        self,
+        model: int,
+        payloads: Sequence[Any],
+        heads: frozenset[Head],
+        *,
+        express: bool = False,
+        limits: PassLimits = ALONE,  # one API process: its batches are already whole
     ) -> asyncio.Future[BatchResult]:
         future = self._call(
             functools.partial(run_pass, self.backends[model], payloads, heads), express=express

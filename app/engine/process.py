@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from app.engine import wire
-from app.engine.base import BatchResult, Engine, call_on_loop
+from app.engine.base import ALONE, BatchResult, Engine, PassLimits, call_on_loop
 from app.errors import EngineStopped, ModelLoadError
 from app.models.base import Head
 from app.settings import Settings
@@ -66,6 +66,7 @@ class BatchError(RuntimeError):
 
 class ProcessEngine(Engine):
     kind = "process"
+    withdraws = True
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -79,6 +80,8 @@ class ProcessEngine(Engine):
         self._reader: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: dict[int, asyncio.Future[BatchResult]] = {}
+        #: id of a pending batch's future -> its number on the wire (``withdraw``)
+        self._batch_of: dict[int, int] = {}
         self._ids = itertools.count()
         self._alive = False
         self._stopping = False
@@ -147,20 +150,35 @@ class ProcessEngine(Engine):
         return models
 
     def run(
-        self, model: int, payloads: Sequence[Any], heads: frozenset[Head], *, express: bool = False
+        self,
+        model: int,
+        payloads: Sequence[Any],
+        heads: frozenset[Head],
+        *,
+        express: bool = False,
+        limits: PassLimits = ALONE,
     ) -> asyncio.Future[BatchResult]:
         future: asyncio.Future[BatchResult] = asyncio.get_running_loop().create_future()
         if not self._alive:
             future.set_exception(EngineStopped(self._stopped_because))
             return future
         batch = next(self._ids)
-        frame = wire.encode(wire.pack_batch(batch, model, payloads, heads, express=express))
+        message = wire.pack_batch(batch, model, payloads, heads, express=express, limits=limits)
+        frame = wire.encode(message)
         self._pending[batch] = future
+        self._batch_of[id(future)] = batch
         # A pipe that broke under this write means the engine is dead: the reader thread
         # sees the same end, says how it died and fails this batch with the rest.
         with contextlib.suppress(OSError):
             self._conn.send_bytes(frame)
         return future
+
+    def withdraw(self, batch: asyncio.Future[BatchResult], positions: Sequence[int]) -> None:
+        number = self._batch_of.get(id(batch))
+        if number is None or not self._alive:
+            return  # answered already: its pass ran
+        with contextlib.suppress(OSError):
+            self._conn.send_bytes(wire.encode(wire.Withdraw(number, list(positions))))
 
     async def stop(self) -> None:
         """Let the passes in flight finish, then end the engine process. One that is still
@@ -210,6 +228,7 @@ class ProcessEngine(Engine):
                     seconds=message.seconds,
                     cpu_seconds=message.cpu_seconds,
                     oom=wire.unpack_oom(message.oom),
+                    dropped=message.dropped,
                 )
                 if message.device_memory is not None:
                     self.device_memory = message.device_memory
@@ -229,6 +248,8 @@ class ProcessEngine(Engine):
     # --- on the loop ---
     def _settle(self, batch: int, outcome: BatchResult | BaseException) -> None:
         future = self._pending.pop(batch, None)
+        if future is not None:
+            self._batch_of.pop(id(future), None)
         if future is None or future.done():
             return
         if isinstance(outcome, BaseException):
@@ -243,6 +264,7 @@ class ProcessEngine(Engine):
         log.critical("%s", reason)
         self._stopped_because = f"{reason}; this replica cannot serve and will restart"
         pending, self._pending = self._pending, {}
+        self._batch_of.clear()
         for future in pending.values():
             if not future.done():
                 future.set_exception(EngineStopped(self._stopped_because))

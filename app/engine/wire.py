@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from app.engine.base import Calibrated, OomReport
+from app.engine.base import ALONE, Calibrated, OomReport, PassLimits
 from app.models.base import (
     Head,
     ItemEmbedding,
@@ -39,6 +39,18 @@ class RunBatch(msgspec.Struct, tag="run", array_like=True):
     #: late chunking: int32 per item, its number of spans (-1: none, its own vectors)
     span_counts: memoryview | None = None
     spans: memoryview | None = None  # int32 (start, stop) pairs, end to end
+    #: what a pass that also runs other waiting batches (``app.engine.coalescing``) may hold:
+    #: padded tokens and items; 0: this batch runs alone
+    max_tokens: int = 0
+    max_items: int = 0
+
+
+class Withdraw(msgspec.Struct, tag="withdraw", array_like=True):
+    """These items of a batch sent earlier are no longer wanted (their client left): the
+    engine drops them unless their pass has started."""
+
+    batch: int
+    positions: list[int]
 
 
 class Shutdown(msgspec.Struct, tag="shutdown", array_like=True):
@@ -103,6 +115,8 @@ class BatchDone(msgspec.Struct, tag="done", array_like=True):
     oom: Oom | None = None
     #: the device's memory after this pass, when the engine read it
     device_memory: dict[str, int] | None = None
+    #: positions withdrawn before the pass: the results are the other items', in order
+    dropped: list[int] = []
 
 
 class BatchFailed(msgspec.Struct, tag="failed", array_like=True):
@@ -114,7 +128,7 @@ class Fatal(msgspec.Struct, tag="fatal", array_like=True):
     reason: str
 
 
-ToEngine = RunBatch | Shutdown
+ToEngine = RunBatch | Withdraw | Shutdown
 FromEngine = Ready | LoadFailed | BatchDone | BatchFailed | Fatal
 
 _encoder = msgspec.msgpack.Encoder()
@@ -126,8 +140,8 @@ def encode(message: msgspec.Struct) -> bytes:
     return _encoder.encode(message)
 
 
-def decode_to_engine(frame: bytes) -> RunBatch | Shutdown:
-    message: RunBatch | Shutdown = _to_engine.decode(frame)
+def decode_to_engine(frame: bytes) -> RunBatch | Withdraw | Shutdown:
+    message: RunBatch | Withdraw | Shutdown = _to_engine.decode(frame)
     return message
 
 
@@ -151,6 +165,7 @@ def pack_batch(
     heads: frozenset[Head],
     *,
     express: bool = False,
+    limits: PassLimits = ALONE,
 ) -> RunBatch:
     lengths = np.fromiter((len(p.ids) for p in payloads), dtype=np.int32, count=len(payloads))
     ids = np.concatenate([np.asarray(p.ids, dtype=np.int32) for p in payloads])
@@ -165,6 +180,8 @@ def pack_batch(
         ids=_raw(ids),
         type_ids=type_ids,
         express=express,
+        max_tokens=limits.tokens,
+        max_items=limits.items,
     )
     spans = [getattr(p, "spans", None) for p in payloads]
     if any(s is not None for s in spans):

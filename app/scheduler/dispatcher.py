@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from app.engine.base import BatchResult, Engine, OomReport
+from app.engine.base import ALONE, BatchResult, Engine, OomReport, PassLimits
 from app.errors import EngineStopped, InferenceFailed, ItemTooLarge
 from app.scheduler.batcher import padded_cost
 from app.scheduler.jobs import WorkItem
@@ -39,6 +39,8 @@ class Cut(NamedTuple):
     express: bool
     #: no interactive item in it
     bulk: bool
+    #: what a pass that joins it with other API processes' batches may hold
+    limits: PassLimits = ALONE
 
 
 class Dispatcher:
@@ -91,8 +93,23 @@ class Dispatcher:
             heads = frozenset().union(*(item.job.heads for item in items))
             payloads = [item.payload for item in items]
             self._record_waits(queue, items)
-            future = self.engine.run(queue.model, payloads, heads, express=cut.express)
+            future = self.engine.run(
+                queue.model, payloads, heads, express=cut.express, limits=cut.limits
+            )
             future.add_done_callback(functools.partial(self._finish, cut))
+            if self.engine.withdraws:
+                self._watch_cancels(items, future)
+
+    def _watch_cancels(self, items: list[WorkItem[Any]], batch: asyncio.Future[Any]) -> None:
+        """A request cancelled while this batch waits at the engine withdraws its items
+        there, before the pass that would run them is cut (``app.engine.coalescing``)."""
+        positions: dict[int, list[int]] = {}
+        jobs = {}
+        for position, item in enumerate(items):
+            positions.setdefault(id(item.job), []).append(position)
+            jobs[id(item.job)] = item.job
+        for key, job in jobs.items():
+            job.on_cancel.append(functools.partial(self.engine.withdraw, batch, positions[key]))
 
     def _record_waits(self, queue: ModelQueue, items: list[WorkItem[Any]]) -> None:
         now = time.perf_counter()
@@ -128,6 +145,7 @@ class Dispatcher:
         if express:
             order = (INTERACTIVE, *(p for p in order if p != INTERACTIVE))
         queue = oldest[order[0]][1]
+        bulk_cap = self.policy.bulk_max_cost(recent, queue.max_tokens, queue.overhead_tokens or 0)
         # Idle pass slots split a lone waiting request between them (on a CPU with two,
         # it runs as two half batches side by side); several waiting requests are not split.
         idle_workers = self.engine.size - self._batches_at_engine
@@ -135,15 +153,19 @@ class Dispatcher:
             order,
             same_job_only=not self.cross_request_batching,
             share=max(1, idle_workers),
-            bulk_max_cost=self.policy.bulk_max_cost(
-                recent, queue.max_tokens, queue.overhead_tokens or 0
-            ),
+            bulk_max_cost=bulk_cap,
         )
         if not items:
             return None
         served = {item.job.lane.priority for item in items}
         self.turns.cut(oldest, served)
-        return Cut(queue, items, express, bulk=INTERACTIVE not in served)
+        limits = ALONE
+        if self.cross_request_batching:
+            tokens = queue.max_tokens
+            if served - {INTERACTIVE}:  # bulk work in it: a pass holding it keeps the cap
+                tokens = min(tokens, max(1, bulk_cap - (queue.overhead_tokens or 0)))
+            limits = PassLimits(tokens, queue.max_items)
+        return Cut(queue, items, express, bulk=INTERACTIVE not in served, limits=limits)
 
     def _slot_reserved(self, recent: bool, waiting: dict[Priority, Any]) -> bool:
         """No bulk cut now: the last free pass slot is kept for interactive work
@@ -178,6 +200,12 @@ class Dispatcher:
                 item.job.fail(failure)
             return
         done: BatchResult = future.result()
+        # positions withdrawn at the engine (their requests were cancelled) have no result
+        ran = [p for p in range(len(items)) if p not in done.dropped] if done.dropped else None
+        if ran is not None:
+            items = [items[p] for p in ran]
+            if not items:
+                return
         too_large: set[int] = set()
         if done.oom is not None:
             self._out_of_memory(queue, done.oom)
@@ -192,8 +220,8 @@ class Dispatcher:
             done.seconds,
             cpu_seconds=done.cpu_seconds,
         )
-        for position, (item, result) in enumerate(zip(items, done.results, strict=True)):
-            if position in too_large:
+        for place, (item, result) in enumerate(zip(items, done.results, strict=True)):
+            if (place if ran is None else ran[place]) in too_large:
                 item.job.fail(
                     ItemTooLarge(
                         f"a text of {item.cost} tokens does not fit in the device's free memory "

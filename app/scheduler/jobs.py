@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -17,7 +17,17 @@ P = TypeVar("P", TokenizedText, TokenizedPair)  # what the model consumes
 
 
 class Job(Generic[P]):
-    __slots__ = ("cancelled", "future", "heads", "items", "lane", "remaining", "results", "yields")
+    __slots__ = (
+        "cancelled",
+        "future",
+        "heads",
+        "items",
+        "lane",
+        "on_cancel",
+        "remaining",
+        "results",
+        "yields",
+    )
 
     def __init__(
         self,
@@ -42,6 +52,8 @@ class Job(Generic[P]):
         self.remaining = len(self.items)
         self.future: asyncio.Future[list[Any]] = loop.create_future()
         self.cancelled = False
+        #: called when it is cancelled: withdraw its items from batches sent to the engine
+        self.on_cancel: list[Callable[[], None]] = []
 
     @property
     def done(self) -> bool:
@@ -61,9 +73,14 @@ class Job(Generic[P]):
 
     def cancel(self) -> None:
         """The client went away or timed out: its items are skipped, never run."""
+        if self.cancelled:
+            return
         self.cancelled = True
         if not self.future.done():
             self.future.cancel()
+        for withdraw in self.on_cancel:
+            withdraw()
+        self.on_cancel.clear()
 
 
 @dataclass(slots=True, eq=False)

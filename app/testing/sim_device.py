@@ -18,9 +18,11 @@ once. The benchmark reads it for the device's busy fraction, the tests for one p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -90,6 +92,8 @@ def parse_cost(spec: str) -> PassCost:
 
 class SimStats(msgspec.Struct, kw_only=True):
     passes: int = 0
+    #: rows (texts, or query-passage pairs) over every pass
+    texts: int = 0
     padded_tokens: int = 0
     busy_seconds: float = 0.0
     #: the most passes ever inside the device at once: 1, as on one GPU
@@ -107,14 +111,16 @@ class SimDevice:
         self._stats_path = stats_path
         self._device = threading.Lock()
         self._counters = threading.Lock()
+        self._changed = threading.Condition(self._counters)
         self._writing = threading.Lock()
         self._running = 0
         self._wanting = 0
 
-    def run_pass(self, padded_tokens: int) -> None:
+    def run_pass(self, padded_tokens: int, rows: int = 1) -> None:
         with self._counters:
             self._wanting += 1
             self.stats.max_wanting = max(self.stats.max_wanting, self._wanting)
+            self._changed.notify_all()
         with self._device:
             with self._counters:
                 self._running += 1
@@ -126,6 +132,7 @@ class SimDevice:
                 self._running -= 1
                 self._wanting -= 1
                 self.stats.passes += 1
+                self.stats.texts += rows
                 self.stats.padded_tokens += padded_tokens
                 self.stats.busy_seconds += busy
                 snapshot = msgspec.json.encode(self.stats)
@@ -135,6 +142,17 @@ class SimDevice:
             )
             partial.write_bytes(snapshot)
             partial.replace(self._stats_path)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the device (tests): passes wait for it until the block ends."""
+        with self._device:
+            yield
+
+    def wait_for_passes(self, wanting: int, timeout: float) -> bool:
+        """Until ``wanting`` passes are waiting for the device or in it (tests)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._wanting >= wanting, timeout)
 
 
 def _row_keys(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -168,7 +186,7 @@ class SimModule(torch.nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: Any
     ) -> SimpleNamespace:
         rows, tokens = int(input_ids.shape[0]), int(input_ids.shape[1])
-        self.sim_device.run_pass(rows * tokens)
+        self.sim_device.run_pass(rows * tokens, rows)
         keys = _row_keys(input_ids, attention_mask)
         if self.classifier:
             return SimpleNamespace(logits=self.table[keys[:, -1]])

@@ -59,6 +59,9 @@ def test_sigterm_drains_every_accepted_request(
         MAX_QUEUE_SIZE="1024",
         REQUEST_TIMEOUT="600",
         API_WORKERS=api_workers,
+        # two API processes before one pass thread, as on a GPU: the engine joins their
+        # batches into passes while it drains
+        CPU_INFERENCE_WORKERS="1" if api_workers == "2" else "0",
     )
     engine = engine_pid(server.url)
 
