@@ -17,7 +17,7 @@ EXIT_LOAD = 3
 
 
 def fast_thread_switches() -> None:
-    # Threads here (the engine's reader and the tokenizer pool; the passes themselves with
+    # Threads here (the tokenizer pool, the siblings' figures; the passes themselves with
     # ENGINE_PROCESS=false) hold the GIL between their C calls; a short switch interval lets
     # the event loop answer (and refuse) requests in ~1 ms instead of ~5 ms slices meanwhile.
     # Measured: burst refusals p99 60-180 ms -> under 50 ms, at ~5% of a tiny model's

@@ -3,8 +3,9 @@
 The API process (event loop, HTTP, validation, tokenization, responses) and the engine
 process (forward passes and heads) each have their own interpreter lock, so the model's
 Python work never stalls the loop and both cores are used. They talk over one pipe
-(``app.engine.wire``): a batch of token ids goes out, its arrays come back. A reader thread
-here waits on the pipe and hands each result to the loop.
+(``app.engine.wire``): a batch of token ids goes out, its arrays come back. The event loop
+reads and writes the pipe itself (``app.engine.framing``): no thread, and no write that
+blocks the loop.
 
 If the engine process dies (killed, out of memory, a broken device), the pipe ends: every
 batch in flight fails with ``EngineStopped`` (503) at once and ``on_death`` tells the runtime,
@@ -19,14 +20,16 @@ import contextlib
 import itertools
 import logging
 import multiprocessing
+import os
 import pickle
-import threading
+import socket
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from app.engine import wire
-from app.engine.base import ALONE, BatchResult, Engine, PassLimits, call_on_loop
+from app.engine.base import ALONE, BatchResult, Engine, PassLimits
+from app.engine.framing import FramedWire
 from app.errors import EngineStopped, ModelLoadError
 from app.models.base import Head
 from app.settings import Settings
@@ -60,6 +63,9 @@ def spawn_engine_process(settings: Settings, front_ends: int) -> tuple[Any, list
     return process, [ours for ours, _ in pipes]
 
 
+_NOT_CONNECTED = FramedWire(lambda frame: None, lambda: None)  # sends nothing
+
+
 class BatchError(RuntimeError):
     """The engine ran the batch and its forward pass raised; other batches are unaffected."""
 
@@ -77,7 +83,9 @@ class ProcessEngine(Engine):
         self._process: Any = None
         self._conn: Any = None
         self._engine_pid: int | None = None
-        self._reader: threading.Thread | None = None
+        #: the wire as the loop reads and writes it, once the engine is ready
+        self._wire: FramedWire = _NOT_CONNECTED
+        self._wire_ended = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: dict[int, asyncio.Future[BatchResult]] = {}
         #: id of a pending batch's future -> its number on the wire (``withdraw``)
@@ -144,9 +152,13 @@ class ProcessEngine(Engine):
         self.measured_budgets, self.device_memory = message.budgets, message.device_memory
         self.calibrated = wire.unpack_calibration(message)
         models: ModelSet = pickle.loads(message.models)  # our own child wrote it
+        # From here the loop reads and writes the wire itself (``app.engine.framing``), on a
+        # socket of its own over the same pipe.
+        pipe = socket.socket(fileno=os.dup(self._conn.fileno()))
+        _, self._wire = await self._loop.create_unix_connection(
+            lambda: FramedWire(self._received, self._wire_closed), sock=pipe
+        )
         self._alive = True
-        self._reader = threading.Thread(target=self._read, name="engine-reader", daemon=True)
-        self._reader.start()
         return models
 
     def run(
@@ -167,18 +179,16 @@ class ProcessEngine(Engine):
         frame = wire.encode(message)
         self._pending[batch] = future
         self._batch_of[id(future)] = batch
-        # A pipe that broke under this write means the engine is dead: the reader thread
-        # sees the same end, says how it died and fails this batch with the rest.
-        with contextlib.suppress(OSError):
-            self._conn.send_bytes(frame)
+        # A wire that broke under this write means the engine is dead: its end is seen, says
+        # how it died and fails this batch with the rest.
+        self._wire.send(frame)
         return future
 
     def withdraw(self, batch: asyncio.Future[BatchResult], positions: Sequence[int]) -> None:
         number = self._batch_of.get(id(batch))
         if number is None or not self._alive:
             return  # answered already: its pass ran
-        with contextlib.suppress(OSError):
-            self._conn.send_bytes(wire.encode(wire.Withdraw(number, list(positions))))
+        self._wire.send(wire.encode(wire.Withdraw(number, list(positions))))
 
     async def stop(self) -> None:
         """Let the passes in flight finish, then end the engine process. One that is still
@@ -188,16 +198,16 @@ class ProcessEngine(Engine):
         self._stopping = True
         loop = asyncio.get_running_loop()
         if self._alive:
-            with contextlib.suppress(OSError):
-                self._conn.send_bytes(wire.encode(wire.Shutdown()))
+            self._wire.send(wire.encode(wire.Shutdown()))
             # The engine closes this wire once the passes in flight are answered (with
             # several API processes, once every one of them has said Shutdown).
             if self._process is not None:
                 await loop.run_in_executor(None, self._process.join, 120)
                 if self._process.is_alive():
                     log.warning("the engine process did not stop in time; killing it")
-            elif self._reader is not None:
-                await loop.run_in_executor(None, self._reader.join, 120)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wire_ended.wait(), 120)
         if self._process is not None and self._process.is_alive():
             self._process.kill()
             await loop.run_in_executor(None, self._process.join, 5)
@@ -209,35 +219,37 @@ class ProcessEngine(Engine):
             self._process.kill()
             self._process.join(5)
 
-    # --- the reader thread ---
-    def _read(self) -> None:
-        loop = self._loop
-        assert loop is not None
-        while True:
-            try:
-                frame = self._conn.recv_bytes()
-            except (EOFError, OSError):
-                break
-            message = wire.decode_from_engine(frame)
-            if isinstance(message, wire.Fatal):
-                call_on_loop(loop, self._died, message.reason)
-                continue
-            if isinstance(message, wire.BatchDone):
-                outcome: BatchResult | BaseException = BatchResult(
+    # --- on the loop: the wire ---
+    def _received(self, frame: memoryview | bytearray) -> None:
+        message = wire.decode_from_engine(frame)
+        if isinstance(message, wire.BatchDone):
+            if message.device_memory is not None:
+                self.device_memory = message.device_memory
+            self._settle(
+                message.batch,
+                BatchResult(
                     results=wire.unpack_results(message),
                     seconds=message.seconds,
                     cpu_seconds=message.cpu_seconds,
                     oom=wire.unpack_oom(message.oom),
                     dropped=message.dropped,
-                )
-                if message.device_memory is not None:
-                    self.device_memory = message.device_memory
-                call_on_loop(loop, self._settle, message.batch, outcome)
-            elif isinstance(message, wire.BatchFailed):
-                call_on_loop(loop, self._settle, message.batch, BatchError(message.error))
+                ),
+            )
+        elif isinstance(message, wire.BatchFailed):
+            self._settle(message.batch, BatchError(message.error))
+        elif isinstance(message, wire.Fatal):
+            self._died(message.reason)
+
+    def _wire_closed(self) -> None:
+        self._wire_ended.set()
         if self._stopping:
             return  # an orderly stop: ``stop`` reaps the process
-        call_on_loop(loop, self._died, f"the inference engine process exited ({self._exit_code()})")
+        loop = asyncio.get_running_loop()
+        # how it ended: waiting to reap the process must not hold up the loop
+        ended = loop.run_in_executor(None, self._exit_code)
+        ended.add_done_callback(
+            lambda how: self._died(f"the inference engine process exited ({how.result()})")
+        )
 
     def _exit_code(self) -> str:
         if self._process is None:
@@ -245,7 +257,6 @@ class ProcessEngine(Engine):
         self._process.join(5)
         return f"exit code {self._process.exitcode}"
 
-    # --- on the loop ---
     def _settle(self, batch: int, outcome: BatchResult | BaseException) -> None:
         future = self._pending.pop(batch, None)
         if future is not None:

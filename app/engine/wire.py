@@ -145,7 +145,9 @@ def decode_to_engine(frame: bytes) -> RunBatch | Withdraw | Shutdown:
     return message
 
 
-def decode_from_engine(frame: bytes) -> Ready | LoadFailed | BatchDone | BatchFailed | Fatal:
+def decode_from_engine(
+    frame: bytes | bytearray | memoryview,
+) -> Ready | LoadFailed | BatchDone | BatchFailed | Fatal:
     message: Ready | LoadFailed | BatchDone | BatchFailed | Fatal = _from_engine.decode(frame)
     return message
 
