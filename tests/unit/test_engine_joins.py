@@ -102,6 +102,18 @@ def engine(models: ModelSet, *, wires: int, pass_threads: int = 1) -> Iterator[l
         thread.join(WAIT_S)
 
 
+@contextmanager
+def behind_a_pass(device: SimDevice, *ends: Wire) -> Iterator[None]:
+    """The block's batches wait at the engine behind a pass that the device holds (a batch of
+    one text from the first wire); the device runs once the engine has read them all."""
+    with device.held():
+        ends[0].send(texts(4))
+        assert device.wait_for_passes(1, WAIT_S)
+        yield
+        for end in ends:
+            end.synced()
+
+
 def dense_rows(done: wire.BatchDone) -> np.ndarray:
     return np.stack([item.dense for item in wire.unpack_results(done)])
 
@@ -119,13 +131,9 @@ def test_batches_of_two_api_processes_run_in_one_pass_on_a_one_pass_device(
     mine, theirs = texts(5, 6, first=200), texts(7, 3, 9, first=300)
     with engine(models, wires=2, pass_threads=pass_threads) as (a, b):
         passes_before, texts_before = device.stats.passes, device.stats.texts
-        with device.held():
-            a.send(texts(4))  # its pass starts, and waits for the device
-            assert device.wait_for_passes(1, WAIT_S)
+        with behind_a_pass(device, a, b):
             mine_batch = a.send(mine)
             b.send(theirs)
-            a.synced()
-            b.synced()
         answered = {done.batch: done for done in (a.receive(), a.receive())}
         theirs_done = b.receive()
     # the first pass, then the two batches that waited for it as one; with a pass thread
@@ -156,13 +164,9 @@ def test_a_pass_stays_within_every_member_s_limits(
     device, models = device_models
     with engine(models, wires=2) as (a, b):
         before = device.stats.passes
-        with device.held():
-            a.send(texts(4))
-            assert device.wait_for_passes(1, WAIT_S)
+        with behind_a_pass(device, a, b):
             a.send(texts(5, 6))
             b.send(texts(7, 3, 9), limits=theirs_limits, express=theirs_express)
-            a.synced()
-            b.synced()
         a.receive(), a.receive(), b.receive()
     assert device.stats.passes - before == passes
 
@@ -172,9 +176,7 @@ def test_withdrawn_items_never_reach_a_pass(device_models: tuple[SimDevice, Mode
     batch = texts(5, 6, 7, first=400)
     with engine(models, wires=1) as (a,):
         texts_before = device.stats.texts
-        with device.held():
-            a.send(texts(4))
-            assert device.wait_for_passes(1, WAIT_S)
+        with behind_a_pass(device, a):
             partly = a.send(batch, ALL)
             whole = a.send(texts(8, 9))
             a.withdraw(partly, [1])  # its client left
@@ -201,13 +203,9 @@ def test_a_dense_batch_joined_with_a_colbert_one_gets_dense_vectors_only(
     device, models = device_models
     with engine(models, wires=2) as (a, b):
         before = device.stats.passes
-        with device.held():
-            a.send(texts(4))
-            assert device.wait_for_passes(1, WAIT_S)
+        with behind_a_pass(device, a, b):
             a.send(texts(5, 6), ALL)
             b.send(texts(7), DENSE)
-            a.synced()
-            b.synced()
         a.receive()
         rich, dense_only = a.receive(), b.receive()
     assert device.stats.passes - before == 2
