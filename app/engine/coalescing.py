@@ -38,7 +38,6 @@ class Waiting:
     max_tokens: int = 0
     max_items: int = 0
     dropped: set[int] = field(default_factory=set)
-    taken: bool = False
 
     def live(self) -> list[int]:
         """The positions still wanted."""
@@ -94,14 +93,13 @@ class WaitingBatches:
             if len(waiting.dropped) < len(waiting.payloads):
                 return None
             del self._waiting[(id(wire), batch)]
-            waiting.taken = True
             return waiting
 
     def take(self, lead: Waiting) -> Pass | None:
         """The pass ``lead`` starts now: it, and the batches that join it. None if ``lead``
         already ran in another's pass, or was withdrawn whole."""
         with self._lock:
-            if lead.taken:
+            if (id(lead.wire), lead.batch) not in self._waiting:  # ran, or withdrawn whole
                 return None
             members = [self._take(lead)]
             if self.join and lead.max_tokens > 0:
@@ -112,7 +110,6 @@ class WaitingBatches:
 
     def _take(self, waiting: Waiting) -> Member:
         del self._waiting[(id(waiting.wire), waiting.batch)]
-        waiting.taken = True
         return Member(waiting, waiting.live())
 
     def _join(self, members: list[Member]) -> None:

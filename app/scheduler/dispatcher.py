@@ -201,7 +201,8 @@ class Dispatcher:
             return
         done: BatchResult = future.result()
         # positions withdrawn at the engine (their requests were cancelled) have no result
-        ran = [p for p in range(len(items)) if p not in done.dropped] if done.dropped else None
+        dropped = set(done.dropped)
+        ran = [p for p in range(len(items)) if p not in dropped] if dropped else None
         if ran is not None:
             items = [items[p] for p in ran]
             if not items:
