@@ -89,13 +89,21 @@ def test_a_client_that_leaves_while_its_batch_waits_at_the_engine_never_reaches_
         async with client_for(server, first) as a, client_for(server, last) as c:
             with engine_paused(engine_pid(server.url)):
                 # the engine reads nothing now: each batch cut meanwhile waits in its wire
-                kept = [asyncio.ensure_future(a.post(EMBED, json={"sentences": ["kept"]}))]
-                await stats_settled(http, pending=1)
+                # a rerank leads: another model's batch, which no embedding batch joins, so
+                # the leaver's batch waits behind its pass however fast the engine takes it
+                rerank = {"query": "q", "passages": ["kept"]}
+                kept = [asyncio.ensure_future(a.post("/rerank", json=rerank))]
+                await asyncio.to_thread(
+                    wait_until,
+                    lambda: http.get("/stats").json()["queue"]["rerank_pending"],
+                    lambda pending: pending >= 1,
+                    "the rerank admitted",
+                )
                 leaver = leaving_request(first, "a text whose client leaves")
-                await stats_settled(http, pending=2)  # cut and sent behind the first
+                await stats_settled(http, pending=1)  # cut and sent behind the rerank
                 if len(places) > 1:  # and one from the other API process
                     kept.append(asyncio.ensure_future(c.post(EMBED, json={"sentences": ["c"]})))
-                    await stats_settled(http, pending=3)
+                    await stats_settled(http, pending=2)
                 leaver.close()
                 await asyncio.to_thread(
                     wait_until, hang_ups, lambda n: n > hung_up, "the hang-up seen"
