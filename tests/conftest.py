@@ -19,7 +19,7 @@ from app.models.loading import load_models
 from app.settings import Settings
 from app.testing import tiny_models as tiny
 from tests.helpers import wait_ready
-from tests.scheduling import longest_first
+from tests.scheduling import longest_first, refuse_lost_groups
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
@@ -33,6 +33,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("gpu") is not None:
             item.add_marker(skip_gpu)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's controller, a worker's collection
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    refuse_lost_groups(node, ids)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,14 @@
-"""The suite's own scheduling (tests/scheduling.py): the weights it orders test files by."""
+"""The suite's own scheduling (tests/scheduling.py): the weights it orders test files by, and
+the groups that keep each module's servers on one worker."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from app.testing.server import REPO
-from tests.scheduling import WEIGHTS, record
+from tests.scheduling import WEIGHTS, record, refuse_lost_groups
 
 DURATIONS = """\
 ============================= slowest durations =============================
@@ -30,3 +33,16 @@ def test_the_recorded_weights_name_files_that_exist() -> None:
     assert weights, "tests/durations.json is empty"
     missing = [file for file in weights if not (REPO / file).is_file()]
     assert not missing, f"tests/durations.json names files that are gone: {missing}"
+
+
+def test_a_run_whose_groups_were_lost_stops_with_the_reason() -> None:
+    grouped = ["tests/a.py::test_x@tests/a.py", "tests/b.py::test_y[1]@ops-default-server"]
+    refuse_lost_groups("gw0", grouped)  # every test grouped: the run goes on
+    with pytest.raises(pytest.exit.Exception, match=r"lost the group of 1 of 3 tests on gw1"):
+        refuse_lost_groups("gw1", [*grouped, "tests/c.py::test_z"])
+
+
+def test_this_test_runs_in_its_files_group(request: pytest.FixtureRequest) -> None:
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not a pytest-xdist worker of a --dist loadgroup run")
+    assert request.node.nodeid.endswith("@tests/unit/test_scheduling.py"), request.node.nodeid
