@@ -68,12 +68,13 @@ cat "$OUT/device.txt" >&2
 step "tests"
 tests_status=0
 if [[ $mode == gpu ]]; then
-    timeout 240 "$py" -m pytest -m gpu tests/gpu tests/ops/test_gpu_server.py -q \
+    timeout 240 "$py" -m pytest -m gpu tests/gpu tests/ops/test_gpu_server.py -q -n 0 \
         -p no:cacheprovider >"$OUT/tests.txt" 2>&1 || tests_status=$?
 else
-    # the CPU-testable parts of the same branches, then the gpu tests, which must skip
+    # the CPU-testable parts of the same branches, then the gpu tests, which must skip; in one
+    # process (-n 0): a second worker would only import torch again for a few seconds of tests
     timeout 240 "$py" -m pytest tests/unit/test_precision.py tests/unit/test_device_errors.py \
-        tests/gpu tests/ops/test_gpu_server.py -q -p no:cacheprovider -rs \
+        tests/gpu tests/ops/test_gpu_server.py -q -n 0 -p no:cacheprovider -rs \
         >"$OUT/tests.txt" 2>&1 || tests_status=$?
 fi
 tests_line=$(grep -E "[0-9]+ (passed|failed|skipped|error)" "$OUT/tests.txt" | tail -1 || true)

@@ -5,6 +5,9 @@ test that asks for ``server``; it stops at the end of the session. It requires t
 token ``API_TOKEN`` (below), so every client test also shows that the clients' own
 ``api_key`` handling passes our auth unchanged; ``server_http`` is an httpx client that
 sends it.
+
+Every file that uses ``server``, ``server_http`` or ``offline_server`` is in the
+``xdist_group`` "api-servers", so these servers start on one worker, once a run.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from PIL import Image
 
 from tests.helpers import ServerProcess
 
-#: these files share the session's offline server (tests/api/conftest.py)
-pytestmark = pytest.mark.xdist_group("api-offline-server")
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
 
 #: a URL the page loads: a script's src, a stylesheet's or icon's href
 _LOADED = re.compile(r"""(?:src|href)=["']([^"']+)["']""")

@@ -27,6 +27,9 @@ from app.models.chunk_passes import plan_windows
 from app.models.token_pooling import pool_tokens
 from tests.helpers import ServerProcess
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 TOLERANCE = 1e-5
 MULTILINGUAL = (
     "Cafe\u0301 au lait, s'il vous pla\u00eet. Ça co\u00fbte deux euros, n\u0303andu\u0301! "

@@ -24,8 +24,8 @@ import pytest
 
 from tests.helpers import REPO, ServerProcess
 
-#: these files share the session's offline server (tests/api/conftest.py)
-pytestmark = pytest.mark.xdist_group("api-offline-server")
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
 
 DOC = REPO / "docs" / "clients.md"
 DOC_URL = "http://localhost:8000"

@@ -13,6 +13,9 @@ from transformers import AutoTokenizer
 from tests.api.conftest import API_TOKEN
 from tests.helpers import ServerProcess
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 QUERY = "how do plants make food"
 DOCUMENTS = [
     "Photosynthesis turns light, water and carbon dioxide into sugar.",

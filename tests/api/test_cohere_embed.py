@@ -20,6 +20,9 @@ from app.models.calibration_texts import CALIBRATION_TEXTS
 from tests.api.conftest import API_TOKEN
 from tests.helpers import REPO, ServerProcess
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 TEXTS = [
     "How do plants make food?",
     "Photosynthesis turns light, water and carbon dioxide into sugar.",

@@ -19,6 +19,9 @@ from scipy.spatial.distance import pdist
 
 from tests.helpers import ServerProcess
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 TEXTS = [
     "Late interaction keeps one vector per token, so a passage of three hundred tokens costs "
     "three hundred vectors in the index, and pooling similar tokens together cuts that cost "

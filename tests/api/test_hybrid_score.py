@@ -16,6 +16,9 @@ from litestar.testing import TestClient
 from tests.api.conftest import API_TOKEN
 from tests.helpers import ServerProcess, wait_ready
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 QUERY = "what is a cat"
 PASSAGES = [
     "a cat is a small domesticated carnivorous mammal",

@@ -14,6 +14,9 @@ import pytest
 
 from tests.helpers import ServerProcess
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 DEPTHS = (1_000, 100_000)
 
 #: a request each body route accepts, sent while the deep ones are in flight

@@ -13,8 +13,8 @@ import pytest
 
 from tests.helpers import ServerProcess
 
-#: these files share the session's offline server (tests/api/conftest.py)
-pytestmark = pytest.mark.xdist_group("api-offline-server")
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
 
 QUERY = "A man is eating food."
 PARAPHRASE = "Someone is having a meal."

@@ -22,6 +22,9 @@ from app.testing import tiny_models as tiny
 from tests.api.conftest import API_TOKEN
 from tests.helpers import ServerProcess, wait_ready
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 TEXTS = ["The cat sat on the mat.", "Quarterly revenue grew by 12 percent.", "hello"]
 
 

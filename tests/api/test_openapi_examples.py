@@ -14,8 +14,8 @@ import pytest
 from app.api.openapi.examples import EXAMPLES
 from tests.helpers import ServerProcess
 
-#: these files share the session's offline server (tests/api/conftest.py)
-pytestmark = pytest.mark.xdist_group("api-offline-server")
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
 
 #: what the offline preset serves (``app.models.presets``)
 _OFFLINE_ROLES = {"dense", "sparse"}

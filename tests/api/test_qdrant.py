@@ -19,8 +19,8 @@ from qdrant_client import QdrantClient, models
 
 from tests.helpers import ServerProcess
 
-#: these files share the session's offline server (tests/api/conftest.py)
-pytestmark = pytest.mark.xdist_group("api-offline-server")
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
 
 CORPUS = [
     "The Eiffel Tower is in Paris.",

@@ -26,6 +26,9 @@ from tests.api.tei_native import (
     ranked_scores,
 )
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 LONG = " ".join(f"w{i}" for i in range(700))  # well over the tiny models' 512 tokens
 
 

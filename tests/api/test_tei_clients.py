@@ -40,6 +40,9 @@ from llama_index.postprocessor.tei_rerank import TextEmbeddingInference
 from tests.api.conftest import API_TOKEN
 from tests.helpers import REPO, ServerProcess
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 QUERY = "how do plants make food"
 # different lengths, so a batch is padded and any mix-up of rows shows
 TEXTS = [

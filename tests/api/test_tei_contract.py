@@ -18,6 +18,9 @@ import pytest
 
 from tests.api.tei_native import QUERY, TEXTS
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 #: TEI's JSON types, as JSON Schema names them
 STRING, INTEGER, BOOLEAN, OBJECT = "string", "integer", "boolean", "object"
 

@@ -17,6 +17,9 @@ from tests.api.tei_native import ATOL, QUERY, TEXTS, ranked_scores
 from tests.helpers import wait_ready
 from tests.ops.metrics_text import value
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 AppClient = TestClient[Litestar]
 MakeClient = Callable[..., AppClient]
 

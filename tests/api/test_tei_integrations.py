@@ -30,6 +30,9 @@ import pytest
 from tests.api.conftest import API_TOKEN
 from tests.api.tei_native import ATOL, DIM, QUERY, TEXTS, native_dense, native_scores
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 JSON_AND_BEARER = {"Content-Type": "application/json", "Authorization": f"Bearer {API_TOKEN}"}
 
 

@@ -21,6 +21,9 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from tests.api.tei_native import ATOL, DIM, MAX_TOKENS, TEXTS, as_sparse, assert_sparse_equal
 from tests.helpers import ServerProcess
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 LONG = " ".join(f"w{i}" for i in range(700))  # well over the tiny models' 512 tokens
 
 

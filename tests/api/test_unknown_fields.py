@@ -10,6 +10,9 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
+#: the session servers of tests/api/conftest.py start once a run: every file using them is one group
+pytestmark = pytest.mark.xdist_group("api-servers")
+
 TEXTS = ["a cat sat on the mat", "stocks fell: 3% by noon", "hello", "world"]
 PASSAGES = ["a cat is a small mammal", "the market fell", "cats sleep", "earnings beat"]
 

@@ -38,24 +38,28 @@ def qwen_embedder(qwen_models: dict[str, Path], load_backend: Callable[..., Any]
     return load_backend(Qwen3EmbeddingBackend, qwen_models["qwen3-embedding"])
 
 
+@pytest.fixture(scope="module")
+def reference(qwen_models: dict[str, Path]) -> SentenceTransformer:
+    """sentence-transformers' own reading of the same checkpoint."""
+    return SentenceTransformer(str(qwen_models["qwen3-embedding"]), device="cpu")
+
+
 def _embed(backend: Any, texts: list[str], input_type: str = "document") -> np.ndarray:
     items = backend.embed(backend.tokenize(texts, input_type), backend.heads)
     return np.stack([item.dense for item in items])
 
 
 def test_documents_equal_sentence_transformers_lasttoken(
-    qwen_embedder: Any, qwen_models: dict[str, Path]
+    qwen_embedder: Any, reference: SentenceTransformer
 ) -> None:
-    reference = SentenceTransformer(str(qwen_models["qwen3-embedding"]), device="cpu")
     assert reference[1].pooling_mode == "lasttoken"
     expected = reference.encode(TEXTS, batch_size=len(TEXTS))
     np.testing.assert_allclose(_embed(qwen_embedder, TEXTS), expected, atol=1e-5)
 
 
 def test_queries_get_the_instruction_and_equal_the_reference(
-    qwen_embedder: Any, qwen_models: dict[str, Path]
+    qwen_embedder: Any, reference: SentenceTransformer
 ) -> None:
-    reference = SentenceTransformer(str(qwen_models["qwen3-embedding"]), device="cpu")
     expected = reference.encode(TEXTS, prompt=f"Instruct: {DEFAULT_TASK}\nQuery:")
     queries = _embed(qwen_embedder, TEXTS, "query")
     np.testing.assert_allclose(queries, expected, atol=1e-5)

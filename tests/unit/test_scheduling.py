@@ -3,6 +3,7 @@ the groups that keep each module's servers on one worker."""
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
@@ -46,3 +47,35 @@ def test_this_test_runs_in_its_files_group(request: pytest.FixtureRequest) -> No
     if not getattr(request.config.option, "loadgroup", False):
         pytest.skip("not a pytest-xdist worker of a --dist loadgroup run")
     assert request.node.nodeid.endswith("@tests/unit/test_scheduling.py"), request.node.nodeid
+
+
+#: the session servers of tests/api/conftest.py
+API_SESSION_SERVERS = {"server", "server_http", "offline_server"}
+
+
+def _fixtures_asked_for(module: ast.Module) -> set[str]:
+    """The argument names of the module's functions that are not its own fixtures."""
+    own = {
+        node.name
+        for node in ast.walk(module)
+        if isinstance(node, ast.FunctionDef)
+        and any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
+    }
+    asked = {
+        argument.arg
+        for node in ast.walk(module)
+        if isinstance(node, ast.FunctionDef)
+        for argument in node.args.args
+    }
+    return asked - own
+
+
+def test_every_file_on_the_api_session_servers_is_in_their_group() -> None:
+    # a file outside the group would start both servers again on the other worker
+    outside = [
+        path.name
+        for path in sorted((REPO / "tests" / "api").glob("test_*.py"))
+        if _fixtures_asked_for(ast.parse(path.read_text())) & API_SESSION_SERVERS
+        and 'xdist_group("api-servers")' not in path.read_text()
+    ]
+    assert not outside, outside
