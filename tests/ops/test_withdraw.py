@@ -93,12 +93,7 @@ def test_a_client_that_leaves_while_its_batch_waits_at_the_engine_never_reaches_
                 # the leaver's batch waits behind its pass however fast the engine takes it
                 rerank = {"query": "q", "passages": ["kept"]}
                 kept = [asyncio.ensure_future(a.post("/rerank", json=rerank))]
-                await asyncio.to_thread(
-                    wait_until,
-                    lambda: http.get("/stats").json()["queue"]["rerank_pending"],
-                    lambda pending: pending >= 1,
-                    "the rerank admitted",
-                )
+                await stats_settled(http, pending=1, kind="rerank")
                 leaver = leaving_request(first, "a text whose client leaves")
                 await stats_settled(http, pending=1)  # cut and sent behind the rerank
                 if len(places) > 1:  # and one from the other API process
@@ -120,18 +115,18 @@ def test_a_client_that_leaves_while_its_batch_waits_at_the_engine_never_reaches_
     assert after - before == kept
 
 
-async def stats_settled(http: httpx.Client, *, pending: int) -> None:
-    """Until ``pending`` embedding requests are admitted and none waits to be cut: each is
-    in a batch sent to the (held) engine."""
+async def stats_settled(http: httpx.Client, *, pending: int, kind: str = "embed") -> None:
+    """Until ``pending`` requests of ``kind`` ("embed" or "rerank") are admitted and none waits
+    to be cut: each is in a batch sent to the (held) engine."""
 
     def seen() -> tuple[int, int]:
         stats = http.get("/stats").json()
         classes = stats["priorities"]["classes"].values()
-        return stats["queue"]["embed_pending"], sum(c["queued_items"]["embed"] for c in classes)
+        return stats["queue"][f"{kind}_pending"], sum(c["queued_items"][kind] for c in classes)
 
     await asyncio.to_thread(
         wait_until,
         seen,
         lambda seen: seen[0] >= pending and seen[1] == 0,
-        f"{pending} requests cut into batches",
+        f"{pending} {kind} requests cut into batches",
     )

@@ -72,10 +72,11 @@ def _fixtures_asked_for(module: ast.Module) -> set[str]:
 
 def test_every_file_on_the_api_session_servers_is_in_their_group() -> None:
     # a file outside the group would start both servers again on the other worker
+    sources = {path.name: path.read_text() for path in (REPO / "tests" / "api").glob("test_*.py")}
     outside = [
-        path.name
-        for path in sorted((REPO / "tests" / "api").glob("test_*.py"))
-        if _fixtures_asked_for(ast.parse(path.read_text())) & API_SESSION_SERVERS
-        and 'xdist_group("api-servers")' not in path.read_text()
+        name
+        for name, source in sorted(sources.items())
+        if _fixtures_asked_for(ast.parse(source)) & API_SESSION_SERVERS
+        and 'xdist_group("api-servers")' not in source
     ]
     assert not outside, outside
