@@ -130,13 +130,15 @@ PRIORITIES_SECTION = [
     "token budget, so the device never idles while bulk work waits. Batch work passed over "
     "`BATCH_STARVATION_PASSES` cuts in a row leads the next one.",
     "- While every pass slot of the engine holds batch work, an interactive request is cut at "
-    "once into one more pass that the engine runs next (`PRIORITY_EXPRESS_PASS`): it waits "
-    "for the pass in flight, not for the batches queued behind it.",
+    "once into one more pass (`PRIORITY_EXPRESS_PASS`). On a GPU the engine runs it next: it "
+    "waits for the pass in flight, not for the batches queued behind it. On a CPU it runs at "
+    "once on a pass thread of its own, beside the bulk passes (`EXPRESS_PASS_THREAD`).",
     "- So that the pass in flight is short, a pass holding batch work is cut by its cost "
     "(fixed pass cost + padded tokens), not by its texts: at most `BULK_PASS_TOKENS` (a "
     "quarter of the token budget by default), and at most `INTERACTIVE_BULK_PASS_TOKENS` (a "
-    "32nd on a CPU) while interactive work was seen in the last `INTERACTIVE_SECONDS`; an "
-    "indexer alone keeps the larger passes. `INTERACTIVE_FILL_FACTOR` bounds how much batch "
+    "32nd on a CPU without an express thread) while interactive work was seen in the last "
+    "`INTERACTIVE_SECONDS`; an indexer alone keeps the larger passes. "
+    "`INTERACTIVE_FILL_FACTOR` bounds how much batch "
     "work the query's own pass takes.",
     "- Each class has its own queue bounds: `MAX_QUEUE_SIZE` and `RERANK_MAX_QUEUE` for "
     "interactive requests, `BATCH_MAX_QUEUE_SIZE` and `BATCH_RERANK_MAX_QUEUE` for batch ones. "

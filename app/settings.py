@@ -189,6 +189,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "batches waiting there."
         ),
     ] = True
+    express_pass_thread: Annotated[
+        bool,
+        _doc(
+            "On a CPU, an express pass runs at once on a pass thread of its own, beside the "
+            "bulk passes in flight (the cores are shared for its short length), instead of "
+            "after the first of them to end; bulk passes then keep BULK_PASS_TOKENS while "
+            "queries are about. Never on a GPU, where passes run one at a time."
+        ),
+    ] = True
     interactive_fill_factor: Annotated[
         float,
         _doc(
@@ -213,7 +222,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "BULK_PASS_TOKENS while interactive work was seen in the last "
             "INTERACTIVE_SECONDS (lower, so the pass a query waits for ends sooner; bulk "
             "work alone keeps BULK_PASS_TOKENS). 0: a 32nd of the model's token budget, but "
-            "at least 4 times its fixed pass cost on a CPU, 16 times on a GPU."
+            "at least 4 times its fixed pass cost on a CPU, 16 times on a GPU; none on a CPU "
+            "with EXPRESS_PASS_THREAD, where a query waits for no bulk pass."
         ),
     ] = 0
     interactive_seconds: Annotated[

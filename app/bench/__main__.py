@@ -74,6 +74,7 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         env.update(sim_environment(args.sim_device, args.sim_stats))
         # one pass thread, as on a GPU: the engine joins the API processes' batches then
         env.setdefault("CPU_INFERENCE_WORKERS", "1")
+        env.setdefault("EXPRESS_PASS_THREAD", "false")
     env.setdefault("RATE_LIMIT_REQUESTS_PER_MINUTE", "0")
     # Throughput at any --concurrency: the original's queue bounds (200 / 32 requests), the
     # defaults, would answer a run above them with 503s instead of measuring it.
@@ -263,9 +264,22 @@ def mixed_main(args: argparse.Namespace, env: dict[str, str]) -> int:
             server.wait_ready()
             yield server.url
 
-    results = run_mixed(env, runs=args.runs, seconds=args.duration, start_server=started)
+    modes = tuple(mode for mode in args.modes.split(",") if mode in ("on", "off"))
+    results = run_mixed(
+        env,
+        runs=args.runs,
+        seconds=args.duration,
+        start_server=started,
+        query_rate=args.query_rate,
+        modes=modes or ("on", "off"),
+    )
+    queries = (
+        f"queries at {args.query_rate:g}/s open loop"
+        if args.query_rate > 0
+        else "queries c=2 closed loop"
+    )
     title = (
-        f"mixed: indexer c=16 x 32 mixed texts (batch) + queries c=2 x 1 short text, "
+        f"mixed: indexer c=16 x 32 mixed texts (batch) + {queries} x 1 short text, "
         f"{args.duration:g} s per phase, models: {models_label(env)}"
     )
     lines = [title, *summary_lines(results)]

@@ -20,6 +20,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(app/bench/mixed.py; --duration seconds per phase, --runs)",
     )
     p.add_argument("--runs", type=int, default=1, help="with --scenario mixed: runs to make")
+    p.add_argument(
+        "--query-rate",
+        type=float,
+        default=0.0,
+        help="with --scenario mixed: queries a second, open loop (Poisson, each timed from "
+        "when it was due); 0: 2 connections, each sending as soon as it is answered",
+    )
+    p.add_argument(
+        "--modes",
+        default="on,off",
+        help="with --scenario mixed: priorities on, off, or both (on,off)",
+    )
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=4, help="texts (or passages) per request")

@@ -2,7 +2,12 @@
 
 - the indexer: 16 connections, 32 mixed-length texts a request, as fast as it is answered,
   marked ``X-Priority: batch``;
-- the query client: 2 connections, one short text a request, interactive (it says nothing).
+- the query client: 2 connections, one short text a request, interactive (it says nothing);
+  or, with ``query_rate``, an open loop: queries at that mean rate (Poisson arrivals, seeded),
+  each timed from when it was due, whatever the server's speed. A closed-loop client sends
+  more queries the faster they are answered, so on a server whose cores it shares "faster
+  queries" and "more query work taken from the indexer" cannot be told apart; a real query
+  path sends what its users ask.
 
 Each run starts a server with priorities on and one with them off (``PRIORITIES=false``:
 everything is interactive, as before classes), and on each, for a fixed time apiece: the
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import random
 import statistics
 import time
 import urllib.request
@@ -97,9 +103,12 @@ async def _drive(
     concurrency: int,
     seconds: float,
     headers: dict[str, str],
+    rate: float = 0.0,
 ) -> ClientResult:
     import aiohttp
 
+    if rate > 0:
+        return await drive_open_loop(url, bodies, texts_per_body, seconds, headers, rate)
     result = ClientResult()
     next_body = 0
     deadline = time.perf_counter() + seconds
@@ -132,7 +141,50 @@ async def _drive(
     return result
 
 
-def _client_process(role: str, url: str, seconds: float, out: Any) -> None:
+async def drive_open_loop(
+    url: str,
+    bodies: list[bytes],
+    texts_per_body: int,
+    seconds: float,
+    headers: dict[str, str],
+    rate: float,
+) -> ClientResult:
+    """Requests at ``rate`` a second on average (exponential gaps, seeded), each timed from
+    the moment it was due: a slow answer delays no later request and hides no wait."""
+    import aiohttp
+
+    result = ClientResult()
+    gaps = random.Random(17)
+    sent_headers = {"content-type": "application/json", **headers}
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=600)
+    ) as session:
+
+        async def one(body: bytes, due: float) -> None:
+            async with session.post(url, data=body, headers=sent_headers) as response:
+                await response.read()
+                ok = response.status == 200
+            if ok:
+                result.latencies_ms.append((time.perf_counter() - due) * 1000)
+                result.texts += texts_per_body
+            else:
+                result.errors += 1
+
+        started = time.perf_counter()
+        due, sent, tasks = started, 0, []
+        while True:
+            due += gaps.expovariate(rate)
+            if due - started >= seconds:
+                break
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.ensure_future(one(bodies[sent % len(bodies)], due)))
+            sent += 1
+        await asyncio.gather(*tasks)
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def _client_process(role: str, url: str, seconds: float, out: Any, query_rate: float) -> None:
     if role == "indexer":
         result = asyncio.run(
             _drive(
@@ -145,16 +197,20 @@ def _client_process(role: str, url: str, seconds: float, out: Any) -> None:
             )
         )
     else:
-        result = asyncio.run(_drive(url, query_bodies(), 1, QUERY_CONCURRENCY, seconds, {}))
+        result = asyncio.run(
+            _drive(url, query_bodies(), 1, QUERY_CONCURRENCY, seconds, {}, rate=query_rate)
+        )
     out.put((role, msgspec.json.encode(result)))
 
 
-def run_clients(url: str, roles: list[str], seconds: float) -> dict[str, ClientResult]:
+def run_clients(
+    url: str, roles: list[str], seconds: float, query_rate: float = 0.0
+) -> dict[str, ClientResult]:
     """The given clients side by side for ``seconds``, each in a process of its own."""
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     processes = [
-        context.Process(target=_client_process, args=(role, url + PATH, seconds, out))
+        context.Process(target=_client_process, args=(role, url + PATH, seconds, out, query_rate))
         for role in roles
     ]
     for process in processes:
@@ -186,16 +242,16 @@ class ModeResult:
     mean_pass_ms: float
 
 
-def measure_mode(url: str, seconds: float) -> ModeResult:
+def measure_mode(url: str, seconds: float, query_rate: float = 0.0) -> ModeResult:
     # warm-up: both clients briefly, untimed (first passes, connections, caches of shapes)
-    run_clients(url, ["indexer", "queries"], min(3.0, seconds))
-    queries_alone = run_clients(url, ["queries"], seconds)["queries"]
+    run_clients(url, ["indexer", "queries"], min(3.0, seconds), query_rate)
+    queries_alone = run_clients(url, ["queries"], seconds, query_rate)["queries"]
     before = _stats(url)["totals"]
     indexer_alone = run_clients(url, ["indexer"], seconds)["indexer"]
     after = _stats(url)["totals"]
     passes = after["batches"] - before["batches"]
     mean_pass = (after["inference_seconds"] - before["inference_seconds"]) / max(1, passes)
-    both = run_clients(url, ["indexer", "queries"], seconds)
+    both = run_clients(url, ["indexer", "queries"], seconds, query_rate)
     return ModeResult(
         queries_alone=queries_alone,
         indexer_alone=indexer_alone,
@@ -211,13 +267,15 @@ def run_mixed(
     runs: int,
     seconds: float,
     start_server: Callable[[dict[str, str]], Any],
+    query_rate: float = 0.0,
+    modes: tuple[str, ...] = ("on", "off"),
 ) -> dict[str, list[ModeResult]]:
     """``runs`` runs, each of a server with priorities on, then one with them off."""
-    results: dict[str, list[ModeResult]] = {"on": [], "off": []}
+    results: dict[str, list[ModeResult]] = {mode: [] for mode in modes}
     for run in range(runs):
-        for mode in ("on", "off"):
+        for mode in modes:
             with start_server({**env, "PRIORITIES": "true" if mode == "on" else "false"}) as url:
-                result = measure_mode(url, seconds)
+                result = measure_mode(url, seconds, query_rate)
             results[mode].append(result)
             print(f"run {run + 1}, priorities {mode}: {mode_line(result)}", flush=True)
     return results
@@ -229,6 +287,7 @@ def mode_line(r: ModeResult) -> str:
         f"queries alone p50 {r.queries_alone.percentile(50):.0f} p99 "
         f"{r.queries_alone.percentile(99):.0f} ms; under the flood p50 "
         f"{r.queries_flooded.percentile(50):.0f} p99 {r.queries_flooded.percentile(99):.0f} ms "
+        f"at {r.queries_flooded.texts_per_s:.1f} queries/s "
         f"(bound {bound:.0f} = idle p99 + mean pass {r.mean_pass_ms:.0f}); indexer "
         f"{r.indexer_alone.texts_per_s:.1f} texts/s alone, "
         f"{r.indexer_with_queries.texts_per_s:.1f} with the queries "

@@ -113,6 +113,8 @@ class SoakResult:
     units: int = 0
     seconds: float = 0.0
     by_path: dict[str, int] = field(default_factory=dict)
+    #: the failed requests by their HTTP status ("no answer": the connection failed)
+    failed_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def units_per_s(self) -> float:
@@ -122,7 +124,8 @@ class SoakResult:
         lines = [
             self.title,
             f"{self.requests} requests ({', '.join(f'{p} {n}' for p, n in self.by_path.items())})"
-            f", {self.errors} failed, {self.units_per_s:.1f} texts or pairs/s over "
+            f", {self.errors} failed{self._failures()}, {self.units_per_s:.1f} texts or "
+            f"pairs/s over "
             f"{self.seconds / 60:.1f} min; RSS sampled every {self.interval_s:g} s "
             f"({len(self.samples)} samples)",
         ]
@@ -133,6 +136,11 @@ class SoakResult:
                 f"{p.growth_mb_per_min:+.2f} MB/min: " + ("level" if p.level else "still growing")
             )
         return lines
+
+    def _failures(self) -> str:
+        if not self.failed_by:
+            return ""
+        return " (" + ", ".join(f"{why}: {n}" for why, n in sorted(self.failed_by.items())) + ")"
 
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -207,6 +215,7 @@ class _Load:
     errors: int = 0
     units: int = 0
     by_path: dict[str, int] = field(default_factory=dict)
+    failed_by: dict[str, int] = field(default_factory=dict)
 
 
 async def _drive(
@@ -228,10 +237,12 @@ async def _drive(
                 path, body, units = bodies[next_body % len(bodies)]
                 next_body += 1
                 retry_after = 0.0
+                why = "no answer"
                 try:
                     async with session.post(url + path, data=body, headers=headers) as response:
                         await response.read()
                         ok = response.status == 200
+                        why = str(response.status)
                         if response.status == 503:  # a full queue: wait as it asks
                             retry_after = float(response.headers.get("retry-after", "1"))
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
@@ -244,6 +255,7 @@ async def _drive(
                     load.units += units
                 else:
                     load.errors += 1
+                    load.failed_by[why] = load.failed_by.get(why, 0) + 1
                     await asyncio.sleep(retry_after)
                 if stop.is_set():
                     return
@@ -322,6 +334,7 @@ def run_soak(
         units=load.units,
         seconds=seconds,
         by_path=load.by_path,
+        failed_by=load.failed_by,
     )
 
 

@@ -89,6 +89,12 @@ class Engine(ABC):
         """How many batches run side by side (one on a GPU)."""
 
     @property
+    def express_lane(self) -> bool:
+        """Express batches run at once on a pass thread of their own, beside the passes in
+        flight (a CPU), rather than next (``app.engine.threads``)."""
+        return False
+
+    @property
     @abstractmethod
     def healthy(self) -> bool: ...
 

@@ -65,7 +65,7 @@ def serve_engine(conns: Sequence[Connection], settings: Settings) -> None:
         return
     trim_stop = threading.Event()
     start_heap_trimmer(settings.heap_trim_seconds, trim_stop)
-    EngineLoop(conns, models, layout.workers, layout.niceness).run(ready)
+    EngineLoop(conns, models, layout).run(ready)
     trim_stop.set()
 
 
@@ -100,6 +100,7 @@ def _load(settings: Settings) -> tuple[ModelSet, DeviceLayout, wire.Ready]:
         device=layout.device,
         gpu=layout.gpu,
         threads=layout.workers,
+        express_lane=layout.express_thread,
         overhead_tokens=overheads,
         budgets=start_up_budgets(models.backends(), layout.device, settings),
         device_memory=read_device_memory(torch_device(layout.device)),
@@ -159,15 +160,17 @@ def without_weights(models: ModelSet) -> ModelSet:
 
 
 class EngineLoop:
-    def __init__(
-        self, conns: Sequence[Connection], models: ModelSet, workers: int, niceness: int
-    ) -> None:
+    def __init__(self, conns: Sequence[Connection], models: ModelSet, layout: DeviceLayout) -> None:
         self.conns = list(conns)
         self.backends = models.backends()
         self._send_lock = threading.Lock()
-        self.waiting = WaitingBatches(join=workers == 1)
+        self.waiting = WaitingBatches(join=layout.workers == 1)
         self.threads = PassThreads(
-            "engine", threads=workers, niceness=niceness, on_fatal=self._fatal
+            "engine",
+            threads=layout.workers,
+            niceness=layout.niceness,
+            express_thread=layout.express_thread,
+            on_fatal=self._fatal,
         )
 
     def run(self, ready: wire.Ready) -> None:

@@ -28,17 +28,26 @@ class InlineEngine(Engine):
         *,
         threads: int = 1,
         niceness: int = 0,
+        express_thread: bool = False,
         name: str = "inference",
     ) -> None:
         self.backends = list(backends)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._threads = PassThreads(
-            name, threads=threads, niceness=niceness, on_fatal=self._report_death
+            name,
+            threads=threads,
+            niceness=niceness,
+            express_thread=express_thread,
+            on_fatal=self._report_death,
         )
 
     @property
     def size(self) -> int:
         return self._threads.size
+
+    @property
+    def express_lane(self) -> bool:
+        return self._threads.express_lane
 
     @property
     def healthy(self) -> bool:

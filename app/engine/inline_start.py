@@ -32,7 +32,12 @@ async def start_inline(
         else await loop.run_in_executor(None, load_engine_models, settings)
     )
     layout = lay_out(settings)
-    engine = InlineEngine(models.backends(), threads=layout.workers, niceness=layout.niceness)
+    engine = InlineEngine(
+        models.backends(),
+        threads=layout.workers,
+        niceness=layout.niceness,
+        express_thread=layout.express_thread,
+    )
     engine.start()
     if settings.warmup:
         started = time.perf_counter()

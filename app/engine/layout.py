@@ -19,6 +19,8 @@ class DeviceLayout:
     workers: int
     #: niceness of the pass threads (CPU only)
     niceness: int
+    #: express passes run on a thread of their own beside the others (CPU only)
+    express_thread: bool = False
 
 
 def lay_out(settings: Settings) -> DeviceLayout:
@@ -35,4 +37,5 @@ def lay_out(settings: Settings) -> DeviceLayout:
         gpu=describe_device(device),
         workers=workers,
         niceness=settings.worker_niceness if on_cpu else 0,
+        express_thread=on_cpu and settings.priorities and settings.express_pass_thread,
     )

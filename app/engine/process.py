@@ -77,6 +77,7 @@ class ProcessEngine(Engine):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.workers = 1  # known once the engine has seen its device
+        self._express_lane = False
         self.device = "unknown"
         self.gpu: dict[str, str | int | float | None] | None = None
         #: the engine process, where this process started it (not with several API processes)
@@ -98,6 +99,10 @@ class ProcessEngine(Engine):
     @property
     def size(self) -> int:
         return self.workers
+
+    @property
+    def express_lane(self) -> bool:
+        return self._express_lane
 
     @property
     def healthy(self) -> bool:
@@ -148,6 +153,7 @@ class ProcessEngine(Engine):
         if not isinstance(message, wire.Ready):
             raise ModelLoadError(f"the engine process sent {type(message).__name__} first")
         self.device, self.gpu, self.workers = message.device, message.gpu, message.threads
+        self._express_lane = message.express_lane
         self.overhead_tokens = message.overhead_tokens
         self.measured_budgets, self.device_memory = message.budgets, message.device_memory
         self.calibrated = wire.unpack_calibration(message)

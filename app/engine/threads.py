@@ -2,7 +2,10 @@
 
 Forward passes never run concurrently on a GPU. On a CPU several single-threaded passes of
 small batches keep more cores busy than one pass on all of them (torch releases the
-interpreter lock inside its kernels). An ``Exception`` fails its own call only; anything
+interpreter lock inside its kernels), and an express pass (an interactive request's, cut
+while bulk work holds every thread) may get a thread of its own: it then runs at once beside
+the bulk passes in flight, sharing the cores with them for its short length, instead of
+waiting for the first of them to end. An ``Exception`` fails its own call only; anything
 worse (``KeyboardInterrupt``, ``SystemExit``, a ``BaseException`` from an extension) stops
 the thread, clears the health flag, fails what is still queued and reports ``on_fatal``.
 """
@@ -34,26 +37,48 @@ class PassThreads:
         *,
         threads: int = 1,
         niceness: int = 0,
+        express_thread: bool = False,
         on_fatal: Callable[[str], None] | None = None,
     ) -> None:
         self.niceness = niceness
         self.on_fatal = on_fatal
         self._calls: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        #: express calls, where they have a thread of their own (None: they queue with the rest)
+        self._express_calls: queue.PriorityQueue[tuple[int, int, Any]] | None = (
+            queue.PriorityQueue() if express_thread else None
+        )
         self._order = itertools.count()
         self._threads = [
-            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
+            threading.Thread(target=self._run, args=(self._calls,), name=f"{name}-{i}", daemon=True)
             for i in range(max(1, threads))
         ]
+        self._express_thread = (
+            threading.Thread(
+                target=self._run, args=(self._express_calls,), name=f"{name}-express", daemon=True
+            )
+            if self._express_calls is not None
+            else None
+        )
         self.healthy = False
         self._fatal_reported = threading.Lock()
 
     @property
     def size(self) -> int:
+        """Threads for passes of any kind (a thread kept for express passes not counted)."""
         return len(self._threads)
+
+    @property
+    def express_lane(self) -> bool:
+        """Express passes run on a thread of their own, beside the others' passes."""
+        return self._express_thread is not None
+
+    def _all_threads(self) -> list[threading.Thread]:
+        extra = [self._express_thread] if self._express_thread is not None else []
+        return [*self._threads, *extra]
 
     def start(self) -> None:
         self.healthy = True
-        for thread in self._threads:
+        for thread in self._all_threads():
             thread.start()
 
     def submit(self, fn: Callable[[], Any], done: Done, *, express: bool = False) -> None:
@@ -63,7 +88,8 @@ class PassThreads:
         if not self.healthy:
             done(None, EngineStopped("the inference engine is not running"))
             return
-        self._calls.put((_EXPRESS if express else _NORMAL, next(self._order), (fn, done)))
+        calls = self._express_calls if express and self._express_calls is not None else self._calls
+        calls.put((_EXPRESS if express else _NORMAL, next(self._order), (fn, done)))
 
     def stop(self, timeout: float = 120.0) -> None:
         # Waits for the batch in flight: a process that exits while a forward pass runs on
@@ -71,14 +97,18 @@ class PassThreads:
         alive = [t for t in self._threads if t.is_alive()]
         for _ in alive:
             self._calls.put((_LAST, next(self._order), _STOP))
+        express = self._express_thread
+        if express is not None and self._express_calls is not None and express.is_alive():
+            alive.append(express)
+            self._express_calls.put((_LAST, next(self._order), _STOP))
         for thread in alive:
             thread.join(timeout)
         self.healthy = False
 
-    def _run(self) -> None:
+    def _run(self, calls: queue.PriorityQueue[tuple[int, int, Any]]) -> None:
         self._lower_priority()
         while True:
-            _, _, call = self._calls.get()
+            _, _, call = calls.get()
             if call is _STOP:
                 return
             fn, done = call
@@ -110,15 +140,16 @@ class PassThreads:
             log.warning("could not lower the inference thread's priority: %s", exc)
 
     def _fail_pending(self, reason: str) -> None:
-        while True:
-            try:
-                entry = self._calls.get_nowait()
-            except queue.Empty:
-                return
-            call = entry[2]
-            if call is _STOP:
-                # Meant for a sibling thread that is still running: leave it for it.
-                self._calls.put(entry)
-                return
-            _, done = call
-            done(None, EngineStopped(reason))
+        for calls in (self._calls, self._express_calls):
+            while calls is not None:
+                try:
+                    entry = calls.get_nowait()
+                except queue.Empty:
+                    break
+                call = entry[2]
+                if call is _STOP:
+                    # Meant for a sibling thread that is still running: leave it for it.
+                    calls.put(entry)
+                    break
+                _, done = call
+                done(None, EngineStopped(reason))

@@ -74,6 +74,8 @@ class Ready(msgspec.Struct, tag="ready", array_like=True):
     calibration_dim: int = 0
     #: the ColBERT uint8 type's ranges, float32 (2, colbert_dim): minima, then maxima
     colbert_ranges: memoryview | None = None
+    #: express passes run on a thread of their own (``PassThreads.express_lane``)
+    express_lane: bool = False
 
 
 class LoadFailed(msgspec.Struct, tag="load_failed", array_like=True):

@@ -107,7 +107,9 @@ class Runtime:
                     "embed": self.settings.batch_max_queue_size,
                     "rerank": self.settings.batch_rerank_max_queue,
                 },
-                policy=priority_policy(self.settings, gpu=bool(self.gpu)),
+                policy=priority_policy(
+                    self.settings, gpu=bool(self.gpu), express_lane=engine.express_lane
+                ),
                 cross_request_batching=self.settings.cross_request_batching,
                 recorder=self.recorder,
                 cache=embed_cache(self.settings),
@@ -234,7 +236,9 @@ def embed_cache(settings: Settings) -> EmbedCache | None:
     return EmbedCache(int(settings.embed_cache_mb * 2**20))
 
 
-def priority_policy(settings: Settings, *, gpu: bool = False) -> PriorityPolicy:
+def priority_policy(
+    settings: Settings, *, gpu: bool = False, express_lane: bool = False
+) -> PriorityPolicy:
     return PriorityPolicy(
         enabled=settings.priorities,
         starvation_passes=settings.batch_starvation_passes,
@@ -242,6 +246,7 @@ def priority_policy(settings: Settings, *, gpu: bool = False) -> PriorityPolicy:
         fill_cost_factor=settings.interactive_fill_factor or None,
         bulk_pass_tokens=settings.bulk_pass_tokens or None,
         interactive_bulk_pass_tokens=settings.interactive_bulk_pass_tokens or None,
+        lower_while_interactive=not express_lane,
         interactive_seconds=settings.interactive_seconds,
         reserve_slot=settings.interactive_reserved_slot,
         interactive_pass_overheads=MIN_PASS_OVERHEADS if gpu else CPU_INTERACTIVE_PASS_OVERHEADS,

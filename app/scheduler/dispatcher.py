@@ -6,9 +6,12 @@ engine starts its next pass without waiting for the event loop to answer the las
 work leads each cut is the priority policy's (``app.scheduler.priorities``): interactive work
 first, batch work filling what is left, and never passed over more than a few cuts in a row.
 While those slots are all held by bulk work, one more pass (the express pass) may be cut for
-interactive work at once; the engine runs it ahead of the batches queued there. So that the
-pass it waits for is short, a pass holding bulk work is cut to a bounded cost, lower while
-interactive work has been seen within the last ``interactive_seconds``.
+interactive work at once; the engine runs it ahead of the batches queued there, or, on a CPU
+engine with a thread kept for it (``Engine.express_lane``), at once beside the bulk passes
+in flight (then as soon as bulk work holds every other thread, and with no bulk fill). So
+that the pass a query may wait for is short, a pass holding bulk work is cut to a bounded
+cost, lower while interactive work has been seen within the last ``interactive_seconds``
+(not where an express thread spares the query that wait).
 """
 
 from __future__ import annotations
@@ -120,11 +123,15 @@ class Dispatcher:
             self.recorder.queue_waits(queue.kind, now, enqueued_at, priority=priority)
 
     def _next_batch(self) -> Cut | None:
-        express = False
-        if self._batches_at_engine >= self._slots:
-            if not (self.policy.express and self._bulk_at_engine and not self._express_at_engine):
-                return None
-            express = True
+        full = self._batches_at_engine >= self._slots
+        may_express = bool(
+            self.policy.express and self._bulk_at_engine and not self._express_at_engine
+        )
+        if full and not may_express:
+            return None
+        # An engine with a thread kept for express passes runs one at once, so an
+        # interactive request goes there as soon as bulk work holds every other thread.
+        lane_busy = self.engine.express_lane and self._bulk_at_engine >= self.engine.size
         oldest: dict[Priority, tuple[float, ModelQueue]] = {}
         for queue in self.queues.values():
             for priority in PRIORITIES:
@@ -134,7 +141,8 @@ class Dispatcher:
         now = self._clock()
         if INTERACTIVE in oldest:
             self._interactive_seen_at = now
-        if express and INTERACTIVE not in oldest:
+        express = may_express and (full or lane_busy) and INTERACTIVE in oldest
+        if full and not express:
             return None
         recent = now - self._interactive_seen_at <= self.policy.interactive_seconds
         if self._slot_reserved(recent, oldest):
@@ -143,7 +151,13 @@ class Dispatcher:
         if not order:
             return None
         if express:
-            order = (INTERACTIVE, *(p for p in order if p != INTERACTIVE))
+            # On a thread of its own, bulk work would only lengthen the query's pass; run
+            # next on a shared one (a GPU's), it fills what the pass has room for.
+            order = (
+                (INTERACTIVE,)
+                if self.engine.express_lane
+                else (INTERACTIVE, *(p for p in order if p != INTERACTIVE))
+            )
         queue = oldest[order[0]][1]
         bulk_cap = self.policy.bulk_max_cost(recent, queue.max_tokens, queue.overhead_tokens or 0)
         # Idle pass slots split a lone waiting request between them (on a CPU with two,

@@ -163,6 +163,10 @@ class PriorityPolicy:
     #: (INTERACTIVE_BULK_PASS_TOKENS, INTERACTIVE_SECONDS): bulk work alone keeps its full
     #: passes
     interactive_bulk_pass_tokens: int | None = None
+    #: derive a lower cap while interactive work is about when none is set; off where the
+    #: engine runs express passes on a thread of their own (``Engine.express_lane``): a
+    #: query then waits for no bulk pass, and bulk passes keep their size
+    lower_while_interactive: bool = True
     interactive_seconds: float = 1.0
     #: while interactive work was seen in the last ``interactive_seconds``, bulk work holds at
     #: most all but one of the engine's pass slots, so a query never waits for a pass in
@@ -182,7 +186,8 @@ class PriorityPolicy:
         stay large); while interactive work is about, a 32nd of the budget, but at least
         ``interactive_pass_overheads`` times the fixed cost."""
         cap = self.bulk_pass_tokens or max(budget // 4, MIN_PASS_OVERHEADS * overhead)
-        if interactive_recent:
+        lowered = self.interactive_bulk_pass_tokens or self.lower_while_interactive
+        if interactive_recent and lowered:
             lower = self.interactive_bulk_pass_tokens or max(
                 budget // 32, self.interactive_pass_overheads * overhead
             )

@@ -8,7 +8,15 @@ import os
 import msgspec
 import pytest
 
-from app.bench.soak import Sample, allocator, figures, rss_bytes, slope_per_min, soak_bodies
+from app.bench.soak import (
+    Sample,
+    SoakResult,
+    allocator,
+    figures,
+    rss_bytes,
+    slope_per_min,
+    soak_bodies,
+)
 
 MB = 2**20
 
@@ -46,3 +54,11 @@ def test_the_workload_mixes_embeddings_reranks_and_long_texts() -> None:
     without = soak_bodies(100, rerank=False)
     assert all(path == "/embeddings/" for path, _, _ in without)
     assert soak_bodies(100) == bodies  # fixed: every run sends the same
+
+
+def test_failed_requests_are_reported_by_their_status() -> None:
+    result = SoakResult(
+        "t", 60.0, [], [], requests=10, errors=3, failed_by={"504": 2, "no answer": 1}
+    )
+    assert "3 failed (504: 2, no answer: 1)" in result.lines()[1]
+    assert "0 failed," in SoakResult("t", 60.0, [], [], requests=10).lines()[1]

@@ -17,6 +17,7 @@ import pytest
 from app.engine import wire
 from app.engine.base import PassLimits
 from app.engine.child import EngineLoop
+from app.engine.layout import DeviceLayout
 from app.engine.passes import run_pass
 from app.models.base import Head, TokenizedText
 from app.models.catalog import ModelSet
@@ -87,7 +88,8 @@ class Wire:
 @contextmanager
 def engine(models: ModelSet, *, wires: int, pass_threads: int = 1) -> Iterator[list[Wire]]:
     pipes = [Pipe(duplex=True) for _ in range(wires)]
-    loop = EngineLoop([theirs for _, theirs in pipes], models, pass_threads, niceness=0)
+    layout = DeviceLayout(device="cpu", gpu=None, workers=pass_threads, niceness=0)
+    loop = EngineLoop([theirs for _, theirs in pipes], models, layout)
     ready = wire.Ready(models=b"", device="cpu", gpu=None, threads=pass_threads, overhead_tokens={})
     thread = threading.Thread(target=loop.run, args=(ready,), daemon=True)
     thread.start()

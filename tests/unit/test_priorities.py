@@ -221,3 +221,16 @@ def test_bulk_caps_derive_from_the_budget_and_the_fixed_pass_cost() -> None:
     assert set_by_operator.bulk_max_cost(True, 8192, 32) == 700
     # the lower cap never raises the full one
     assert PriorityPolicy(bulk_pass_tokens=300).bulk_max_cost(True, 8192, 32) == 300
+
+
+def test_with_an_express_thread_bulk_passes_keep_their_size_unless_set() -> None:
+    from app.runtime import priority_policy
+    from app.settings import Settings
+
+    lane = priority_policy(Settings(), express_lane=True)
+    assert not lane.lower_while_interactive
+    assert lane.bulk_max_cost(True, 8192, 54) == lane.bulk_max_cost(False, 8192, 54) == 2048
+    assert priority_policy(Settings(), express_lane=False).bulk_max_cost(True, 8192, 54) < 2048
+    # an operator's lower cap still holds
+    set_cap = priority_policy(Settings(interactive_bulk_pass_tokens=700), express_lane=True)
+    assert set_cap.bulk_max_cost(True, 8192, 54) == 700

@@ -9,11 +9,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
+import numpy as np
 import pytest
 
 from app.engine.inline import InlineEngine
 from app.engine.threads import PassThreads
-from app.models.base import Head
+from app.models.base import Head, ItemEmbedding
 from app.models.catalog import ModelSet
 from app.scheduler.outcomes import BatchLimits
 from app.scheduler.priorities import BATCH, INTERACTIVE, Lane, PriorityPolicy
@@ -191,3 +192,59 @@ async def test_a_pass_slot_may_be_kept_for_interactive_work(reserve: bool) -> No
     await engine.stop()
     # (two threads: how the last texts split between them is theirs to race for)
     assert sorted(size for batch in backend.batches for size in batch) == [3, *[5] * 6]
+
+
+def test_an_express_thread_runs_express_calls_while_every_other_thread_is_busy() -> None:
+    threads = PassThreads("test", threads=1, express_thread=True)
+    threads.start()
+    busy, release, express_ran = threading.Event(), threading.Event(), threading.Event()
+
+    def hold() -> None:
+        busy.set()
+        assert release.wait(HANG_GUARD_S)
+
+    threads.submit(hold, lambda _result, _error: None)
+    assert busy.wait(HANG_GUARD_S)
+    threads.submit(express_ran.set, lambda _result, _error: None, express=True)
+    # it ran while the only other thread is still inside its call
+    assert express_ran.wait(HANG_GUARD_S)
+    assert not release.is_set()
+    release.set()
+    threads.stop()
+    assert threads.express_lane and threads.size == 1
+
+
+class BulkHeldBackend(CountingBackend):
+    """Holds at the gate only passes without a 3-word text (this file's queries)."""
+
+    def embed(self, batch, heads):  # type: ignore[no-untyped-def]
+        if any(len(t.ids) == 3 for t in batch):
+            self.batches.append([len(t.ids) for t in batch])
+            return [ItemEmbedding(dense=np.array([len(t.ids), 0], np.float32)) for t in batch]
+        return super().embed(batch, heads)
+
+
+async def test_on_an_express_thread_a_query_passes_bulk_work_in_flight() -> None:
+    backend = BulkHeldBackend()
+    backend.gate.clear()
+    engine = InlineEngine([backend], threads=1, express_thread=True)
+    engine.start()
+    scheduler = Scheduler(
+        ModelSet(by_head={Head.DENSE: backend}),
+        engine,
+        limits=BatchLimits(max_tokens=10_000, max_items=2),
+        max_queue={"embed": 100, "rerank": 1},
+        policy=PriorityPolicy(lower_while_interactive=False),
+    )
+    scheduler.start()
+    bulk = embed(scheduler, 5, 6, Lane(BATCH, "indexer"))
+    await until(lambda: backend.entered.is_set(), "a bulk pass reached the model")
+    await until(lambda: scheduler.queued_items("embed") == 2, "one bulk pass ready behind it")
+    query = embed(scheduler, 3, 1, Lane(INTERACTIVE, "app"))
+    # answered while the bulk pass still holds the only other thread, in a pass of its own
+    await asyncio.wait_for(query, HANG_GUARD_S)
+    assert not backend.gate.is_set() and backend.batches == [[3]]
+    backend.gate.set()
+    await bulk
+    await engine.stop()
+    assert backend.batches == [[3], [5, 5], [5, 5], [5, 5]]

@@ -134,6 +134,7 @@ class OpsController(Controller):
                 rerank_max_queue=settings.rerank_max_queue,
                 cross_request_batching=settings.cross_request_batching,
                 inference_workers=runtime.engine.size if runtime.engine else 1,
+                express_thread=runtime.engine.express_lane if runtime.engine else False,
                 engine=runtime.engine.kind if runtime.engine else "process",
                 engine_pid=runtime.engine.pid if runtime.engine else None,
                 api_processes=len(runtime.siblings) + 1,

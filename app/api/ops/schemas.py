@@ -44,6 +44,9 @@ class BatchSettings(Struct, kw_only=True):
     rerank_max_queue: int
     cross_request_batching: bool
     inference_workers: int = 1
+    #: express passes (interactive work cut while bulk work holds every pass thread) run at
+    #: once on a thread of their own (EXPRESS_PASS_THREAD, a CPU only)
+    express_thread: bool = False
     #: "process": the models run in an engine process of their own; "inline": on threads here
     engine: str = "process"
     engine_pid: int | None = None
