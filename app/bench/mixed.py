@@ -123,22 +123,37 @@ async def _drive(
             while time.perf_counter() < deadline:
                 body = bodies[next_body % len(bodies)]
                 next_body += 1
-                started = time.perf_counter()
-                async with session.post(url, data=body, headers=sent_headers) as response:
-                    await response.read()
-                    ok = response.status == 200
-                if ok:
-                    result.latencies_ms.append((time.perf_counter() - started) * 1000)
-                    result.texts += texts_per_body
-                else:
-                    result.errors += 1
-                    if response.status == 503:  # a full queue: retry after its Retry-After
-                        await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+                retry_after = await _post_timed(
+                    session, url, body, sent_headers, time.perf_counter(), texts_per_body, result
+                )
+                if retry_after is not None:  # a full queue: retry after its Retry-After
+                    await asyncio.sleep(retry_after)
 
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(concurrency)))
         result.seconds = time.perf_counter() - started
     return result
+
+
+async def _post_timed(
+    session: Any,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    since: float,
+    texts: int,
+    result: ClientResult,
+) -> float | None:
+    """One request, its latency counted from ``since``; a 503's Retry-After, in seconds."""
+    async with session.post(url, data=body, headers=headers) as response:
+        await response.read()
+        status, retry_after = response.status, response.headers.get("retry-after", "1")
+    if status == 200:
+        result.latencies_ms.append((time.perf_counter() - since) * 1000)
+        result.texts += texts
+        return None
+    result.errors += 1
+    return float(retry_after) if status == 503 else None
 
 
 async def drive_open_loop(
@@ -161,14 +176,7 @@ async def drive_open_loop(
     ) as session:
 
         async def one(body: bytes, due: float) -> None:
-            async with session.post(url, data=body, headers=sent_headers) as response:
-                await response.read()
-                ok = response.status == 200
-            if ok:
-                result.latencies_ms.append((time.perf_counter() - due) * 1000)
-                result.texts += texts_per_body
-            else:
-                result.errors += 1
+            await _post_timed(session, url, body, sent_headers, due, texts_per_body, result)
 
         started = time.perf_counter()
         due, sent, tasks = started, 0, []
