@@ -43,10 +43,8 @@ class PassThreads:
         self.niceness = niceness
         self.on_fatal = on_fatal
         self._calls: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
-        #: express calls, where they have a thread of their own (None: they queue with the rest)
-        self._express_calls: queue.PriorityQueue[tuple[int, int, Any]] | None = (
-            queue.PriorityQueue() if express_thread else None
-        )
+        #: express calls, where they have a thread of their own (else they queue with the rest)
+        self._express_calls: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._threads = [
             threading.Thread(target=self._run, args=(self._calls,), name=f"{name}-{i}", daemon=True)
@@ -56,7 +54,7 @@ class PassThreads:
             threading.Thread(
                 target=self._run, args=(self._express_calls,), name=f"{name}-express", daemon=True
             )
-            if self._express_calls is not None
+            if express_thread
             else None
         )
         self.healthy = False
@@ -72,14 +70,12 @@ class PassThreads:
         """Express passes run on a thread of their own, beside the others' passes."""
         return self._express_thread is not None
 
-    def _all_threads(self) -> list[threading.Thread]:
-        extra = [self._express_thread] if self._express_thread is not None else []
-        return [*self._threads, *extra]
-
     def start(self) -> None:
         self.healthy = True
-        for thread in self._all_threads():
+        for thread in self._threads:
             thread.start()
+        if self._express_thread is not None:
+            self._express_thread.start()
 
     def submit(self, fn: Callable[[], Any], done: Done, *, express: bool = False) -> None:
         """Run ``fn`` on a free thread; ``done(result, error)`` is called on that thread. An
@@ -88,7 +84,7 @@ class PassThreads:
         if not self.healthy:
             done(None, EngineStopped("the inference engine is not running"))
             return
-        calls = self._express_calls if express and self._express_calls is not None else self._calls
+        calls = self._express_calls if express and self.express_lane else self._calls
         calls.put((_EXPRESS if express else _NORMAL, next(self._order), (fn, done)))
 
     def stop(self, timeout: float = 120.0) -> None:
@@ -97,9 +93,8 @@ class PassThreads:
         alive = [t for t in self._threads if t.is_alive()]
         for _ in alive:
             self._calls.put((_LAST, next(self._order), _STOP))
-        express = self._express_thread
-        if express is not None and self._express_calls is not None and express.is_alive():
-            alive.append(express)
+        if self._express_thread is not None and self._express_thread.is_alive():
+            alive.append(self._express_thread)
             self._express_calls.put((_LAST, next(self._order), _STOP))
         for thread in alive:
             thread.join(timeout)
@@ -141,7 +136,7 @@ class PassThreads:
 
     def _fail_pending(self, reason: str) -> None:
         for calls in (self._calls, self._express_calls):
-            while calls is not None:
+            while True:
                 try:
                     entry = calls.get_nowait()
                 except queue.Empty:
